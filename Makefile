@@ -1,0 +1,34 @@
+# Article QA: `make ask Q="..."` answers from seeds/, `make test` runs the tests.
+# Each target installs what it needs into .venv on first use.
+
+PYTHON ?= python3
+VENV   := .venv
+PY     := $(VENV)/bin/python
+STAMP  := $(VENV)/.installed
+
+.PHONY: install ask index test test-fast bench clean
+
+$(STAMP): pyproject.toml
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet torch==2.13.0
+	$(PY) -m pip install --quiet -e '.[dev]'
+	touch $(STAMP)
+
+install: $(STAMP)
+
+ask: $(STAMP)
+	@test -n "$(Q)" || { echo 'usage: make ask Q="your question"' >&2; exit 2; }
+	$(VENV)/bin/qa ask "$(Q)"
+
+index: $(STAMP)
+	$(VENV)/bin/qa index
+
+test: $(STAMP)
+	$(PY) -m pytest
+
+test-fast: $(STAMP)
+	$(PY) -m pytest -m "not slow"
+
+clean:
+	rm -rf $(VENV) vectors bench/.cache .pytest_cache

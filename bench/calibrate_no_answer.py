@@ -1,0 +1,81 @@
+"""Calibrate the sentence answerer's no-answer threshold on data, and write it to qa/calibration.json.
+
+    python bench/calibrate_no_answer.py [--n 400]
+
+Corpus: SQuAD v1.1 articles + the 2,225 BBC articles (the retrieval benchmark's index). Answerable
+questions: SQuAD questions asked with every article indexed. Unanswerable: the same questions with
+their own article's passages removed from the results, i.e. as if that article were not in the
+folder (the case a user meets: the articles do not hold the answer). The threshold maximises balanced
+accuracy on the training articles; accuracy is then reported on the held-out validation articles.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import random
+import sys
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from bench.common import CACHE, DATA, read_jsonl, squad_bbc_corpus, today  # noqa: E402
+from qa import QA, Settings  # noqa: E402
+from qa.reader.data import VALIDATION_ARTICLES, article_name  # noqa: E402
+from qa.sentence_answerer import CALIBRATION_FILE, SentenceAnswerer, best_score  # noqa: E402
+
+
+def scores(qa: QA, answerer: SentenceAnswerer, qs: list[dict], k: int) -> tuple[list[float], list[float]]:
+    by_source = {a.source: a.id for a in qa.snapshot.articles.values()}
+    pos, neg = [], []
+    passages = qa.retriever.search_many([q["question"] for q in qs], k=qa.settings.candidates)
+    for q, ps in zip(qs, passages):
+        gold = by_source[f"squad.jsonl#{q['doc_id']}"]
+        pos.append(best_score(answerer, q["question"], ps[:k]))
+        neg.append(best_score(answerer, q["question"], [p for p in ps if p.article_id != gold][:k]))
+    return pos, neg
+
+
+def balanced_accuracy(pos, neg, t) -> float:
+    return 0.5 * (np.mean(np.asarray(pos) >= t) + np.mean(np.asarray(neg) < t))
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__)
+    ap.add_argument("--n", type=int, default=400, help="questions per split")
+    ap.add_argument("-k", type=int, default=5)
+    args = ap.parse_args()
+    settings = Settings(articles_dir=squad_bbc_corpus(), index_dir=CACHE / "index-squad-bbc-1000-200")
+    qa = QA(settings=settings)
+    qa.refresh(progress=True)
+    answerer = SentenceAnswerer(qa.embedder, threshold=0.0)
+    questions = read_jsonl(DATA / "squad" / "squad11" / "qa.jsonl")
+    rng = random.Random(0)
+    tune = [q for q in questions if article_name(q["doc_id"]) not in VALIDATION_ARTICLES]
+    test = [q for q in questions if article_name(q["doc_id"]) in VALIDATION_ARTICLES]
+    tune, test = rng.sample(tune, args.n), rng.sample(test, args.n)
+    pos, neg = scores(qa, answerer, tune, args.k)
+    grid = np.unique(np.concatenate([pos, neg]))
+    best = max(grid, key=lambda t: balanced_accuracy(pos, neg, t))
+    tpos, tneg = scores(qa, answerer, test, args.k)
+    result = {
+        "threshold": round(float(best), 4),
+        "n_answerable": len(pos),
+        "n_unanswerable": len(neg),
+        "tune_balanced_accuracy": round(float(balanced_accuracy(pos, neg, best)), 4),
+        "test_answered_when_answerable": round(float(np.mean(np.asarray(tpos) >= best)), 4),
+        "test_refused_when_unanswerable": round(float(np.mean(np.asarray(tneg) < best)), 4),
+        "test_balanced_accuracy": round(float(balanced_accuracy(tpos, tneg, best)), 4),
+        "method": "bench/calibrate_no_answer.py: SQuAD v1.1 + BBC; unanswerable = own article removed",
+        "date": today(),
+    }
+    data = json.loads(CALIBRATION_FILE.read_text()) if CALIBRATION_FILE.exists() else {}
+    data["sentence"] = result
+    CALIBRATION_FILE.write_text(json.dumps(data, indent=1) + "\n")
+    print(json.dumps(result, indent=1))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,55 @@
+"""Shared helpers of the benchmarks: corpora from ../shared/data (read in place, never copied)."""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+import statistics
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+DATA = Path(os.environ.get("QA_DATA_DIR", REPO.parent / "shared" / "data"))
+CACHE = REPO / "bench" / ".cache"
+
+
+def machine() -> str:
+    return f"{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}"
+
+
+def today() -> str:
+    return time.strftime("%Y-%m-%d")
+
+
+def read_jsonl(path: Path) -> list[dict]:
+    with open(path, encoding="utf-8") as f:
+        return [json.loads(line) for line in f if line.strip()]
+
+
+def squad_bbc_corpus(version: str = "squad11") -> Path:
+    """A folder with the SQuAD articles (one JSONL) and a link to the BBC corpus as distractors."""
+    folder = CACHE / f"corpus-{version}-bbc"
+    folder.mkdir(parents=True, exist_ok=True)
+    squad = folder / "squad.jsonl"
+    if not squad.exists():
+        docs = read_jsonl(DATA / "squad" / version / "docs.jsonl")
+        tmp = squad.with_suffix(".tmp")
+        tmp.write_text("".join(json.dumps({"id": d["id"], "title": d["title"], "text": d["text"]}) + "\n" for d in docs))
+        tmp.replace(squad)
+    link = folder / "bbc.jsonl"
+    if not link.exists():
+        link.symlink_to(DATA / "news" / "bbc.jsonl")
+    return folder
+
+
+def median(xs) -> float:
+    return statistics.median(xs) if xs else float("nan")
+
+
+def percentile(xs, q: float) -> float:
+    xs = sorted(xs)
+    if not xs:
+        return float("nan")
+    i = min(len(xs) - 1, max(0, round(q / 100 * (len(xs) - 1))))
+    return xs[i]

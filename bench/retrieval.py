@@ -1,0 +1,155 @@
+"""Retrieval quality and latency on SQuAD articles mixed with the 2,225 BBC articles as distractors.
+
+    python bench/retrieval.py [--chunk-size 1000 --chunk-overlap 200]
+
+A hit is a retrieved chunk of the question's article whose span holds a reference answer. Fusion
+variants are compared on the training articles (tune) and reported on the held-out validation
+articles (test, the reader's split): a choice is made on tune, never on test.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+import time
+
+import numpy as np
+
+sys.path.insert(0, str(__import__("pathlib").Path(__file__).resolve().parent.parent))
+
+from bench.common import CACHE, DATA, machine, median, percentile, read_jsonl, squad_bbc_corpus, today  # noqa: E402
+from qa import QA, Settings  # noqa: E402
+from qa.reader.data import VALIDATION_ARTICLES, article_name  # noqa: E402
+
+
+def gold_spans(q: dict) -> list[tuple[int, int]]:
+    return [(s, s + len(a)) for a, s in zip(q["answers"], q["answer_starts"])]
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__)
+    ap.add_argument("--chunk-size", type=int, default=Settings().chunk_size)
+    ap.add_argument("--chunk-overlap", type=int, default=Settings().chunk_overlap)
+    ap.add_argument("--depth", type=int, default=50)
+    ap.add_argument("--limit", type=int, default=0, help="questions per split (0 = all)")
+    ap.add_argument("--out", default=None, help="write the figures as JSON here")
+    args = ap.parse_args()
+    logging.basicConfig(level=logging.INFO, format="%(message)s")
+
+    settings = Settings(articles_dir=squad_bbc_corpus(), index_dir=CACHE / f"index-squad-bbc-{args.chunk_size}-{args.chunk_overlap}",
+                        chunk_size=args.chunk_size, chunk_overlap=args.chunk_overlap, candidates=args.depth)
+    qa = QA(settings=settings)
+    t = time.perf_counter()
+    qa.refresh(progress=True)
+    print(f"index ready in {time.perf_counter() - t:.0f}s: {len(qa.snapshot.chunks)} chunks, {len(qa.snapshot.articles)} articles")
+    snap = qa.snapshot
+    retr = qa.retriever
+    by_source = {a.source: a.id for a in snap.articles.values()}
+
+    questions = read_jsonl(DATA / "squad" / "squad11" / "qa.jsonl")
+    splits = {"tune": [], "test": []}
+    for q in questions:
+        splits["test" if article_name(q["doc_id"]) in VALIDATION_ARTICLES else "tune"].append(q)
+    if args.limit:
+        rng = np.random.default_rng(0)
+        splits = {k: [v[i] for i in sorted(rng.choice(len(v), min(args.limit, len(v)), replace=False))] for k, v in splits.items()}
+
+    results = {}
+    for split, qs in splits.items():
+        texts = [q["question"] for q in qs]
+        t = time.perf_counter()
+        vecs = qa.embedder.embed(texts)
+        t_embed = (time.perf_counter() - t) / len(qs)
+        dscore, dids = snap.faiss_index.search(vecs, args.depth)
+        lex = retr.lexical.search(texts, args.depth)
+        hits = []
+        for i, q in enumerate(qs):
+            aid = by_source[f"squad.jsonl#{q['doc_id']}"]
+            spans = gold_spans(q)
+            hits.append((aid, spans))
+        # which chunk ids are correct, per question
+        chunks_of = {}
+        for c in snap.chunks:
+            chunks_of.setdefault(c.article_id, []).append(c)
+        correct = []
+        for aid, spans in hits:
+            correct.append({c.id for c in chunks_of[aid] if any(c.start <= s and e <= c.end for s, e in spans)})
+        variants = {
+            "dense": lambda i: [int(x) for x in dids[i]],
+            "bm25": lambda i: [int(retr._row_ids[r]) for r, _ in lex[i]],
+        }
+        for wd, wl in [(1, 1), (1, 0.5), (1, 2), (1, 1.5), (1.5, 1)]:
+            for kk in (10, 60):
+                variants[f"rrf d{wd} l{wl} k{kk}"] = (lambda wd, wl, kk: lambda i: _rrf(dids[i], lex[i], retr._row_ids, wd, wl, kk))(wd, wl, kk)
+        for alpha in (0.3, 0.5, 0.7):
+            variants[f"minmax a{alpha}"] = (lambda a: lambda i: _minmax(dids[i], dscore[i], lex[i], retr._row_ids, a))(alpha)
+        res = {}
+        for name, rank_fn in variants.items():
+            top1 = top5 = top10 = 0
+            mrr = 0.0
+            for i in range(len(qs)):
+                ranked = rank_fn(i)
+                pos = next((r for r, cid in enumerate(ranked) if cid in correct[i]), None)
+                if pos is not None:
+                    top1 += pos == 0
+                    top5 += pos < 5
+                    top10 += pos < 10
+                    mrr += 1 / (pos + 1)
+            n = len(qs)
+            res[name] = {"top1": top1 / n, "top5": top5 / n, "top10": top10 / n, "mrr": mrr / n, "n": n}
+        results[split] = res
+        results[split + "_embed_ms_batched"] = t_embed * 1000
+
+    # single-question latency through the public search path (warm)
+    lat = []
+    sample = [q["question"] for q in splits["test"][:200]]
+    for text in sample[:10]:
+        qa.search(text)
+    for text in sample:
+        t = time.perf_counter()
+        qa.search(text)
+        lat.append((time.perf_counter() - t) * 1000)
+    results["search_latency_ms"] = {"p50": median(lat), "p95": percentile(lat, 95), "n": len(lat)}
+    results["settings"] = {"chunk_size": args.chunk_size, "chunk_overlap": args.chunk_overlap, "depth": args.depth,
+                           "chunks": len(snap.chunks), "articles": len(snap.articles)}
+    results["machine"] = machine()
+    results["date"] = today()
+
+    print(f"\n{'variant':<22} {'tune top1':>9} {'top5':>6} {'test top1':>9} {'top5':>6} {'mrr':>6}")
+    for name in results["tune"]:
+        a, b = results["tune"][name], results["test"][name]
+        print(f"{name:<22} {a['top1']:9.3f} {a['top5']:6.3f} {b['top1']:9.3f} {b['top5']:6.3f} {b['mrr']:6.3f}")
+    print("search latency ms:", results["search_latency_ms"])
+    if args.out:
+        with open(args.out, "w") as f:
+            json.dump(results, f, indent=1)
+
+
+def _rrf(dids, lex, row_ids, wd, wl, kk):
+    fused = {}
+    for r, cid in enumerate(dids):
+        if cid >= 0:
+            fused[int(cid)] = fused.get(int(cid), 0) + wd / (kk + r + 1)
+    for r, (row, _) in enumerate(lex):
+        cid = int(row_ids[row])
+        fused[cid] = fused.get(cid, 0) + wl / (kk + r + 1)
+    return [c for c, _ in sorted(fused.items(), key=lambda kv: (-kv[1], kv[0]))]
+
+
+def _minmax(dids, dscore, lex, row_ids, alpha):
+    d = {int(c): float(s) for c, s in zip(dids, dscore) if c >= 0}
+    l = {int(row_ids[r]): s for r, s in lex}
+    def norm(m):
+        if not m:
+            return {}
+        lo, hi = min(m.values()), max(m.values())
+        return {k: (v - lo) / (hi - lo + 1e-9) for k, v in m.items()}
+    dn, ln = norm(d), norm(l)
+    keys = set(dn) | set(ln)
+    return sorted(keys, key=lambda c: -(alpha * dn.get(c, 0) + (1 - alpha) * ln.get(c, 0)))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,59 @@
+"""The answerer interface: turn a question and retrieved passages into an :class:`Answer`.
+
+Any object with an ``answer(question, passages)`` method returning an :class:`~qa.types.Answer` is an
+answerer; :class:`qa.engine.QA` takes one in its constructor, so readers can be swapped freely::
+
+    from qa import QA
+    from qa.sentence_answerer import SentenceAnswerer
+    qa = QA(answerer=SentenceAnswerer())
+
+The helpers below build the parts every answerer needs: citations whose offsets reproduce the answer
+exactly, and the "the articles do not say" response.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Protocol, runtime_checkable
+
+from qa.types import Answer, Citation, Passage
+
+NO_ANSWER_MESSAGE = "The articles do not contain an answer to this question."
+NO_PASSAGES_MESSAGE = "There are no indexed articles to answer from."
+
+
+@runtime_checkable
+class Answerer(Protocol):
+    """Picks the answer span for a question from retrieved passages."""
+
+    name: str
+
+    def answer(self, question: str, passages: Sequence[Passage]) -> Answer:
+        """Return the answer (``text=None`` when the passages do not support one)."""
+        ...
+
+
+def cite(passage: Passage, start: int, end: int, score: float = 0.0) -> Citation:
+    """Citation for the span ``passage.text[start:end]`` (offsets local to the passage).
+
+    The returned citation's ``start``/``end`` are offsets into the article text.
+    """
+    if not 0 <= start < end <= len(passage.text):
+        raise ValueError(f"span {start}:{end} is outside the passage (length {len(passage.text)})")
+    return Citation(
+        article_id=passage.article_id,
+        title=passage.title,
+        source=passage.source,
+        start=passage.start + start,
+        end=passage.start + end,
+        passage=passage.text,
+        passage_start=passage.start,
+        passage_end=passage.end,
+        score=score,
+    )
+
+
+def no_answer(question: str, passages: Sequence[Passage], score: float = 0.0) -> Answer:
+    """The response when the passages do not hold the answer: no text, the closest passages kept."""
+    message = NO_ANSWER_MESSAGE if passages else NO_PASSAGES_MESSAGE
+    return Answer(question=question, text=None, score=score, passages=list(passages), message=message)

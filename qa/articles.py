@@ -1,0 +1,251 @@
+"""Loading articles from a folder: .txt, .md, .html/.htm, .json and .jsonl.
+
+    from qa.articles import load_articles
+    result = load_articles("seeds")
+    for article in result.articles: print(article.id, article.title)
+    for problem in result.problems: print(problem)      # files that were skipped, and why
+
+Text files are kept exactly as written (after decoding), so offsets into ``Article.text`` are offsets
+into the file. HTML is turned into the article's text with trafilatura (boilerplate, scripts, styles
+and navigation removed). JSON holds an object or a list of objects, JSONL one object a line, each with
+``text`` (or ``content``/``body``) and optionally ``title`` and ``id``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import os
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from qa.errors import ArticlesNotFoundError
+from qa.types import Article
+
+log = logging.getLogger(__name__)
+
+TEXT_SUFFIXES = {".txt", ".text"}
+MARKDOWN_SUFFIXES = {".md", ".markdown"}
+HTML_SUFFIXES = {".html", ".htm"}
+JSON_SUFFIXES = {".json"}
+JSONL_SUFFIXES = {".jsonl", ".ndjson"}
+SUPPORTED_SUFFIXES = TEXT_SUFFIXES | MARKDOWN_SUFFIXES | HTML_SUFFIXES | JSON_SUFFIXES | JSONL_SUFFIXES
+DEFAULT_MAX_BYTES = 50 * 1024 * 1024
+TITLE_MAX_CHARS = 200
+TEXT_KEYS = ("text", "content", "body")
+
+
+class ArticleFileError(ValueError):
+    """A file that cannot be read as an article; the message says why and what to do."""
+
+
+@dataclass
+class LoadResult:
+    """Articles read from a folder, and the files (or records) skipped, one message each."""
+
+    articles: list[Article] = field(default_factory=list)
+    problems: list[str] = field(default_factory=list)
+
+
+def content_hash(title: str, text: str) -> str:
+    return hashlib.sha256(f"{title}\x00{text}".encode()).hexdigest()
+
+
+def article_id(source: str) -> str:
+    """A stable id from the article's source (relative path, plus ``#key`` for records in a file)."""
+    return hashlib.sha1(source.encode()).hexdigest()[:16]
+
+
+def iter_article_files(folder: Path) -> Iterator[Path]:
+    """Every file under ``folder`` with a supported suffix, sorted, hidden files and folders skipped."""
+    for root, dirs, files in os.walk(folder, followlinks=False):
+        dirs[:] = sorted(d for d in dirs if not d.startswith("."))
+        for name in sorted(files):
+            if not name.startswith(".") and Path(name).suffix.lower() in SUPPORTED_SUFFIXES:
+                yield Path(root) / name
+
+
+def folder_fingerprint(folder: Path) -> dict[str, list[int]]:
+    """``{relative path: [mtime_ns, size]}`` for each article file: cheap change detection."""
+    out: dict[str, list[int]] = {}
+    for path in iter_article_files(folder):
+        try:
+            st = path.stat()
+        except OSError:  # broken symlink, vanished file: load_articles reports it
+            out[path.relative_to(folder).as_posix()] = [-1, -1]
+            continue
+        out[path.relative_to(folder).as_posix()] = [st.st_mtime_ns, st.st_size]
+    return out
+
+
+def decode_text(data: bytes) -> str:
+    """Decode bytes as UTF-8 (a UTF-8 or UTF-16 byte-order mark is honoured); refuse binary data."""
+    if data.startswith(b"\xef\xbb\xbf"):
+        data = data[3:]
+    elif data.startswith((b"\xff\xfe", b"\xfe\xff")):
+        try:
+            return data.decode("utf-16")
+        except UnicodeDecodeError as e:
+            raise ArticleFileError("has a UTF-16 byte-order mark but is not valid UTF-16") from e
+    if b"\x00" in data[:8192]:
+        raise ArticleFileError("looks binary, not text; save the article as UTF-8 text")
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as e:
+        raise ArticleFileError(
+            f"is not UTF-8 text (invalid byte at position {e.start}); re-save it as UTF-8"
+        ) from e
+
+
+def title_from_text(text: str, markdown: bool = False) -> str:
+    """The first non-empty line, without Markdown heading marks, cut to a reasonable length."""
+    for line in text.splitlines():
+        line = line.strip()
+        if markdown:
+            line = line.lstrip("#").strip()
+        if line:
+            return line[:TITLE_MAX_CHARS]
+    return ""
+
+
+def html_to_text(html: str) -> tuple[str, str]:
+    """``(title, text)`` of an HTML page: the main article text, boilerplate removed."""
+    import trafilatura
+
+    text = trafilatura.extract(html, include_comments=False, include_tables=True, favor_recall=True)
+    if not text:
+        text = trafilatura.html2txt(html) or ""
+    meta = trafilatura.extract_metadata(html)
+    title = (meta.title if meta is not None and meta.title else "") or ""
+    return title.strip(), text.strip()
+
+
+def _record_article(record: Any, source: str, where: str) -> Article:
+    if not isinstance(record, dict):
+        raise ArticleFileError(f"{where} is not a JSON object with a 'text' field")
+    text = next((record[k] for k in TEXT_KEYS if isinstance(record.get(k), str)), None)
+    if text is None:
+        raise ArticleFileError(f"{where} has no 'text' field (a string)")
+    title = record.get("title") if isinstance(record.get("title"), str) else ""
+    return make_article(source, title.strip() or title_from_text(text), text)
+
+
+def make_article(source: str, title: str, text: str) -> Article:
+    if not text.strip():
+        raise ArticleFileError("is empty")
+    return Article(
+        id=article_id(source),
+        title=title or source,
+        text=text,
+        source=source,
+        content_hash=content_hash(title or source, text),
+    )
+
+
+def read_file(path: Path, source: str, max_bytes: int = DEFAULT_MAX_BYTES) -> tuple[list[Article], list[str]]:
+    """Articles in one file, and the problems with records inside it (a bad line skips that line).
+
+    Raises :class:`ArticleFileError` when the whole file is unusable.
+    """
+    try:
+        size = path.stat().st_size
+    except OSError as e:
+        raise ArticleFileError(f"cannot be read ({e.strerror or e}); a broken link or a vanished file?") from e
+    if size > max_bytes:
+        raise ArticleFileError(
+            f"is {size / 1e6:.1f} MB, over the {max_bytes / 1e6:.0f} MB limit for one file; split it"
+        )
+    try:
+        data = path.read_bytes()
+    except OSError as e:
+        raise ArticleFileError(f"cannot be read ({e.strerror or e})") from e
+    raw = decode_text(data)
+    suffix = path.suffix.lower()
+    if suffix in HTML_SUFFIXES:
+        title, text = html_to_text(raw)
+        return [make_article(source, title or title_from_text(text), text)], []
+    if suffix in JSON_SUFFIXES:
+        try:
+            payload = json.loads(raw)
+        except json.JSONDecodeError as e:
+            raise ArticleFileError(f"is not valid JSON ({e.msg} at line {e.lineno})") from e
+        records = payload if isinstance(payload, list) else [payload]
+        return _records_to_articles(((i, r) for i, r in enumerate(records)), source, len(records) > 1)
+    if suffix in JSONL_SUFFIXES:
+        return _jsonl_articles(raw, source)
+    return [make_article(source, title_from_text(raw, markdown=suffix in MARKDOWN_SUFFIXES), raw)], []
+
+
+def _jsonl_articles(raw: str, source: str) -> tuple[list[Article], list[str]]:
+    records: list[tuple[int, Any]] = []
+    problems: list[str] = []
+    for lineno, line in enumerate(raw.splitlines(), 1):
+        if not line.strip():
+            continue
+        try:
+            records.append((lineno, json.loads(line)))
+        except json.JSONDecodeError as e:
+            problems.append(f"{source} line {lineno}: not valid JSON ({e.msg}); line skipped")
+    articles, more = _records_to_articles(iter(records), source, True, label="line")
+    return articles, problems + more
+
+
+def _records_to_articles(records, source: str, many: bool, label: str = "record") -> tuple[list[Article], list[str]]:
+    articles: list[Article] = []
+    problems: list[str] = []
+    for key, record in records:
+        rid = record.get("id") if isinstance(record, dict) else None
+        rsource = f"{source}#{rid if rid is not None else key}" if many else source
+        where = f"{source} {label} {key}" if many else source
+        try:
+            articles.append(_record_article(record, rsource, where))
+        except ArticleFileError as e:
+            msg = str(e)
+            problems.append(f"{msg if msg.startswith(where) else f'{where} {msg}'}; skipped")
+    return articles, problems
+
+
+def load_articles(folder: str | Path, max_bytes: int = DEFAULT_MAX_BYTES, progress: bool | None = None) -> LoadResult:
+    """Read every article under ``folder``; unreadable files are reported in ``problems`` and skipped.
+
+    Articles with the same title and text are kept once (the first by path), with the other sources in
+    ``Article.duplicates``. Raises :class:`ArticlesNotFoundError` when the folder does not exist.
+    """
+    folder = Path(folder)
+    if not folder.is_dir():
+        raise ArticlesNotFoundError(
+            f"articles folder '{folder}' does not exist; create it and put .txt, .md, .html, .json or .jsonl articles in it"
+        )
+    from tqdm.auto import tqdm
+
+    paths = list(iter_article_files(folder))
+    result = LoadResult()
+    by_hash: dict[str, int] = {}
+    seen_ids: set[str] = set()
+    show = progress if progress is not None else len(paths) > 200
+    for path in tqdm(paths, desc="Reading articles", unit="file", disable=not show):
+        source = path.relative_to(folder).as_posix()
+        try:
+            articles, problems = read_file(path, source, max_bytes)
+        except ArticleFileError as e:
+            result.problems.append(f"{source} {e}; skipped")
+            continue
+        result.problems.extend(problems)
+        for art in articles:
+            if art.id in seen_ids:
+                result.problems.append(f"{art.source}: the same id appears twice in the file; second one skipped")
+                continue
+            seen_ids.add(art.id)
+            if art.content_hash in by_hash:
+                i = by_hash[art.content_hash]
+                first = result.articles[i]
+                result.articles[i] = Article(**{**first.__dict__, "duplicates": first.duplicates + (art.source,)})
+                continue
+            by_hash[art.content_hash] = len(result.articles)
+            result.articles.append(art)
+    for problem in result.problems:
+        log.warning("%s", problem)
+    return result

@@ -1,0 +1,141 @@
+"""The ``qa`` command: index a folder of articles and answer questions about them.
+
+    qa index [--articles DIR] [--index DIR]
+    qa ask "Who is Venezuela's opposition leader?" [--articles DIR] [--index DIR] [--json] [-k N]
+
+Errors end with a one-line message naming the problem and a non-zero exit status, never a traceback.
+Heavy libraries are imported only by the commands that need them.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+from pathlib import Path
+
+EXIT_ERROR = 2
+EXIT_INTERRUPTED = 130
+
+
+def _add_folders(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--articles", metavar="DIR", type=Path, default=None,
+                   help="folder of articles (.txt, .md, .html, .json, .jsonl); default: seeds/ or $QA_ARTICLES")
+    p.add_argument("--index", metavar="DIR", type=Path, default=None,
+                   help="folder where the index is kept; default: vectors/ or $QA_INDEX")
+    p.add_argument("-q", "--quiet", action="store_true", help="print only results and errors")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="qa",
+        description="Answer questions from a folder of news articles, offline, with exact citations.",
+    )
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+
+    p = sub.add_parser("index", help="build or update the index of an articles folder",
+                       description="Read every article in the folder and update the index: new and changed "
+                                   "articles are embedded, deleted ones removed, unchanged ones kept.")
+    _add_folders(p)
+    p.add_argument("--force", action="store_true", help="re-read every article even if no file looks changed")
+
+    p = sub.add_parser("ask", help="answer a question from the articles",
+                       description="Answer QUESTION with a short span from the articles and its citations. "
+                                   "The index is created or refreshed first when needed.")
+    p.add_argument("question", metavar="QUESTION", help="the question, in plain English (quote it)")
+    _add_folders(p)
+    p.add_argument("-k", type=int, default=None, metavar="N", help="how many passages to retrieve (default 5)")
+    p.add_argument("--json", action="store_true", help="print the answer, citations and passages as JSON")
+    return parser
+
+
+def _qa(args):
+    from qa.config import Settings
+    from qa.engine import QA
+
+    return QA(args.articles, args.index, settings=Settings())
+
+
+def cmd_index(args) -> int:
+    qa = _qa(args)
+    report = qa.refresh(force=args.force, progress=None if not args.quiet else False)
+    if report is None:
+        print(f"Index in '{qa.settings.index_dir}' is up to date ({len(qa.snapshot.articles)} articles).")
+    else:
+        for problem in report.problems:
+            print(f"skipped: {problem}", file=sys.stderr)
+        if report.rebuilt:
+            print(f"Rebuilt the index: {report.rebuilt}")
+        print(f"Indexed '{qa.settings.articles_dir}' into '{qa.settings.index_dir}': {report.summary()}.")
+    return 0
+
+
+def format_answer(answer) -> str:
+    lines = []
+    if answer.text is None:
+        lines.append(answer.message)
+        if answer.passages:
+            lines.append("")
+            lines.append("Closest passages:")
+            for p in answer.passages[:3]:
+                lines.append(f"  - {p.title} [{p.source}, chars {p.start}-{p.end}]: {_short(p.text)}")
+        return "\n".join(lines)
+    lines.append(f"Answer: {answer.text}")
+    lines.append(f"Confidence: {answer.score:.2f}")
+    for i, c in enumerate(answer.citations, 1):
+        lines.append(f"[{i}] {c.title} ({c.source}, article {c.article_id}, chars {c.start}-{c.end})")
+        lines.append(f"    {_short(c.passage)}")
+    return "\n".join(lines)
+
+
+def _short(text: str, n: int = 240) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= n else text[: n - 1] + "…"
+
+
+def cmd_ask(args) -> int:
+    from qa.engine import clean_question
+    from qa.errors import QAError
+
+    if args.k is not None and args.k < 1:
+        raise QAError("-k must be at least 1")
+    question = clean_question(args.question)  # fail fast, before loading any model
+    qa = _qa(args)
+    answer = qa.ask(question, k=args.k)
+    if args.json:
+        print(json.dumps(answer.to_dict(), ensure_ascii=False, indent=1))
+    else:
+        print(format_answer(answer))
+    return 0
+
+
+def _error(message: str) -> int:
+    print(f"qa: error: {message}", file=sys.stderr)
+    return EXIT_ERROR
+
+
+COMMANDS = {"index": cmd_index, "ask": cmd_ask}
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    logging.basicConfig(level=logging.WARNING if getattr(args, "quiet", False) else logging.INFO,
+                        format="%(message)s", stream=sys.stderr)
+    for noisy in ("faiss", "faiss.loader", "sentence_transformers", "bm25s", "httpx", "transformers"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)
+    from qa.errors import QAError
+
+    try:
+        return COMMANDS[args.command](args)
+    except QAError as e:
+        return _error(str(e))
+    except KeyboardInterrupt:
+        print("qa: interrupted", file=sys.stderr)
+        return EXIT_INTERRUPTED
+    except OSError as e:
+        return _error(f"{e.strerror or e}: {e.filename or ''}".strip(": "))
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,67 @@
+"""Settings of the pipeline, in one place, with defaults that need no configuration.
+
+    from qa.config import Settings
+    s = Settings(articles_dir="my_articles", index_dir="my_index", chunk_size=800)
+
+Environment variables ``QA_ARTICLES`` and ``QA_INDEX`` override the default folders.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+DEFAULT_EMBEDDER = "all-MiniLM-L6-v2"
+
+
+def _default_articles() -> Path:
+    return Path(os.environ.get("QA_ARTICLES", REPO_ROOT / "seeds"))
+
+
+def _default_index() -> Path:
+    return Path(os.environ.get("QA_INDEX", REPO_ROOT / "vectors"))
+
+
+@dataclass
+class Settings:
+    """Where the articles and the index live, and how text is chunked and retrieved.
+
+    ``chunk_size``/``chunk_overlap`` are in characters: 1,000 characters is about 200 word pieces, inside
+    the embedder's 256-token window and a reader's 384-token window. Changing the embedder or the
+    chunking makes the index rebuild itself (its manifest records both).
+    """
+
+    articles_dir: Path = field(default_factory=_default_articles)
+    index_dir: Path = field(default_factory=_default_index)
+    embedder: str = DEFAULT_EMBEDDER
+    chunk_size: int = 1000
+    chunk_overlap: int = 200
+    k: int = 5
+    candidates: int = 50
+    dense_weight: float = 1.0
+    lexical_weight: float = 1.0
+    rrf_k: int = 60
+    refresh_interval: float = 2.0
+
+    def __post_init__(self) -> None:
+        self.articles_dir = Path(self.articles_dir)
+        self.index_dir = Path(self.index_dir)
+        if self.chunk_size <= 0:
+            raise ValueError("chunk_size must be positive")
+        if not 0 <= self.chunk_overlap < self.chunk_size:
+            raise ValueError("chunk_overlap must be at least 0 and smaller than chunk_size")
+        if self.k <= 0:
+            raise ValueError("k must be at least 1")
+
+    def index_signature(self) -> dict[str, Any]:
+        """The settings an index depends on; a mismatch means the index must be rebuilt."""
+        return {"embedder": self.embedder, "chunk_size": self.chunk_size, "chunk_overlap": self.chunk_overlap}
+
+    def to_dict(self) -> dict[str, Any]:
+        d = asdict(self)
+        d["articles_dir"] = str(self.articles_dir)
+        d["index_dir"] = str(self.index_dir)
+        return d

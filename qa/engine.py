@@ -1,0 +1,258 @@
+"""The engine: keeps the index in step with the articles folder and answers questions.
+
+    from qa import QA
+    qa = QA("seeds", "vectors")                  # folders; defaults are seeds/ and vectors/
+    answer = qa.ask("Who slipped out of Venezuela last week?")
+    print(answer.text, answer.citations[0].title)
+    qa.add(["new_article.txt"])                  # copied into the folder and indexed at once
+    answers = qa.ask_many(["Who is Maduro?", "What did Russia vow?"])
+
+The index refreshes itself when files in the folder change (checked at most every
+``settings.refresh_interval`` seconds), re-embedding only new or changed articles.
+"""
+
+from __future__ import annotations
+
+import logging
+import shutil
+import threading
+import time
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+
+from qa.answering import Answerer, no_answer
+from qa.articles import SUPPORTED_SUFFIXES, folder_fingerprint, load_articles
+from qa.config import Settings
+from qa.embedding import Embedder, get_embedder
+from qa.errors import ArticlesNotFoundError, InvalidQuestionError, QAError
+from qa.index import ChunkIndex, IndexSnapshot, SyncReport
+from qa.retrieval import HybridRetriever
+from qa.types import Answer, Article, Passage
+
+log = logging.getLogger(__name__)
+
+MAX_QUESTION_CHARS = 2000
+REMOVED_DIR = ".removed"
+
+
+def default_answerer(embedder: Embedder, name: str | None = None) -> Answerer:
+    """The trained span reader when its weights are installed, else the sentence answerer."""
+    import os
+
+    from qa.sentence_answerer import SentenceAnswerer
+
+    name = name or os.environ.get("QA_ANSWERER", "auto")
+    if name in ("auto", "reader"):
+        try:
+            from qa.reader import SpanReader, weights_available
+
+            if weights_available():
+                return SpanReader()
+        except ImportError:
+            pass
+        if name == "reader":
+            raise QAError("the span reader's weights are not installed; reinstall the package")
+    return SentenceAnswerer(embedder)
+
+
+def clean_question(question: str) -> str:
+    if not isinstance(question, str):
+        raise InvalidQuestionError("the question must be text")
+    q = " ".join(question.split())
+    if not q:
+        raise InvalidQuestionError("the question is empty; type a question about the articles")
+    if len(q) > MAX_QUESTION_CHARS:
+        raise InvalidQuestionError(
+            f"the question is {len(q)} characters long; ask it in at most {MAX_QUESTION_CHARS} characters"
+        )
+    return q
+
+
+class QA:
+    """Question answering over one articles folder and its index."""
+
+    def __init__(self, articles_dir: str | Path | None = None, index_dir: str | Path | None = None, *,
+                 settings: Settings | None = None, embedder: Embedder | None = None,
+                 answerer: Answerer | None = None, auto_refresh: bool = True) -> None:
+        settings = settings or Settings()
+        if articles_dir is not None:
+            settings.articles_dir = Path(articles_dir)
+        if index_dir is not None:
+            settings.index_dir = Path(index_dir)
+        self.settings = settings
+        self.embedder = embedder or get_embedder(settings.embedder)
+        self._answerer = answerer
+        self.auto_refresh = auto_refresh
+        self.index = ChunkIndex(settings.index_dir, settings, self.embedder)
+        self._retriever: HybridRetriever | None = None
+        self._lock = threading.RLock()
+        self._checked_at = 0.0
+        self.last_report: SyncReport | None = None
+
+    # ------------------------------------------------------------ components
+    @property
+    def answerer(self) -> Answerer:
+        if self._answerer is None:
+            with self._lock:
+                if self._answerer is None:
+                    self._answerer = default_answerer(self.embedder)
+        return self._answerer
+
+    @property
+    def snapshot(self) -> IndexSnapshot:
+        return self.retriever.snapshot
+
+    @property
+    def retriever(self) -> HybridRetriever:
+        if self._retriever is None or (self.auto_refresh and self._due()):
+            self.refresh()
+        assert self._retriever is not None
+        return self._retriever
+
+    def _due(self) -> bool:
+        return time.monotonic() - self._checked_at >= self.settings.refresh_interval
+
+    def articles(self) -> list[Article]:
+        """The indexed articles."""
+        return list(self.snapshot.articles.values())
+
+    # ------------------------------------------------------------ indexing
+    def refresh(self, force: bool = False, progress: bool | None = None) -> SyncReport | None:
+        """Bring the index in step with the folder; returns what changed (``None`` when nothing did).
+
+        ``force`` re-reads every article even when no file looks changed.
+        """
+        with self._lock:
+            self._checked_at = time.monotonic()
+            folder = self.settings.articles_dir
+            if not folder.is_dir():
+                raise ArticlesNotFoundError(
+                    f"articles folder '{folder}' does not exist; create it and add .txt, .md, .html, "
+                    ".json or .jsonl articles, or point --articles at your folder"
+                )
+            fingerprint = folder_fingerprint(folder)
+            snap = self._retriever.snapshot if self._retriever else None
+            if snap is None or snap.generation != self.index.current_generation():
+                snap = self._load_quietly()
+            if not force and snap is not None and snap.fingerprint == fingerprint and self.index.compatible(snap) is None:
+                self._set_snapshot(snap)
+                return None
+            loaded = load_articles(folder, progress=progress)
+            if not loaded.articles:
+                detail = f" ({len(loaded.problems)} files could not be read: {loaded.problems[0]})" if loaded.problems else ""
+                raise ArticlesNotFoundError(
+                    f"no readable articles in '{folder}'{detail}; add .txt, .md, .html, .json or .jsonl files"
+                )
+            report = self.index.sync(loaded.articles, fingerprint, loaded.problems, progress)
+            self.last_report = report
+            self._set_snapshot(self.index.load())
+            return report
+
+    def _load_quietly(self) -> IndexSnapshot | None:
+        try:
+            return self.index.load()
+        except QAError as e:
+            log.warning("%s; it will be rebuilt", e)
+            return None
+
+    def _set_snapshot(self, snap: IndexSnapshot | None) -> None:
+        if snap is None:
+            return
+        if self._retriever is None or self._retriever.snapshot.generation != snap.generation:
+            self._retriever = HybridRetriever(snap, self.embedder, self.settings)
+        else:
+            self._retriever.snapshot.manifest = snap.manifest
+
+    def add(self, paths: Iterable[str | Path]) -> SyncReport | None:
+        """Copy article files into the articles folder and index them. Existing files are never
+        overwritten: a name already taken by another file gets a numbered suffix."""
+        folder = self.settings.articles_dir
+        folder.mkdir(parents=True, exist_ok=True)
+        for path in map(Path, paths):
+            if path.suffix.lower() not in SUPPORTED_SUFFIXES:
+                raise QAError(f"'{path.name}' is not an article file; use one of {', '.join(sorted(SUPPORTED_SUFFIXES))}")
+            if not path.is_file():
+                raise QAError(f"'{path}' does not exist or is not a file")
+            target = folder / path.name
+            n = 1
+            while target.exists() and not _same_file(target, path):
+                target = folder / f"{path.stem}-{n}{path.suffix}"
+                n += 1
+            if not target.exists():
+                shutil.copy2(path, target)
+        return self.refresh()
+
+    def remove(self, sources: Iterable[str]) -> SyncReport | None:
+        """Take articles out of the index by source path (relative to the folder) or article id.
+
+        The files are moved to ``<folder>/.removed/``, not deleted, so nothing is lost.
+        """
+        folder = self.settings.articles_dir
+        snap = self.snapshot
+        by_id = {a.id: a.source for a in snap.articles.values()}
+        for src in sources:
+            src = by_id.get(src, src)
+            if "#" in src:
+                raise QAError(f"'{src}' is one record of a JSON file; edit that file to remove it")
+            path = folder / src
+            if not path.is_file():
+                raise QAError(f"no article file '{src}' in '{folder}'")
+            dest = folder / REMOVED_DIR / src
+            dest.parent.mkdir(parents=True, exist_ok=True)
+            if dest.exists():
+                dest = dest.with_name(f"{dest.stem}-{int(time.time())}{dest.suffix}")
+            path.replace(dest)
+        return self.refresh()
+
+    # ------------------------------------------------------------ answering
+    def search(self, question: str, k: int | None = None) -> list[Passage]:
+        """The passages most likely to answer ``question``, best first."""
+        return self.retriever.search(clean_question(question), k or self.settings.k)
+
+    def ask(self, question: str, *, k: int | None = None) -> Answer:
+        """Answer one question from the articles (``answer.text is None`` when they do not say)."""
+        return self.ask_many([question], k=k)[0]
+
+    def ask_many(self, questions: Sequence[str], *, k: int | None = None) -> list[Answer]:
+        """Answer several questions, embedding and searching them in one batch."""
+        qs = [clean_question(q) for q in questions]
+        k = k or self.settings.k
+        retriever = self.retriever
+        t0 = time.perf_counter()
+        passages = retriever.search_many(qs, k)
+        t1 = time.perf_counter()
+        answerer = self.answerer
+        many = getattr(answerer, "answer_many", None)
+        if many is not None and len(qs) > 1:
+            answers = many(qs, passages)
+        else:
+            answers = [answerer.answer(q, ps) if ps else no_answer(q, ps) for q, ps in zip(qs, passages)]
+        t2 = time.perf_counter()
+        for a in answers:
+            a.timings.update({"retrieve_s": (t1 - t0) / len(qs), "read_s": (t2 - t1) / len(qs)})
+        return answers
+
+
+def _same_file(a: Path, b: Path) -> bool:
+    try:
+        return a.read_bytes() == b.read_bytes()
+    except OSError:
+        return False
+
+
+_default: QA | None = None
+_default_lock = threading.Lock()
+
+
+def ask(question: str, *, k: int | None = None) -> Answer:
+    """Answer ``question`` from the default articles folder (``seeds/``, or ``$QA_ARTICLES``).
+
+        >>> from qa import ask
+        >>> a = ask("Who slipped out of Venezuela last week?")
+        >>> a.text, a.citations[0].title
+    """
+    global _default
+    with _default_lock:
+        if _default is None:
+            _default = QA()
+    return _default.ask(question, k=k)

@@ -1,0 +1,23 @@
+"""Errors that carry a message meant for a person: what went wrong and what to do."""
+
+from __future__ import annotations
+
+
+class QAError(Exception):
+    """Base class; the CLI prints ``str(error)`` as a one-line message and exits non-zero."""
+
+
+class ArticlesNotFoundError(QAError):
+    """The articles folder is missing or holds no readable article."""
+
+
+class IndexBusyError(QAError):
+    """Another process is writing the index."""
+
+
+class IndexUnusableError(QAError):
+    """The index on disk cannot be used (corrupt, incompatible)."""
+
+
+class InvalidQuestionError(QAError):
+    """The question is empty or otherwise unusable."""

@@ -1,0 +1,100 @@
+"""The sentence answerer: the sentence of the retrieved passages that best answers the question.
+
+    from qa.sentence_answerer import SentenceAnswerer
+    answerer = SentenceAnswerer(embedder)
+    answer = answerer.answer("Who slipped out of Venezuela?", passages)
+
+Each sentence is scored by its embedding similarity to the question and by how many of the question's
+content words it holds. Below a threshold calibrated on SQuAD questions whose article is indexed and
+questions whose article is not (``bench/calibrate_no_answer.py``, stored in ``qa/calibration.json``)
+the answer is "not in the articles". It is the fallback when no trained span reader is available.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+
+from qa.answering import cite, no_answer
+from qa.embedding import Embedder
+from qa.sentences import split_sentences
+from qa.types import Answer, Passage
+
+CALIBRATION_FILE = Path(__file__).with_name("calibration.json")
+_WORD = re.compile(r"\w+")
+STOPWORDS = frozenset(
+    "a an the of in on at to for from by with and or but is are was were be been being do does did what "
+    "which who whom whose when where why how that this these those it its as into about than then there "
+    "their they he she his her him we you i me my our your has have had not no can could would should "
+    "will shall may might must".split()
+)
+
+
+def content_words(text: str) -> set[str]:
+    return {w for w in _WORD.findall(text.lower()) if w not in STOPWORDS}
+
+
+def load_threshold(key: str, default: float) -> float:
+    try:
+        return float(json.loads(CALIBRATION_FILE.read_text())[key]["threshold"])
+    except (OSError, KeyError, ValueError, TypeError):
+        return default
+
+
+class SentenceAnswerer:
+    """Scores every sentence of the top passages; answers with the best one or says there is none."""
+
+    name = "sentence"
+
+    def __init__(self, embedder: Embedder, threshold: float | None = None, overlap_weight: float = 0.5,
+                 max_passages: int = 5) -> None:
+        self.embedder = embedder
+        self.threshold = load_threshold("sentence", 0.5) if threshold is None else threshold
+        self.overlap_weight = overlap_weight
+        self.max_passages = max_passages
+
+    def candidates(self, question: str, passages: Sequence[Passage]) -> list[tuple[float, Passage, int, int]]:
+        """``(score, passage, start, end)`` per distinct sentence, best first (offsets local to the passage)."""
+        seen: set[tuple[str, int]] = set()
+        cands: list[tuple[Passage, int, int]] = []
+        for p in passages[: self.max_passages]:
+            for s, e in split_sentences(p.text):
+                key = (p.article_id, p.start + s)
+                if key not in seen:
+                    seen.add(key)
+                    cands.append((p, s, e))
+        if not cands:
+            return []
+        vecs = self.embedder.embed([question] + [p.text[s:e] for p, s, e in cands])
+        sims = vecs[1:] @ vecs[0]
+        qwords = content_words(question)
+        scored = []
+        for (p, s, e), sim in zip(cands, sims):
+            overlap = len(qwords & content_words(p.text[s:e])) / len(qwords) if qwords else 0.0
+            scored.append((float(sim) + self.overlap_weight * overlap, p, s, e))
+        scored.sort(key=lambda t: -t[0])
+        return scored
+
+    def confidence(self, score: float) -> float:
+        return 1.0 / (1.0 + math.exp(-12.0 * (score - self.threshold)))
+
+    def answer(self, question: str, passages: Sequence[Passage]) -> Answer:
+        scored = self.candidates(question, passages)
+        if not scored or scored[0][0] < self.threshold:
+            return no_answer(question, passages, self.confidence(scored[0][0]) if scored else 0.0)
+        score, p, s, e = scored[0]
+        conf = self.confidence(score)
+        text = p.text[s:e]
+        return Answer(question=question, text=text, score=conf, citations=[cite(p, s, e, conf)],
+                      passages=list(passages), context=text, message="")
+
+
+def best_score(answerer: SentenceAnswerer, question: str, passages: Sequence[Passage]) -> float:
+    """The best sentence score (for calibration); ``-inf`` when there is no sentence."""
+    scored = answerer.candidates(question, passages)
+    return scored[0][0] if scored else -np.inf

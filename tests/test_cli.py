@@ -1,0 +1,81 @@
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+
+from qa.cli import main
+
+from .conftest import REPO
+
+
+def _run(capsys, *argv):
+    code = main(list(argv))
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def test_index_then_ask_json(capsys, seeds_copy, tmp_path):
+    code, out, err = _run(capsys, "index", "--articles", str(seeds_copy), "--index", str(tmp_path / "v"))
+    assert code == 0 and "1 added" in out
+    code, out, _ = _run(capsys, "index", "--articles", str(seeds_copy), "--index", str(tmp_path / "v"))
+    assert code == 0 and "up to date" in out
+    code, out, _ = _run(capsys, "ask", "Who slipped out of Venezuela last week?", "--articles", str(seeds_copy),
+                        "--index", str(tmp_path / "v"), "--json", "-k", "3")
+    assert code == 0
+    d = json.loads(out)
+    assert "Guaido" in d["answer"] and len(d["passages"]) == 3
+    c = d["citations"][0]
+    text = (seeds_copy / c["source"]).read_text(encoding="utf-8")
+    assert text[c["start"]:c["end"]] == d["answer"]
+
+
+def test_ask_prints_answer_and_citation(capsys, seeds_copy, tmp_path):
+    code, out, _ = _run(capsys, "ask", "Who is Venezuela's opposition leader?", "--articles", str(seeds_copy),
+                        "--index", str(tmp_path / "v"))
+    assert code == 0
+    assert out.startswith("Answer: ") and "Guaido" in out.splitlines()[0]
+    assert "[1] Russia Vows to Continue Supporting Maduro in Venezuela" in out
+
+
+def test_no_answer_output(capsys, seeds_copy, tmp_path):
+    code, out, _ = _run(capsys, "ask", "What is the boiling point of water?", "--articles", str(seeds_copy),
+                        "--index", str(tmp_path / "v"))
+    assert code == 0 and "do not contain" in out and "Closest passages:" in out
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["ask", "   "], "the question is empty"),
+    (["ask", "Who?", "--articles", "/nonexistent/folder"], "does not exist"),
+    (["ask", "Who?", "-k", "0"], "-k must be at least 1"),
+])
+def test_errors_are_one_line_without_traceback(capsys, tmp_path, argv, message):
+    argv = [*argv, "--index", str(tmp_path / "v")]
+    code, out, err = _run(capsys, *argv)
+    assert code == 2
+    assert message in err and "Traceback" not in err
+    assert err.strip().count("\n") == 0 and err.startswith("qa: error:")
+
+
+def test_folder_without_articles_and_unreadable_file(capsys, tmp_path):
+    (tmp_path / "a").mkdir()
+    code, _, err = _run(capsys, "index", "--articles", str(tmp_path / "a"), "--index", str(tmp_path / "v"))
+    assert code == 2 and "no readable articles" in err
+    (tmp_path / "a" / "bad.txt").write_bytes(b"caf\xe9 broken \xc3")
+    (tmp_path / "a" / "good.txt").write_text("Harbour fire\n\nA fire destroyed warehouses in Brest.")
+    code, out, err = _run(capsys, "index", "--articles", str(tmp_path / "a"), "--index", str(tmp_path / "v"))
+    assert code == 0 and "1 added" in out and "bad.txt" in err
+
+
+@pytest.mark.slow
+def test_console_entry_points_run_without_traceback(tmp_path):
+    env = {**os.environ, "QA_INDEX": str(tmp_path / "v")}
+    out = subprocess.run([sys.executable, "-m", "qa", "--help"], capture_output=True, text=True, cwd=REPO, env=env)
+    assert out.returncode == 0 and "index" in out.stdout and "ask" in out.stdout
+    out = subprocess.run([sys.executable, "-m", "qa", "ask", ""], capture_output=True, text=True, cwd=REPO, env=env)
+    assert out.returncode == 2 and "Traceback" not in out.stderr and "empty" in out.stderr
+    out = subprocess.run([sys.executable, "-m", "qa", "ask", "--help"], capture_output=True, text=True, cwd=REPO, env=env)
+    assert "--json" in out.stdout and "--articles" in out.stdout and "-k N" in out.stdout

@@ -1,0 +1,32 @@
+from __future__ import annotations
+
+from qa.sentence_answerer import SentenceAnswerer
+
+from .conftest import assert_citations_exact
+
+
+def test_picks_the_answering_sentence(seed_qa, embedder):
+    answerer = SentenceAnswerer(embedder)
+    q = "Who slipped out of Venezuela last week?"
+    a = answerer.answer(q, seed_qa.search(q))
+    assert a.text is not None and a.text.startswith("Guaido slipped out of Venezuela last week")
+    assert a.text.endswith("Colombia.")
+    assert_citations_exact(a, seed_qa)
+
+
+def test_unrelated_question_gets_no_answer(seed_qa, embedder):
+    answerer = SentenceAnswerer(embedder)
+    q = "What is the boiling point of water?"
+    a = answerer.answer(q, seed_qa.search(q))
+    assert a.text is None and a.citations == [] and a.passages
+    assert "do not contain" in a.message
+
+
+def test_threshold_comes_from_calibration_file(embedder):
+    import json
+
+    from qa.sentence_answerer import CALIBRATION_FILE
+
+    data = json.loads(CALIBRATION_FILE.read_text())["sentence"]
+    assert SentenceAnswerer(embedder).threshold == data["threshold"]
+    assert data["n_answerable"] > 100 and data["n_unanswerable"] > 100
