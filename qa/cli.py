@@ -47,6 +47,33 @@ def build_parser() -> argparse.ArgumentParser:
     _add_folders(p)
     p.add_argument("-k", type=int, default=None, metavar="N", help="how many passages to retrieve (default 5)")
     p.add_argument("--json", action="store_true", help="print the answer, citations and passages as JSON")
+
+    p = sub.add_parser("batch", help="answer a file of questions",
+                       description="Answer every question in INPUT (.txt one per line, .csv with a 'question' "
+                                   "column and optional 'id', .jsonl of {\"id\",\"question\"}) and write the "
+                                   "answers to OUTPUT (.jsonl or .csv). Rerunning into an existing OUTPUT skips "
+                                   "the questions already answered.")
+    p.add_argument("input", metavar="INPUT", type=Path, help="the questions file")
+    p.add_argument("-o", "--output", metavar="OUTPUT", type=Path, required=True, help="where to write the answers")
+    _add_folders(p)
+    p.add_argument("-k", type=int, default=None, metavar="N", help="how many passages to retrieve (default 5)")
+    p.add_argument("--batch-size", type=int, default=32, metavar="N", help="questions answered per batch")
+
+    p = sub.add_parser("eval", help="measure answer quality on labelled questions",
+                       description="Answer the questions of GOLD (.jsonl with question, answers, optional doc_id; "
+                                   "or the official SQuAD JSON) and report exact match, F1, no-answer precision "
+                                   "and recall, retrieval recall@k and MRR, and latency.")
+    p.add_argument("gold", metavar="GOLD", type=Path, help="the labelled questions")
+    _add_folders(p)
+    p.add_argument("-k", type=int, default=None, metavar="N", help="how many passages to retrieve (default 5)")
+    p.add_argument("--report", metavar="PATH", type=Path, default=None,
+                   help="report path without suffix; .json and .md are written (default: next to GOLD)")
+
+    p = sub.add_parser("chat", help="serve the web chat",
+                       description="Serve the chat page over the articles folder (default http://127.0.0.1:7860).")
+    _add_folders(p)
+    p.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1: this machine only)")
+    p.add_argument("--port", type=int, default=7860, help="port to listen on (default 7860)")
     return parser
 
 
@@ -115,7 +142,25 @@ def _error(message: str) -> int:
     return EXIT_ERROR
 
 
-COMMANDS = {"index": cmd_index, "ask": cmd_ask}
+def cmd_batch(args) -> int:
+    from qa.batch import run_batch_command
+
+    return run_batch_command(args)
+
+
+def cmd_eval(args) -> int:
+    from qa.evaluation import run_eval_command
+
+    return run_eval_command(args)
+
+
+def cmd_chat(args) -> int:
+    from ui.app import run_chat_command
+
+    return run_chat_command(args)
+
+
+COMMANDS = {"index": cmd_index, "ask": cmd_ask, "batch": cmd_batch, "eval": cmd_eval, "chat": cmd_chat}
 
 
 def main(argv: list[str] | None = None) -> int:
