@@ -22,6 +22,7 @@ sys.path.insert(0, str(__import__("pathlib").Path(__file__).resolve().parent.par
 from bench.common import CACHE, DATA, machine, median, percentile, read_jsonl, squad_bbc_corpus, today  # noqa: E402
 from qa import QA, Settings  # noqa: E402
 from qa.reader.data import VALIDATION_ARTICLES, article_name  # noqa: E402
+from qa.retrieval import rrf_fusion, zscore_fusion  # noqa: E402
 
 
 def gold_spans(q: dict) -> list[tuple[int, int]]:
@@ -80,11 +81,17 @@ def main() -> None:
             "dense": lambda i: [int(x) for x in dids[i]],
             "bm25": lambda i: [int(retr._row_ids[r]) for r, _ in lex[i]],
         }
-        for wd, wl in [(1, 1), (1, 0.5), (1, 2), (1, 1.5), (1.5, 1)]:
-            for kk in (10, 60):
-                variants[f"rrf d{wd} l{wl} k{kk}"] = (lambda wd, wl, kk: lambda i: _rrf(dids[i], lex[i], retr._row_ids, wd, wl, kk))(wd, wl, kk)
-        for alpha in (0.3, 0.5, 0.7):
-            variants[f"minmax a{alpha}"] = (lambda a: lambda i: _minmax(dids[i], dscore[i], lex[i], retr._row_ids, a))(alpha)
+        for w in (0.3, 0.4, 0.5):
+            variants[f"zscore d{w}"] = (lambda w: lambda i: _ranked(zscore_fusion(*_lists(i), w)))(w)
+        for w in (0.3, 0.5):
+            variants[f"rrf d{w}"] = (lambda w: lambda i: _ranked(rrf_fusion(*_lists(i), w, 60)))(w)
+        prod = retr.search_many(texts, 10, vectors=vecs)
+        variants["production (settings)"] = lambda i: [p.chunk_id for p in prod[i]]
+
+        def _lists(i):
+            dense = {int(c): float(v) for c, v in zip(dids[i], dscore[i]) if c >= 0}
+            return dense, {int(retr._row_ids[r]): v for r, v in lex[i]}
+
         res = {}
         for name, rank_fn in variants.items():
             top1 = top5 = top10 = 0
@@ -117,38 +124,18 @@ def main() -> None:
     results["machine"] = machine()
     results["date"] = today()
 
-    print(f"\n{'variant':<22} {'tune top1':>9} {'top5':>6} {'test top1':>9} {'top5':>6} {'mrr':>6}")
+    print(f"\n{'variant':<24} {'tune top1':>9} {'top5':>6} {'test top1':>9} {'top5':>6} {'top10':>6} {'mrr':>6}")
     for name in results["tune"]:
         a, b = results["tune"][name], results["test"][name]
-        print(f"{name:<22} {a['top1']:9.3f} {a['top5']:6.3f} {b['top1']:9.3f} {b['top5']:6.3f} {b['mrr']:6.3f}")
+        print(f"{name:<24} {a['top1']:9.3f} {a['top5']:6.3f} {b['top1']:9.3f} {b['top5']:6.3f} {b['top10']:6.3f} {b['mrr']:6.3f}")
     print("search latency ms:", results["search_latency_ms"])
     if args.out:
         with open(args.out, "w") as f:
             json.dump(results, f, indent=1)
 
 
-def _rrf(dids, lex, row_ids, wd, wl, kk):
-    fused = {}
-    for r, cid in enumerate(dids):
-        if cid >= 0:
-            fused[int(cid)] = fused.get(int(cid), 0) + wd / (kk + r + 1)
-    for r, (row, _) in enumerate(lex):
-        cid = int(row_ids[row])
-        fused[cid] = fused.get(cid, 0) + wl / (kk + r + 1)
+def _ranked(fused: dict[int, float]) -> list[int]:
     return [c for c, _ in sorted(fused.items(), key=lambda kv: (-kv[1], kv[0]))]
-
-
-def _minmax(dids, dscore, lex, row_ids, alpha):
-    d = {int(c): float(s) for c, s in zip(dids, dscore) if c >= 0}
-    l = {int(row_ids[r]): s for r, s in lex}
-    def norm(m):
-        if not m:
-            return {}
-        lo, hi = min(m.values()), max(m.values())
-        return {k: (v - lo) / (hi - lo + 1e-9) for k, v in m.items()}
-    dn, ln = norm(d), norm(l)
-    keys = set(dn) | set(ln)
-    return sorted(keys, key=lambda c: -(alpha * dn.get(c, 0) + (1 - alpha) * ln.get(c, 0)))
 
 
 if __name__ == "__main__":

@@ -14,6 +14,7 @@ from __future__ import annotations
 import os
 import threading
 from collections.abc import Sequence
+from contextlib import contextmanager
 from typing import Protocol, runtime_checkable
 
 import numpy as np
@@ -21,6 +22,10 @@ import numpy as np
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+
+#: Below this many texts an embedding call is "a query" and runs on one thread: on a 2-core machine with
+#: anything else running, two threads slowed one query ~10x (bench/RESULTS.md, thread settings).
+SMALL_CALL = 16
 
 BUNDLED_MODELS = {"all-MiniLM-L6-v2": 384, "sentence-transformers/all-MiniLM-L6-v2": 384}
 
@@ -53,10 +58,13 @@ def _model_path(name: str) -> str:
 class SentenceTransformerEmbedder:
     """A sentence-transformers model run with PyTorch on the CPU, loaded lazily and shared by threads."""
 
-    def __init__(self, name: str = "all-MiniLM-L6-v2", batch_size: int = 64, device: str = "cpu") -> None:
+    def __init__(self, name: str = "all-MiniLM-L6-v2", batch_size: int = 64, device: str = "cpu",
+                 query_threads: int | None = None, bulk_threads: int | None = None) -> None:
         self.name = name
         self.batch_size = batch_size
         self.device = device
+        self.query_threads = query_threads or int(os.environ.get("QA_QUERY_THREADS", 1))
+        self.bulk_threads = bulk_threads or int(os.environ.get("QA_BULK_THREADS", os.cpu_count() or 1))
         self._path = _model_path(name)
         self._model = None
         self._lock = threading.Lock()
@@ -84,14 +92,31 @@ class SentenceTransformerEmbedder:
     def embed(self, texts: Sequence[str], progress: bool = False) -> np.ndarray:
         if not texts:
             return np.zeros((0, self.dim), dtype=np.float32)
-        vecs = self.model.encode(
-            list(texts),
-            batch_size=self.batch_size,
-            convert_to_numpy=True,
-            normalize_embeddings=True,
-            show_progress_bar=progress,
-        )
+        model = self.model
+        with torch_threads(self.query_threads if len(texts) < SMALL_CALL else self.bulk_threads):
+            vecs = model.encode(
+                list(texts),
+                batch_size=self.batch_size,
+                convert_to_numpy=True,
+                normalize_embeddings=True,
+                show_progress_bar=progress,
+            )
         return np.ascontiguousarray(vecs, dtype=np.float32)
+
+
+@contextmanager
+def torch_threads(n: int):
+    """Run the block with ``n`` intra-op threads in torch (process-wide; restored afterwards)."""
+    import torch
+
+    before = torch.get_num_threads()
+    if n != before:
+        torch.set_num_threads(n)
+    try:
+        yield
+    finally:
+        if n != before:
+            torch.set_num_threads(before)
 
 
 def get_embedder(name: str = "all-MiniLM-L6-v2") -> Embedder:

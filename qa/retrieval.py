@@ -1,11 +1,13 @@
-"""Hybrid retrieval: dense (FAISS) and lexical (BM25) search fused by weighted reciprocal rank fusion.
+"""Hybrid retrieval: dense (FAISS) and lexical (BM25) search, fused.
 
     from qa.retrieval import HybridRetriever
     retriever = HybridRetriever(snapshot, embedder, settings)
     passages = retriever.search("Who is Venezuela's opposition leader?", k=5)
 
-Each list contributes ``weight / (rrf_k + rank)`` for the chunks it found; passages keep both raw
-scores (cosine similarity and BM25) so answerers can judge how well they match.
+Fusion ``zscore`` (default) standardises each list's scores over its candidates and adds them with
+weights ``dense_weight`` and ``1 - dense_weight`` (a chunk missing from one list gets that list's lowest
+candidate score); ``rrf`` adds ``weight / (rrf_k + rank)``. Passages keep both raw scores (cosine
+similarity and BM25) so answerers can judge how well they match.
 """
 
 from __future__ import annotations
@@ -30,7 +32,8 @@ class HybridRetriever:
         self.settings = settings
         arts = snapshot.articles
         self._row_ids = np.array([c.id for c in snapshot.chunks], dtype=np.int64)
-        self.lexical = LexicalIndex([embed_text(arts[c.article_id], c) for c in snapshot.chunks])
+        self.lexical = LexicalIndex([embed_text(arts[c.article_id], c) for c in snapshot.chunks],
+                                    k1=settings.bm25_k1, b=settings.bm25_b)
 
     def search(self, question: str, k: int | None = None) -> list[Passage]:
         """The ``k`` best passages for ``question``, best first."""
@@ -53,20 +56,12 @@ class HybridRetriever:
         ]
 
     def _fuse(self, dense_ids, dense_scores, lexical, k: int) -> list[Passage]:
-        s = self.settings
-        fused: dict[int, float] = {}
-        dense: dict[int, float] = {}
-        lex: dict[int, float] = {}
-        for rank, (cid, score) in enumerate(zip(dense_ids, dense_scores)):
-            if cid < 0:
-                continue
-            cid = int(cid)
-            dense[cid] = float(score)
-            fused[cid] = fused.get(cid, 0.0) + s.dense_weight / (s.rrf_k + rank + 1)
-        for rank, (row, score) in enumerate(lexical):
-            cid = int(self._row_ids[row])
-            lex[cid] = score
-            fused[cid] = fused.get(cid, 0.0) + s.lexical_weight / (s.rrf_k + rank + 1)
+        dense = {int(c): float(v) for c, v in zip(dense_ids, dense_scores) if c >= 0}
+        lex = {int(self._row_ids[row]): v for row, v in lexical}
+        if self.settings.fusion == "rrf":
+            fused = rrf_fusion(dense, lex, self.settings.dense_weight, self.settings.rrf_k)
+        else:
+            fused = zscore_fusion(dense, lex, self.settings.dense_weight)
         best = sorted(fused.items(), key=lambda kv: (-kv[1], kv[0]))[:k]
         out = []
         for rank, (cid, score) in enumerate(best):
@@ -78,3 +73,29 @@ class HybridRetriever:
                 dense_score=dense.get(cid), lexical_score=lex.get(cid),
             ))
         return out
+
+
+def _zscores(scores: dict[int, float]) -> dict[int, float]:
+    if not scores:
+        return {}
+    v = np.fromiter(scores.values(), dtype=np.float64)
+    mu, sd = v.mean(), v.std()
+    sd = sd if sd > 1e-9 else 1.0
+    return {c: (x - mu) / sd for c, x in scores.items()}
+
+
+def zscore_fusion(dense: dict[int, float], lexical: dict[int, float], dense_weight: float) -> dict[int, float]:
+    """Weighted sum of standardised scores; a chunk absent from a list gets that list's minimum."""
+    dz, lz = _zscores(dense), _zscores(lexical)
+    dmin = min(dz.values(), default=0.0)
+    lmin = min(lz.values(), default=0.0)
+    return {c: dense_weight * dz.get(c, dmin) + (1 - dense_weight) * lz.get(c, lmin) for c in dz.keys() | lz.keys()}
+
+
+def rrf_fusion(dense: dict[int, float], lexical: dict[int, float], dense_weight: float, rrf_k: int) -> dict[int, float]:
+    """Weighted reciprocal rank fusion of the two ranked lists (dicts keep their ranking order)."""
+    fused: dict[int, float] = {}
+    for weight, ranked in ((dense_weight, dense), (1 - dense_weight, lexical)):
+        for rank, c in enumerate(ranked):
+            fused[c] = fused.get(c, 0.0) + weight / (rrf_k + rank + 1)
+    return fused
