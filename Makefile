@@ -1,4 +1,5 @@
-# Article QA: `make ask Q="..."` answers from seeds/, `make test` runs the tests.
+# Article QA: `make chat` serves the chat over seeds/, `make ask Q="..."` answers one question,
+# `make test` runs the tests.
 # Each target installs what it needs into .venv on first use.
 
 PYTHON ?= python3
@@ -6,7 +7,7 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 
-.PHONY: install ask index test test-fast bench clean
+.PHONY: install ask chat index test test-fast clean
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -20,6 +21,9 @@ install: $(STAMP)
 ask: $(STAMP)
 	@test -n "$(Q)" || { echo 'usage: make ask Q="your question"' >&2; exit 2; }
 	$(VENV)/bin/qa ask "$(Q)"
+
+chat: $(STAMP)
+	$(VENV)/bin/qa chat $(if $(HOST),--host $(HOST)) $(if $(PORT),--port $(PORT))
 
 index: $(STAMP)
 	$(VENV)/bin/qa index

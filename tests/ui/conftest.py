@@ -1,0 +1,44 @@
+"""One chat server for the UI tests: a private copy of seeds/, launched once on a free loopback port."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+from pathlib import Path
+from types import SimpleNamespace
+
+import pytest
+
+from tests.conftest import REPO, SEEDS
+
+ARTIFACTS = REPO / "test-artifacts"
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="session")
+def chat_server(tmp_path_factory, embedder):
+    """The app over its own articles folder and index (uploads in the tests land there, not in seeds/)."""
+    os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
+    from qa import QA
+    from ui.app import build_app, launch
+
+    base: Path = tmp_path_factory.mktemp("chat")
+    shutil.copytree(SEEDS, base / "articles")
+    # as `qa chat` does: the folder is not re-checked on each question, so questions never wait on indexing
+    qa = QA(base / "articles", base / "index", embedder=embedder, auto_refresh=False)
+    qa.refresh()
+    feedback = base / "feedback.jsonl"
+    demo = build_app(qa, feedback_path=feedback)
+    port = free_port()
+    launch(demo, "127.0.0.1", port, prevent_thread_lock=True, quiet=True)
+    try:
+        yield SimpleNamespace(url=f"http://127.0.0.1:{port}/", port=port, qa=qa, demo=demo, base=base,
+                              feedback=feedback)
+    finally:
+        demo.close()

@@ -1,0 +1,115 @@
+"""ui.render: escaping, the bold answer in its sentence, citations and sources (no server)."""
+
+from __future__ import annotations
+
+import html
+import re
+
+from qa.answering import cite
+from qa.types import Answer, Passage
+from ui.render import esc, excerpt, highlight, render_answer, render_question, render_reply
+
+TEXT = ("Storm Hits Coast\n\nA storm hit the coast on Monday. Mayor Ana Ruiz said 300 homes lost power. "
+        "Crews expect to restore it by Friday.")
+
+
+def passage(text: str = TEXT, start: int = 0, title: str = "Storm Hits Coast", source: str = "storm.txt") -> Passage:
+    return Passage(chunk_id=0, article_id="a1", title=title, source=source, start=start, end=start + len(text),
+                   text=text, score=1.0, rank=1)
+
+
+def span_answer(span: str, context: str | None = None, text: str = TEXT, **kw) -> Answer:
+    p = passage(text, **kw)
+    s = text.index(span)
+    return Answer(question="q", text=span, score=0.8, citations=[cite(p, s, s + len(span), 0.8)], passages=[p],
+                  context=context)
+
+
+def visible(markup: str) -> str:
+    return " ".join(html.unescape(re.sub(r"<[^>]+>", " ", markup)).split())
+
+
+def test_esc_neutralises_html_markdown_and_newlines():
+    out = esc('<script>alert(1)</script> <img src=x onerror="x()"> **b** [l](javascript:x) $x$ `c`\n\nnext')
+    assert "<" not in out and ">" not in out and '"' not in out
+    for ch in "*[]()$`_":
+        assert ch not in out
+    assert "\n" not in out
+    assert html.unescape(out) == ('<script>alert(1)</script> <img src=x onerror="x()"> **b** [l](javascript:x) '
+                                  '$x$ `c` next')
+
+
+def test_short_answer_is_bold_inside_its_sentence_derived_from_the_passage():
+    a = span_answer("300 homes")
+    out = render_answer(a)
+    assert '<p class="qa-answer">Mayor Ana Ruiz said <strong>300 homes</strong> lost power.<sup' in out
+    assert "Answer: <strong>300 homes</strong>" in out
+    assert "confidence 0.80" in out
+
+
+def test_context_is_used_when_given():
+    a = span_answer("Ana Ruiz", context="Mayor Ana Ruiz said 300 homes lost power.")
+    assert "Mayor <strong>Ana Ruiz</strong> said 300 homes lost power." in render_answer(a)
+
+
+def test_whole_sentence_answer_is_bold_without_repeating_it():
+    sentence = "A storm hit the coast on Monday."
+    out = render_answer(span_answer(sentence, context=sentence))
+    assert f'<p class="qa-answer"><strong>{sentence}</strong>' in out
+    assert "Answer:" not in out
+
+
+def test_citations_are_numbered_and_sources_listed_with_offsets():
+    a = span_answer("300 homes")
+    c = a.citations[0]
+    second = cite(passage(TEXT, title="Other", source="other.txt"), c.start, c.end)
+    a.citations.append(second)
+    out = render_answer(a)
+    assert out.count('class="qa-cite"') == 2 and "[1]" in out and "[2]" in out
+    shown = visible(out)
+    assert "Sources" in shown
+    assert re.search(rf"Storm Hits Coast storm\.txt ?, characters {c.start}–{c.end} \(passage 0–{len(TEXT)}\)", shown)
+    assert "Other other.txt" in shown
+    assert out.count("<mark>300 homes</mark>") == 2
+
+
+def test_passage_excerpt_is_cut_around_the_answer():
+    long = ("word " * 200) + "The answer is here. " + ("more " * 200)
+    a = span_answer("answer", text=long)
+    out = render_answer(a)
+    quote = re.search(r'<blockquote class="qa-passage">(.*?)</blockquote>', out).group(1)
+    assert quote.startswith("… ") and quote.endswith(" …") and "<mark>answer</mark>" in quote
+    assert len(visible(quote)) < 700
+
+
+def test_no_answer_says_so_and_lists_closest_passages():
+    a = Answer(question="q", text=None, score=0.1, passages=[passage(), passage(title="Second", source="b.txt")],
+               message="The articles do not contain an answer to this question.")
+    shown = visible(render_answer(a))
+    assert shown.startswith("The articles don't say.")
+    assert "Closest passages" in shown and "Storm Hits Coast storm.txt" in shown and "Second b.txt" in shown
+    assert "Sources" not in shown
+
+
+def test_article_markup_is_escaped_everywhere():
+    evil = ('Title <b>x</b>\n\nThe mayor <script>window.__pwned=1</script> said '
+            '<img src=x onerror="window.__pwned=1"> yes.')
+    a = span_answer("said", text=evil, title="T <i>i</i>", source="e<v>il.txt")
+    out = render_reply(a, question="Did <u>he</u> say?", understood="Did the <u>mayor</u> say?")
+    for tag in ("<script", "<img", "<b>", "<i>", "<u>", "<v>"):
+        assert tag not in out
+    shown = visible(out)
+    assert "<script>window.__pwned=1</script>" in shown and 'onerror="window.__pwned=1"' in shown
+    assert "Understood as: Did the <u>mayor</u> say?" in shown
+    assert "<u>" not in render_question("<u>x</u>")
+
+
+def test_understood_question_shown_only_when_rewritten():
+    a = span_answer("300 homes")
+    assert "Understood as" not in render_reply(a, "How many homes?", "How many homes?")
+    assert "Understood as" in render_reply(a, "How many did she count?", "How many did Ana Ruiz count?")
+
+
+def test_excerpt_and_highlight_edges():
+    assert excerpt("abc def", 0, 3, width=100) == ("", "abc", " def", False, False)
+    assert highlight("abc def", 4, 7, width=None) == "abc <mark>def</mark>"
