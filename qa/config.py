@@ -18,12 +18,17 @@ DEFAULT_EMBEDDER = "all-MiniLM-L6-v2"
 FUSIONS = ("zscore", "rrf")
 
 
+def _home() -> Path:
+    """The checkout's root when running from one (``seeds/`` is there), else the working directory."""
+    return REPO_ROOT if (REPO_ROOT / "seeds").is_dir() else Path.cwd()
+
+
 def _default_articles() -> Path:
-    return Path(os.environ.get("QA_ARTICLES", REPO_ROOT / "seeds"))
+    return Path(os.environ.get("QA_ARTICLES", _home() / "seeds"))
 
 
 def _default_index() -> Path:
-    return Path(os.environ.get("QA_INDEX", REPO_ROOT / "vectors"))
+    return Path(os.environ.get("QA_INDEX", _home() / "vectors"))
 
 
 @dataclass
