@@ -57,7 +57,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("-o", "--output", metavar="OUTPUT", type=Path, required=True, help="where to write the answers")
     _add_folders(p)
     p.add_argument("-k", type=int, default=None, metavar="N", help="how many passages to retrieve (default 5)")
-    p.add_argument("--batch-size", type=int, default=32, metavar="N", help="questions answered per batch")
+    p.add_argument("--batch-size", type=int, default=32, metavar="N", help="questions answered per batch (default 32)")
+    p.add_argument("--overwrite", action="store_true",
+                   help="start OUTPUT afresh instead of skipping the questions already answered in it")
 
     p = sub.add_parser("eval", help="measure answer quality on labelled questions",
                        description="Answer the questions of GOLD (.jsonl with question, answers, optional doc_id; "
@@ -67,7 +69,21 @@ def build_parser() -> argparse.ArgumentParser:
     _add_folders(p)
     p.add_argument("-k", type=int, default=None, metavar="N", help="how many passages to retrieve (default 5)")
     p.add_argument("--report", metavar="PATH", type=Path, default=None,
-                   help="report path without suffix; .json and .md are written (default: next to GOLD)")
+                   help="report path without suffix; .json and .md are written (default: GOLD's name + "
+                        "'-report', next to GOLD). For SQuAD JSON without --articles, the paragraphs are "
+                        "written as articles to PATH-articles/ and indexed in PATH-index/")
+    p.add_argument("--batch-size", type=int, default=16, metavar="N",
+                   help="questions answered per batch (default 16); 1 measures single-question latency")
+
+    p = sub.add_parser("feedback-to-gold", help="turn chat feedback into a gold file for qa eval",
+                       description="Read the chat's thumbs up/down feedback (FEEDBACK, JSONL) and write gold "
+                                   "questions for qa eval: a thumbs-up answer becomes the accepted answer (its "
+                                   "first citation's source the doc_id), a thumbs-up no-answer an unanswerable "
+                                   "question. Thumbs-down rows are skipped (the right answer is unknown).")
+    p.add_argument("feedback", metavar="FEEDBACK", type=Path, help="the feedback file (.jsonl)")
+    p.add_argument("-o", "--output", metavar="GOLD", type=Path, required=True, help="the gold file to write (.jsonl)")
+    p.add_argument("--review", metavar="PATH", type=Path, default=None,
+                   help="also write the thumbs-down questions here (answers: null, rejected_answer) to label by hand")
 
     p = sub.add_parser("chat", help="serve the web chat",
                        description="Serve the chat page over the articles folder (default http://127.0.0.1:7860).")
@@ -154,13 +170,20 @@ def cmd_eval(args) -> int:
     return run_eval_command(args)
 
 
+def cmd_feedback_to_gold(args) -> int:
+    from qa.evaluation import run_feedback_command
+
+    return run_feedback_command(args)
+
+
 def cmd_chat(args) -> int:
     from ui.app import run_chat_command
 
     return run_chat_command(args)
 
 
-COMMANDS = {"index": cmd_index, "ask": cmd_ask, "batch": cmd_batch, "eval": cmd_eval, "chat": cmd_chat}
+COMMANDS = {"index": cmd_index, "ask": cmd_ask, "batch": cmd_batch, "eval": cmd_eval, "chat": cmd_chat,
+            "feedback-to-gold": cmd_feedback_to_gold}
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -36,20 +36,23 @@ REMOVED_DIR = ".removed"
 
 
 def default_answerer(embedder: Embedder, name: str | None = None) -> Answerer:
-    """The trained span reader when its weights are installed, else the sentence answerer."""
+    """The trained span reader (behind its calibrated no-answer gate) when its weights are installed,
+    else the sentence answerer. ``$QA_ANSWERER`` = ``reader`` or ``sentence`` forces one."""
     import os
 
     from qa.sentence_answerer import SentenceAnswerer
 
     name = name or os.environ.get("QA_ANSWERER", "auto")
     if name in ("auto", "reader"):
-        try:
-            from qa.reader import SpanReader, weights_available
+        from qa.reader import SpanReader, weights_available
 
-            if weights_available():
+        if weights_available():
+            from qa.no_answer import GatedAnswerer, NoAnswerGate
+
+            gate = NoAnswerGate.load()
+            if gate is None:
                 return SpanReader()
-        except ImportError:
-            pass
+            return GatedAnswerer(SpanReader(null_threshold=-1e9), gate)
         if name == "reader":
             raise QAError("the span reader's weights are not installed; reinstall the package")
     return SentenceAnswerer(embedder)

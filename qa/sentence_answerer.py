@@ -58,8 +58,8 @@ class SentenceAnswerer:
         self.overlap_weight = overlap_weight
         self.max_passages = max_passages
 
-    def candidates(self, question: str, passages: Sequence[Passage]) -> list[tuple[float, Passage, int, int]]:
-        """``(score, passage, start, end)`` per distinct sentence, best first (offsets local to the passage)."""
+    def _sentences(self, passages: Sequence[Passage]) -> list[tuple[Passage, int, int]]:
+        """Each distinct sentence of the top passages as ``(passage, start, end)`` (offsets local to it)."""
         seen: set[tuple[str, int]] = set()
         cands: list[tuple[Passage, int, int]] = []
         for p in passages[: self.max_passages]:
@@ -68,10 +68,11 @@ class SentenceAnswerer:
                 if key not in seen:
                     seen.add(key)
                     cands.append((p, s, e))
-        if not cands:
-            return []
-        vecs = self.embedder.embed([question] + [p.text[s:e] for p, s, e in cands])
-        sims = vecs[1:] @ vecs[0]
+        return cands
+
+    def _score(self, question: str, qvec: np.ndarray, cands: list[tuple[Passage, int, int]],
+               vecs: np.ndarray) -> list[tuple[float, Passage, int, int]]:
+        sims = vecs @ qvec
         qwords = content_words(question)
         scored = []
         for (p, s, e), sim in zip(cands, sims):
@@ -80,11 +81,42 @@ class SentenceAnswerer:
         scored.sort(key=lambda t: -t[0])
         return scored
 
+    def candidates(self, question: str, passages: Sequence[Passage]) -> list[tuple[float, Passage, int, int]]:
+        """``(score, passage, start, end)`` per distinct sentence, best first (offsets local to the passage)."""
+        cands = self._sentences(passages)
+        if not cands:
+            return []
+        vecs = self.embedder.embed([question] + [p.text[s:e] for p, s, e in cands])
+        return self._score(question, vecs[0], cands, vecs[1:])
+
     def confidence(self, score: float) -> float:
         return 1.0 / (1.0 + math.exp(-12.0 * (score - self.threshold)))
 
     def answer(self, question: str, passages: Sequence[Passage]) -> Answer:
-        scored = self.candidates(question, passages)
+        return self._decide(question, passages, self.candidates(question, passages))
+
+    def answer_many(self, questions: Sequence[str], passages_per_question: Sequence[Sequence[Passage]]) -> list[Answer]:
+        """Batched :meth:`answer`: one embedding call for the questions and their distinct sentences
+        (questions about the same articles share most sentences, so each is embedded once)."""
+        cand_lists = [self._sentences(ps) for ps in passages_per_question]
+        rows: dict[str, int] = {}
+        for q in questions:
+            rows.setdefault(q, len(rows))
+        for cands in cand_lists:
+            for p, s, e in cands:
+                rows.setdefault(p.text[s:e], len(rows))
+        vecs = self.embedder.embed(list(rows)) if rows else None
+        answers = []
+        for q, ps, cands in zip(questions, passages_per_question, cand_lists):
+            scored = []
+            if cands:
+                idx = [rows[p.text[s:e]] for p, s, e in cands]
+                scored = self._score(q, vecs[rows[q]], cands, vecs[idx])
+            answers.append(self._decide(q, ps, scored))
+        return answers
+
+    def _decide(self, question: str, passages: Sequence[Passage],
+                scored: list[tuple[float, Passage, int, int]]) -> Answer:
         if not scored or scored[0][0] < self.threshold:
             return no_answer(question, passages, self.confidence(scored[0][0]) if scored else 0.0)
         score, p, s, e = scored[0]

@@ -94,16 +94,15 @@ def test_find_entities_skips_sentence_starters_and_titles():
 
 def test_conversation_answers_a_follow_up_about_the_previous_answer(seed_qa):
     chat = Conversation(seed_qa)
-    first = chat.ask("Who is Venezuela's opposition leader?")
-    assert first.found and "Guaido" in (first.context or first.text)
-    assert chat.last.understood_question == "Who is Venezuela's opposition leader?" and not chat.last.rewritten
+    first = chat.ask("Who slipped out of Venezuela last week?")
+    assert first.found and "Guaido" in first.text
+    assert chat.last.understood_question == "Who slipped out of Venezuela last week?" and not chat.last.rewritten
     second = chat.ask("Where did he go last week?")
-    assert "Guaido" in chat.last.understood_question and chat.last.rewritten
-    assert second.found
-    cited = second.citations[0]
-    sentence = cited.passage
-    assert "slipped out of Venezuela" in sentence and "Colombia" in sentence
-    assert [t.question for t in chat.turns] == ["Who is Venezuela's opposition leader?", "Where did he go last week?"]
+    assert chat.last.understood_question == "Where did Guaido go last week?" and chat.last.rewritten
+    assert second.question == "Where did Guaido go last week?"
+    evidence = " ".join(c.passage for c in second.citations) or " ".join(p.text for p in second.passages[:2])
+    assert "slipped out of Venezuela" in evidence and "Colombia" in evidence
+    assert [t.question for t in chat.turns] == ["Who slipped out of Venezuela last week?", "Where did he go last week?"]
     chat.reset()
     assert chat.last is None
 

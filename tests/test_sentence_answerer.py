@@ -30,3 +30,15 @@ def test_threshold_comes_from_calibration_file(embedder):
     data = json.loads(CALIBRATION_FILE.read_text())["sentence"]
     assert SentenceAnswerer(embedder).threshold == data["threshold"]
     assert data["n_answerable"] > 100 and data["n_unanswerable"] > 100
+
+
+def test_answer_many_matches_answer(seed_qa, embedder):
+    answerer = SentenceAnswerer(embedder)
+    qs = ["Who slipped out of Venezuela last week?", "What is the boiling point of water?",
+          "Who is Venezuela's opposition leader?"]
+    passages = [seed_qa.search(q) for q in qs]
+    many = answerer.answer_many(qs, passages)
+    for q, ps, a in zip(qs, passages, many):
+        single = answerer.answer(q, ps)
+        assert a.question == q and a.text == single.text
+        assert abs(a.score - single.score) < 1e-4

@@ -79,6 +79,9 @@ def ask(pg, question: str) -> None:
                          timeout=ANSWER_TIMEOUT_MS)
 
 
+FIRST = "Who slipped out of Venezuela last week?"
+
+
 def last_reply(pg):
     return pg.locator("#chat .qa-reply").last
 
@@ -87,7 +90,7 @@ def test_page_answers_with_sources_and_takes_feedback(page, chat_server):
     ARTIFACTS.mkdir(exist_ok=True)
     suggestions = page.locator("#suggestions")
     suggestions.get_by_text("Who is Juan Guaido?").wait_for()
-    ask(page, "Who is Venezuela's opposition leader?")
+    ask(page, FIRST)
     reply = last_reply(page)
     assert "Guaido" in reply.locator(".qa-answer strong").inner_text()
     assert reply.locator(".qa-cite").first.inner_text() == "[1]"
@@ -95,13 +98,6 @@ def test_page_answers_with_sources_and_takes_feedback(page, chat_server):
     assert "Russia Vows to Continue Supporting Maduro in Venezuela" in sources
     assert ".txt" in sources and "characters" in sources
     assert "Guaido" in reply.locator(".qa-passage mark").first.inner_text()
-
-    ask(page, "Where did he go last week?")
-    reply = last_reply(page)
-    assert re.search(r"Where did (Juan )?Guaido go last week\?", reply.locator(".qa-understood").inner_text())
-    assert "Colombia" in reply.inner_text()
-    page.wait_for_timeout(300)
-    page.screenshot(path=str(ARTIFACTS / "chat.png"), full_page=True)
 
     n_before = len(chat_server.feedback.read_text().splitlines()) if chat_server.feedback.exists() else 0
     page.locator("#chat button[aria-label='Like']").last.click()
@@ -113,10 +109,16 @@ def test_page_answers_with_sources_and_takes_feedback(page, chat_server):
         time.sleep(0.2)
     row = json.loads(lines[-1])
     assert row["verdict"] == "up"
-    assert row["question"] == "Where did he go last week?"
-    assert re.fullmatch(r"Where did (Juan )?Guaido go last week\?", row["understood_question"])
-    assert "Colombia" in row["answer"] and row["citations"][0]["title"].startswith("Russia Vows")
+    assert row["question"] == row["understood_question"] == FIRST
+    assert "Guaido" in row["answer"] and row["citations"][0]["title"].startswith("Russia Vows")
     assert set(row) == {"time", "question", "understood_question", "answer", "score", "citations", "verdict"}
+
+    ask(page, "Where did he go last week?")
+    reply = last_reply(page)
+    assert re.search(r"Where did (Juan )?Guaido go last week\?", reply.locator(".qa-understood").inner_text())
+    assert "Colombia" in reply.inner_text()  # in the answer, or in the closest passages it offers
+    page.wait_for_timeout(300)
+    page.screenshot(path=str(ARTIFACTS / "chat.png"), full_page=True)
 
 
 def test_suggestion_click_asks_it(page):

@@ -22,7 +22,7 @@ pytestmark = [
     pytest.mark.filterwarnings("ignore:'future.no_silent_downcasting' is deprecated"),
 ]
 
-QUESTION = "Who is Venezuela's opposition leader?"
+QUESTION = "Who slipped out of Venezuela last week?"
 
 
 def text_of(message) -> str:

@@ -1,0 +1,115 @@
+"""Deciding when the articles do not hold the answer: a calibrated gate in front of a reader.
+
+    from qa.no_answer import GatedAnswerer, NoAnswerGate
+    answerer = GatedAnswerer(SpanReader(null_threshold=-1e9), NoAnswerGate.load())
+
+A reader alone judges a span against its passage; it cannot tell that the passage is about something
+else than the question. The gate is a logistic regression over the reader's confidence and the
+cosine similarity between the question and the passage the span comes from (both independent of the
+corpus's size, unlike BM25 scores, whose scale follows the corpus's statistics), fitted on
+questions whose article is indexed versus the same questions with that article taken out
+(``bench/end_to_end.py --calibrate``), and stored in ``qa/calibration.json``. Its probability is the
+answer's confidence; below the calibrated threshold the answer is "not in the articles".
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+from qa.answering import Answerer, no_answer
+from qa.types import Answer, Passage
+
+CALIBRATION_FILE = Path(__file__).with_name("calibration.json")
+KEY = "reader_gate"
+
+
+def _logit(p: float) -> float:
+    p = min(max(p, 1e-6), 1 - 1e-6)
+    return math.log(p / (1 - p))
+
+
+def features(answer: Answer) -> list[float]:
+    """Reader confidence (as a logit) and the question-passage cosine of the answer's passage."""
+    if not answer.citations:
+        return [_logit(answer.score), 0.0]
+    c = answer.citations[0]
+    p = next((p for p in answer.passages if p.article_id == c.article_id and p.start == c.passage_start), None)
+    dense = p.dense_score if p is not None and p.dense_score is not None else 0.0
+    return [_logit(answer.score), dense]
+
+
+@dataclass
+class NoAnswerGate:
+    """``p = sigmoid(w . features + bias)``; answers with ``p < threshold`` are refused."""
+
+    weights: list[float]
+    bias: float
+    threshold: float
+
+    def probability(self, answer: Answer) -> float:
+        z = sum(w * x for w, x in zip(self.weights, features(answer))) + self.bias
+        return 1.0 / (1.0 + math.exp(-max(min(z, 50.0), -50.0)))
+
+    @classmethod
+    def load(cls, path: Path = CALIBRATION_FILE) -> NoAnswerGate | None:
+        try:
+            d = json.loads(path.read_text())[KEY]
+            return cls(weights=[float(w) for w in d["weights"]], bias=float(d["bias"]), threshold=float(d["threshold"]))
+        except (OSError, KeyError, ValueError, TypeError):
+            return None
+
+    def save(self, extra: dict, path: Path = CALIBRATION_FILE) -> None:
+        data = json.loads(path.read_text()) if path.exists() else {}
+        data[KEY] = {**asdict(self), **extra}
+        path.write_text(json.dumps(data, indent=1) + "\n")
+
+
+def fit_gate(xs: list[list[float]], ys: list[int], iters: int = 3000, lr: float = 0.1) -> tuple[list[float], float]:
+    """Plain logistic regression by gradient descent (features standardised while fitting)."""
+    import numpy as np
+
+    x = np.asarray(xs, dtype=np.float64)
+    y = np.asarray(ys, dtype=np.float64)
+    mu, sd = x.mean(0), x.std(0) + 1e-9
+    z = (x - mu) / sd
+    w = np.zeros(z.shape[1])
+    b = 0.0
+    for _ in range(iters):
+        p = 1 / (1 + np.exp(-(z @ w + b)))
+        g = p - y
+        w -= lr * (z.T @ g / len(y) + 1e-3 * w)
+        b -= lr * g.mean()
+    return list(map(float, w / sd)), float(b - (w * mu / sd).sum())
+
+
+class GatedAnswerer:
+    """Wraps an answerer that always proposes a span; refuses when the gate says the span is unsupported."""
+
+    def __init__(self, inner: Answerer, gate: NoAnswerGate) -> None:
+        self.inner = inner
+        self.gate = gate
+        self.name = f"{inner.name}+gate"
+
+    def _apply(self, answer: Answer) -> Answer:
+        if answer.text is None:
+            return answer
+        p = self.gate.probability(answer)
+        if p < self.gate.threshold:
+            return no_answer(answer.question, answer.passages, round(p, 6))
+        answer.score = round(p, 6)
+        for c in answer.citations:
+            object.__setattr__(c, "score", round(p, 6))
+        return answer
+
+    def answer(self, question: str, passages: Sequence[Passage]) -> Answer:
+        return self._apply(self.inner.answer(question, passages))
+
+    def answer_many(self, questions: Sequence[str], passages_per_question: Sequence[Sequence[Passage]]) -> list[Answer]:
+        many = getattr(self.inner, "answer_many", None)
+        if many is None:
+            return [self.answer(q, ps) for q, ps in zip(questions, passages_per_question)]
+        return [self._apply(a) for a in many(questions, passages_per_question)]

@@ -1,0 +1,56 @@
+from __future__ import annotations
+
+import math
+
+from qa.no_answer import GatedAnswerer, NoAnswerGate, features, fit_gate
+from qa.types import Answer, Citation, Passage
+
+from .conftest import assert_citations_exact
+
+
+def _answer(score: float, dense: float, lexical: float | None) -> Answer:
+    p = Passage(chunk_id=1, article_id="a", title="T", source="s.txt", start=10, end=40, text="x" * 30,
+                score=1.0, rank=0, dense_score=dense, lexical_score=lexical)
+    c = Citation("a", "T", "s.txt", 12, 15, p.text, 10, 40, score)
+    return Answer(question="q", text="xxx", score=score, citations=[c], passages=[p])
+
+
+def test_features_come_from_the_cited_passage():
+    f = features(_answer(0.5, 0.6, math.e - 1))
+    assert f == [0.0, 0.6]
+
+
+def test_fit_gate_separates_and_gate_refuses_below_threshold():
+    xs = [[2.0, 0.7]] * 20 + [[-2.0, 0.1]] * 20
+    w, b = fit_gate(xs, [1] * 20 + [0] * 20)
+    gate = NoAnswerGate(w, b, 0.5)
+    assert gate.probability(_answer(0.9, 0.7, 6.0)) > 0.9
+    assert gate.probability(_answer(0.1, 0.1, 0.2)) < 0.1
+
+
+class _AlwaysAnswers:
+    name = "fixed"
+
+    def __init__(self, answer):
+        self.fixed = answer
+
+    def answer(self, question, passages):
+        return self.fixed
+
+
+def test_gated_answerer_refuses_or_rescores():
+    gate = NoAnswerGate([1.0, 5.0], -3.0, 0.5)
+    weak = GatedAnswerer(_AlwaysAnswers(_answer(0.5, 0.1, 1.0)), gate).answer("q", [])
+    assert weak.text is None and weak.score < 0.5 and weak.citations == []
+    strong = GatedAnswerer(_AlwaysAnswers(_answer(0.9, 0.9, 1.0)), gate).answer("q", [])
+    assert strong.text == "xxx" and strong.score == strong.citations[0].score > 0.5
+
+
+def test_shipped_gate_on_the_seed_article(seed_qa):
+    gate = NoAnswerGate.load()
+    assert gate is not None and 0 < gate.threshold < 1 and len(gate.weights) == 2
+    assert isinstance(seed_qa.answerer, GatedAnswerer)
+    a = seed_qa.ask("Who slipped out of Venezuela last week?")
+    assert a.text and "Guaido" in a.text and len(a.text) < 40
+    assert_citations_exact(a, seed_qa)
+    assert seed_qa.ask("What is the boiling point of water?").text is None
