@@ -83,7 +83,7 @@ class SentenceTransformerEmbedder:
     def dim(self) -> int:
         if self.name in BUNDLED_MODELS:
             return BUNDLED_MODELS[self.name]
-        return int(self.model.get_sentence_embedding_dimension())
+        return int(self.model.get_embedding_dimension())
 
     @property
     def max_tokens(self) -> int:

@@ -275,7 +275,7 @@ def build_app(qa: QA, *, feedback_path: str | Path | None = None, n_suggestions:
         )
         with gr.Row():
             question = gr.Textbox(elem_id="question", show_label=False, scale=8, max_lines=4, autofocus=True,
-                                  placeholder="e.g. Who is Venezuela's opposition leader?")
+                                  placeholder="Ask a question about the articles")
             ask_btn = gr.Button("Ask", variant="primary", elem_id="ask", scale=1, min_width=80)
             new_btn = gr.Button("New chat", elem_id="new-chat", scale=1, min_width=80)
         hidden = gr.Textbox(visible=False)

@@ -16,7 +16,7 @@ from pathlib import Path
 
 ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
         "--disable-background-networking", "--disable-component-update", "--disable-sync"]
-QUESTIONS = ("Who is Venezuela's opposition leader?", "Where did he go last week?")
+QUESTIONS = ("Who slipped out of Venezuela last week?", "How many countries have recognized him?")
 
 
 def main(argv: list[str] | None = None) -> int:
