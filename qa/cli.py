@@ -128,7 +128,7 @@ def format_answer(answer) -> str:
     lines.append(f"Confidence: {answer.score:.2f}")
     for i, c in enumerate(answer.citations, 1):
         lines.append(f"[{i}] {c.title} ({c.source}, article {c.article_id}, chars {c.start}-{c.end})")
-        lines.append(f"    {_short(c.passage)}")
+        lines.append(f"    {_short(answer.context if i == 1 and answer.context else c.passage)}")
     return "\n".join(lines)
 
 
