@@ -21,20 +21,16 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.common import CACHE, DATA, read_jsonl, squad_bbc_corpus, today  # noqa: E402
+from bench.common import CACHE, DATA, read_jsonl, squad_bbc_corpus, today, with_and_without_own_article  # noqa: E402
 from qa import QA, Settings  # noqa: E402
 from qa.reader.data import VALIDATION_ARTICLES, article_name  # noqa: E402
 from qa.sentence_answerer import CALIBRATION_FILE, SentenceAnswerer, best_score  # noqa: E402
 
 
 def scores(qa: QA, answerer: SentenceAnswerer, qs: list[dict], k: int) -> tuple[list[float], list[float]]:
-    by_source = {a.source: a.id for a in qa.snapshot.articles.values()}
-    pos, neg = [], []
-    passages = qa.retriever.search_many([q["question"] for q in qs], k=qa.settings.candidates)
-    for q, ps in zip(qs, passages):
-        gold = by_source[f"squad.jsonl#{q['doc_id']}"]
-        pos.append(best_score(answerer, q["question"], ps[:k]))
-        neg.append(best_score(answerer, q["question"], [p for p in ps if p.article_id != gold][:k]))
+    pairs = with_and_without_own_article(qa, qs, k)
+    pos = [best_score(answerer, q["question"], full) for q, (full, _) in zip(qs, pairs)]
+    neg = [best_score(answerer, q["question"], removed) for q, (_, removed) in zip(qs, pairs)]
     return pos, neg
 
 

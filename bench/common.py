@@ -53,3 +53,16 @@ def percentile(xs, q: float) -> float:
         return float("nan")
     i = min(len(xs) - 1, max(0, round(q / 100 * (len(xs) - 1))))
     return xs[i]
+
+
+def with_and_without_own_article(qa, questions: list[dict], k: int) -> list[tuple[list, list]]:
+    """For SQuAD questions over :func:`squad_bbc_corpus`: the top-``k`` passages with every article
+    indexed (answerable), and with the question's own article taken out (as if it were not in the
+    folder: unanswerable)."""
+    by_source = {a.source: a.id for a in qa.snapshot.articles.values()}
+    found = qa.retriever.search_many([q["question"] for q in questions], k=qa.settings.candidates)
+    out = []
+    for q, ps in zip(questions, found):
+        gold = by_source[f"squad.jsonl#{q['doc_id']}"]
+        out.append((ps[:k], [p for p in ps if p.article_id != gold][:k]))
+    return out

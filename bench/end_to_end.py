@@ -26,7 +26,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.common import CACHE, DATA, machine, read_jsonl, squad_bbc_corpus, today  # noqa: E402
+from bench.common import CACHE, DATA, machine, read_jsonl, squad_bbc_corpus, today, with_and_without_own_article  # noqa: E402
 from qa import QA, Settings  # noqa: E402
 from qa.reader.data import VALIDATION_ARTICLES, article_name  # noqa: E402
 from qa.no_answer import NoAnswerGate, features, fit_gate  # noqa: E402
@@ -35,16 +35,12 @@ from qa.reader.metrics import score_one  # noqa: E402
 
 def read_all(qa: QA, reader, qs: list[dict], k: int, batch: int = 16):
     """(answerable answers, unanswerable answers) with the reader forced to always answer."""
-    by_source = {a.source: a.id for a in qa.snapshot.articles.values()}
     pos, neg = [], []
     for i in range(0, len(qs), batch):
         part = qs[i:i + batch]
-        found = qa.retriever.search_many([q["question"] for q in part], k=qa.settings.candidates)
-        full = [ps[:k] for ps in found]
-        gold = [by_source[f"squad.jsonl#{q['doc_id']}"] for q in part]
-        removed = [[p for p in ps if p.article_id != g][:k] for ps, g in zip(found, gold)]
-        pos += reader.answer_many([q["question"] for q in part], full)
-        neg += reader.answer_many([q["question"] for q in part], removed)
+        pairs = with_and_without_own_article(qa, part, k)
+        pos += reader.answer_many([q["question"] for q in part], [full for full, _ in pairs])
+        neg += reader.answer_many([q["question"] for q in part], [removed for _, removed in pairs])
     return pos, neg
 
 

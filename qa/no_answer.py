@@ -17,7 +17,7 @@ from __future__ import annotations
 import json
 import math
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
 from qa.answering import Answerer, no_answer
@@ -101,8 +101,7 @@ class GatedAnswerer:
         if p < self.gate.threshold:
             return no_answer(answer.question, answer.passages, round(p, 6))
         answer.score = round(p, 6)
-        for c in answer.citations:
-            object.__setattr__(c, "score", round(p, 6))
+        answer.citations = [replace(c, score=answer.score) for c in answer.citations]
         return answer
 
     def answer(self, question: str, passages: Sequence[Passage]) -> Answer:

@@ -475,32 +475,14 @@ class SpanReader:
             score=round(conf, 6),
             citations=citations,
             passages=passages,
-            context=sentence_around(best_p.text, best.start_char, best.end_char),
+            context=_context(best_p.text, best.start_char, best.end_char),
             message=message,
         )
 
 
-def sentence_around(text: str, start: int, end: int) -> str | None:
-    """The sentence(s) of ``text`` that hold ``text[start:end]`` (``qa.sentences`` when available)."""
-    spans = None
-    try:
-        from qa.sentences import split_sentences  # type: ignore[import-not-found]
+def _context(text: str, start: int, end: int) -> str:
+    """The sentence(s) of ``text`` that hold ``text[start:end]``."""
+    from qa.sentences import sentence_around
 
-        spans = split_sentences(text)
-    except Exception:
-        spans = None
-    if spans:
-        lo = min((s for s, e in spans if s <= start < e), default=None)
-        hi = max((e for s, e in spans if s < end <= e), default=None)
-        if lo is not None and hi is not None and lo < hi:
-            return text[lo:hi].strip()
-    # fallback: nearest sentence boundaries
-    lo = start
-    while lo > 0 and not (text[lo - 1] in "\n" or (lo >= 2 and text[lo - 2] in ".!?" and text[lo - 1] == " ")):
-        lo -= 1
-    hi = end
-    while hi < len(text) and not (text[hi] == "\n" or (text[hi] in ".!?" and (hi + 1 == len(text) or text[hi + 1] == " "))):
-        hi += 1
-    if hi < len(text) and text[hi] in ".!?":
-        hi += 1
-    return text[lo:hi].strip() or None
+    lo, hi = sentence_around(text, start, end)
+    return text[lo:hi].strip()
