@@ -25,7 +25,7 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import numpy as np
 
@@ -111,6 +111,35 @@ def _jsonl(rows) -> bytes:
     return "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows).encode()
 
 
+class ChunkEncoder(Protocol):
+    """Turns the articles an update must (re-)embed into numbered chunks and their vectors.
+
+    ``encode(articles, first_id)`` returns the chunks of ``articles`` in article order, numbered
+    ``first_id, first_id + 1, ...``, and a float32 array with one unit-length row per chunk. The default
+    runs in this process; another implementation (e.g. a cluster) can be passed to :meth:`ChunkIndex.sync`.
+    """
+
+    def encode(self, articles: Sequence[Article], first_id: int, progress: bool = False) -> tuple[list[Chunk], np.ndarray]: ...
+
+
+class LocalChunkEncoder:
+    """Chunks and embeds in this process."""
+
+    def __init__(self, chunker: Chunker, embedder: Embedder) -> None:
+        self.chunker = chunker
+        self.embedder = embedder
+
+    def encode(self, articles: Sequence[Article], first_id: int, progress: bool = False) -> tuple[list[Chunk], np.ndarray]:
+        by_id = {a.id: a for a in articles}
+        chunks: list[Chunk] = []
+        for art in articles:
+            chunks.extend(self.chunker.split(art, first_id=first_id + len(chunks)))
+        if progress:
+            log.info("Embedding %d chunks of %d articles", len(chunks), len(articles))
+        vectors = self.embedder.embed([embed_text(by_id[c.article_id], c) for c in chunks], progress=progress)
+        return chunks, vectors
+
+
 class ChunkIndex:
     """Reads and updates the index folder for one set of settings and one embedder."""
 
@@ -120,6 +149,7 @@ class ChunkIndex:
         self.embedder = embedder
         self.lock_timeout = lock_timeout
         self.chunker = Chunker(settings.chunk_size, settings.chunk_overlap)
+        self.encoder: ChunkEncoder = LocalChunkEncoder(self.chunker, embedder)
 
     # ---------------------------------------------------------------- reading
     def signature(self) -> dict[str, Any]:
@@ -188,23 +218,25 @@ class ChunkIndex:
         return FileLock(str(self.dir / LOCK), timeout=self.lock_timeout)
 
     def sync(self, articles: Sequence[Article], fingerprint: dict[str, list[int]] | None = None,
-             problems: Sequence[str] = (), progress: bool | None = None) -> SyncReport:
+             problems: Sequence[str] = (), progress: bool | None = None,
+             encoder: ChunkEncoder | None = None) -> SyncReport:
         """Make the index hold exactly ``articles``: embed new and changed ones, drop deleted ones.
 
-        Unchanged articles are never re-embedded. Raises :class:`IndexBusyError` when another process
-        holds the write lock for longer than ``lock_timeout`` seconds.
+        Unchanged articles are never re-embedded. ``encoder`` chunks and embeds them (default: in this
+        process). Raises :class:`IndexBusyError` when another process holds the write lock for longer
+        than ``lock_timeout`` seconds.
         """
         from filelock import Timeout
 
         try:
             with self.lock():
-                return self._sync_locked(articles, fingerprint or {}, list(problems), progress)
+                return self._sync_locked(articles, fingerprint or {}, list(problems), progress, encoder or self.encoder)
         except Timeout as e:
             raise IndexBusyError(
                 f"another process is updating the index in '{self.dir}'; wait for it to finish and try again"
             ) from e
 
-    def _sync_locked(self, articles, fingerprint, problems, progress) -> SyncReport:
+    def _sync_locked(self, articles, fingerprint, problems, progress, encoder: ChunkEncoder) -> SyncReport:
         import faiss
 
         report = SyncReport(problems=problems)
@@ -239,10 +271,13 @@ class ChunkIndex:
         kept_chunks = [c for c in (old.chunks if old else []) if c.article_id in keep]
         to_embed = [new_by_id[aid] for aid in sorted(set(new_by_id) - keep)]
         new_chunks: list[Chunk] = []
-        for art in to_embed:
-            cs = self.chunker.split(art, first_id=next_id)
-            next_id += len(cs)
-            new_chunks.extend(cs)
+        vectors = np.zeros((0, int(self.embedder.dim)), dtype=np.float32)
+        if to_embed:
+            show = progress if progress is not None else sum(len(a.text) for a in to_embed) > 64 * self.settings.chunk_size
+            new_chunks, vectors = encoder.encode(to_embed, next_id, progress=show)
+            if len(new_chunks) != len(vectors) or [c.id for c in new_chunks] != list(range(next_id, next_id + len(new_chunks))):
+                raise RuntimeError("the chunk encoder returned chunks that are not numbered in order or lack vectors")
+            next_id += len(new_chunks)
 
         if old is not None:
             index = old.faiss_index
@@ -252,10 +287,6 @@ class ChunkIndex:
         else:
             index = faiss.IndexIDMap2(faiss.IndexFlatIP(int(self.embedder.dim)))
         if new_chunks:
-            show = progress if progress is not None else len(new_chunks) > 64
-            if show:
-                log.info("Embedding %d chunks of %d articles", len(new_chunks), len(to_embed))
-            vectors = self.embedder.embed([embed_text(new_by_id[c.article_id], c) for c in new_chunks], progress=show)
             index.add_with_ids(vectors, np.array([c.id for c in new_chunks], dtype=np.int64))
         report.chunks_embedded = len(new_chunks)
 
