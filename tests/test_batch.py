@@ -236,6 +236,53 @@ def test_failures_are_recorded_and_the_batch_goes_on(seed_qa, tmp_path):
     assert (summary.errors, summary.answered + summary.no_answer) == (3, 2)
 
 
+class CrashingReader:
+    """The shipped reader, except that it crashes (as a torch error would) on questions naming ``trigger``."""
+
+    def __init__(self, reader, trigger: str) -> None:
+        self.reader, self.trigger = reader, trigger
+
+    def _check(self, question: str) -> None:
+        if self.trigger in question:
+            raise RuntimeError(f"reader crashed on {question!r}")
+
+    def answer(self, question, passages):
+        self._check(question)
+        return self.reader.answer(question, passages)
+
+    def answer_many(self, questions, passages_per_question):
+        for q in questions:
+            self._check(q)
+        return self.reader.answer_many(questions, passages_per_question)
+
+
+@pytest.mark.slow
+def test_questions_that_make_the_reader_fail_are_recorded_per_row(seed_qa, tmp_path):
+    from qa import QA
+
+    from .conftest import assert_citations_exact
+
+    qa = QA(seed_qa.settings.articles_dir, seed_qa.settings.index_dir, embedder=seed_qa.embedder,
+            answerer=CrashingReader(seed_qa.answerer, trigger="Russia"))
+    questions = [GUAIDO_Q, "What did Russia vow?", "Who imposed sanctions on Friday?", "Is Russia supporting Maduro?",
+                 NO_ANSWER_Q]
+    src = _write(tmp_path / "q.jsonl", "".join(json.dumps({"id": f"q{i}", "question": q}) + "\n"
+                                               for i, q in enumerate(questions)))
+    out = tmp_path / "a.jsonl"
+    summary = run_batch(qa, read_questions(src, warn=None).questions, out, batch_size=16, progress=False, warn=None)
+    rows = [json.loads(line) for line in out.read_text(encoding="utf-8").splitlines()]
+    assert [r["id"] for r in rows] == [f"q{i}" for i in range(len(questions))]
+    assert [r["question"] for r in rows] == questions
+    for r in (rows[1], rows[3]):
+        assert r["error"] == f"RuntimeError: reader crashed on {r['question']!r}"
+        assert r["answer"] is None and r["citations"] == []
+    assert "Guaido" in rows[0]["answer"] and rows[0]["error"] is None
+    assert rows[2]["error"] is None and rows[2]["answer"] and rows[2]["citations"][0]["passage"]
+    assert rows[4]["no_answer"] is True and rows[4]["error"] is None
+    assert_citations_exact(qa.ask(GUAIDO_Q), qa)
+    assert (summary.errors, summary.answered + summary.no_answer) == (2, 3)
+
+
 @pytest.mark.slow
 def test_resume_after_truncated_output_answers_each_id_once(seed_qa, tmp_path):
     inp = _write(tmp_path / "q.jsonl", "".join(json.dumps({"id": f"q{i}", "question": q}) + "\n"
