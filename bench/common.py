@@ -66,3 +66,20 @@ def with_and_without_own_article(qa, questions: list[dict], k: int) -> list[tupl
         gold = by_source[f"squad.jsonl#{q['doc_id']}"]
         out.append((ps[:k], [p for p in ps if p.article_id != gold][:k]))
     return out
+
+
+NEWS_FILES = {"bbc": "bbc.jsonl", "reuters": "reuters21578.jsonl"}
+
+
+def news_corpus(*names: str) -> Path:
+    """A folder linking the named news corpora (``bbc``, ``reuters``; default both: ~21k articles,
+    ~35k chunks at the default chunk size). Build its index with
+    ``qa index --articles <folder> --index bench/.cache/index-news-<names>``."""
+    names = names or tuple(NEWS_FILES)
+    folder = CACHE / f"corpus-news-{'-'.join(names)}"
+    folder.mkdir(parents=True, exist_ok=True)
+    for name in names:
+        link = folder / NEWS_FILES[name]
+        if not link.exists():
+            link.symlink_to(DATA / "news" / NEWS_FILES[name])
+    return folder
