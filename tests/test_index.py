@@ -1,9 +1,12 @@
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 import time
+from pathlib import Path
 
+import numpy as np
 import pytest
 
 from qa.articles import load_articles
@@ -61,7 +64,11 @@ def test_build_persists_faiss_metadata_and_manifest(tmp_path, embedder):
     assert {v["source"] for v in man["articles"].values()} == set(ARTICLES)
     assert snap.faiss_index.ntotal == len(snap.chunks) == man["n_chunks"]
     files = {p.name for p in (tmp_path / "v" / snap.generation).iterdir()}
-    assert files == {"faiss.index", "articles.jsonl", "chunks.jsonl", "manifest.json"}
+    assert files == {"manifest.json", "chunks.jsonl", "seg-000001.vectors.npy", "seg-000001.ids.npy",
+                     "seg-000001.articles.jsonl"}
+    assert man["format"] == 2 and man["vector_index"]["kind"] == "flat"
+    assert [s["name"] for s in man["segments"]] == ["seg-000001"]
+    assert set(man["segments"][0]["files"]) == files - {"manifest.json", "chunks.jsonl"}
     assert not any(p.suffix in (".pkl", ".pickle") for p in (tmp_path / "v").rglob("*"))
     for c in snap.chunks:
         assert snap.articles[c.article_id].text[c.start:c.end] == c.text
@@ -140,7 +147,7 @@ def test_corrupted_index_is_detected_and_rebuilt(tmp_path, embedder):
     folder = write_articles(tmp_path / "a", ARTICLES)
     index = _index(tmp_path, embedder)
     _sync(index, folder)
-    path = tmp_path / "v" / index.current_generation() / "faiss.index"
+    path = tmp_path / "v" / index.current_generation() / "seg-000001.vectors.npy"
     data = bytearray(path.read_bytes())
     data[len(data) // 2] ^= 0xFF
     path.write_bytes(bytes(data))
@@ -185,3 +192,225 @@ def test_other_embedder_triggers_a_rebuild(tmp_path, embedder):
     report = _sync(other, folder)
     assert report.rebuilt and "embedder" in report.rebuilt and len(report.added) == 3
     assert other.load().manifest["embedder"]["name"] == other_embedder.name
+
+
+# ------------------------------------------------------------------ segments: updates cost what they add
+def test_update_writes_one_segment_and_shares_the_rest(tmp_path, embedder):
+    folder = write_articles(tmp_path / "a", ARTICLES)
+    index = _index(tmp_path, embedder)
+    _sync(index, folder)
+    first = index.current_generation()
+    (folder / "delta.txt").write_text("Delta election\n\nVoters in Delta chose a new mayor, Ana Ruiz.")
+    _sync(index, folder)
+    second = index.current_generation()
+    man = index.load().manifest
+    assert [s["name"] for s in man["segments"]] == ["seg-000001", "seg-000002"]
+    assert man["segments"][1]["n_articles"] == 1  # only the new article was written
+    old, new = tmp_path / "v" / first, tmp_path / "v" / second
+    for part in ("vectors.npy", "ids.npy", "articles.jsonl"):  # the first segment is shared, not rewritten
+        assert os.stat(old / f"seg-000001.{part}").st_ino == os.stat(new / f"seg-000001.{part}").st_ino
+    snap = index.load()
+    assert {a.source for a in snap.articles.values()} == set(ARTICLES) | {"delta.txt"}
+    in_new = [aid for aid, e in man["articles"].items() if e["segment"] == "seg-000002"]
+    assert [snap.articles[aid].source for aid in in_new] == ["delta.txt"]
+
+
+def test_many_small_updates_keep_few_segments_and_exact_results(tmp_path, embedder):
+    folder = write_articles(tmp_path / "a", ARTICLES)
+    index = _index(tmp_path, embedder)
+    _sync(index, folder)
+    for i in range(9):
+        (folder / f"n{i}.txt").write_text(f"Report {i}\n\nThe river in town number {i} rose by {i + 2} metres overnight.")
+        if i % 3 == 2:
+            (folder / f"n{i - 1}.txt").unlink()  # removals leave dead vectors behind until a merge
+        _sync(index, folder)
+    snap = index.load()
+    assert len(snap.manifest["segments"]) <= 4  # merged as they grew: O(log updates) segments
+    assert {a.source for a in snap.articles.values()} == set(ARTICLES) | {f"n{i}.txt" for i in range(9) if i % 3 != 1}
+    ids, vectors = index.read_vectors(snap)
+    assert sorted(ids.tolist()) == sorted(c.id for c in snap.chunks)
+    _, found = snap.faiss_index.search(vectors, 1)  # every live chunk finds its own vector first
+    assert found[:, 0].tolist() == ids.tolist()
+    fresh = _index(tmp_path, embedder).load()  # another process sees the same
+    assert {c.id: c.text for c in fresh.chunks} == {c.id: c.text for c in snap.chunks}
+
+
+def test_reload_after_an_update_reuses_what_it_shares_and_equals_a_full_load(tmp_path, embedder, monkeypatch):
+    import qa.index as mod
+
+    base = {f"b{i}.txt": f"Budget {i}\n\n" + f"The town of Brest number {i} set its budget for the harbour. " * 8 for i in range(8)}
+    folder = write_articles(tmp_path / "a", {**ARTICLES, **base})  # a base segment far larger than the updates
+    index = _index(tmp_path, embedder)
+    _sync(index, folder)
+    first = index.load()
+    hashed = []
+    real = mod.sha256_file
+    monkeypatch.setattr(mod, "sha256_file", lambda path: hashed.append(path.name) or real(path))
+    for i in range(5):
+        (folder / f"n{i}.txt").write_text(f"Report {i}\n\nThe river in town number {i} rose by {i + 2} metres overnight.")
+        if i == 3:
+            (folder / "n1.txt").unlink()
+        _sync(index, folder)
+        hashed.clear()
+        snap = index.load()
+        assert not any(name.startswith("seg-000001.") for name in hashed)  # shared: verified and read before
+        full = _index(tmp_path, embedder).load()
+        assert snap.articles == full.articles
+        assert [(c.id, c.article_id, c.start, c.end, c.text) for c in snap.chunks] == \
+               [(c.id, c.article_id, c.start, c.end, c.text) for c in full.chunks]
+        ids, vectors = index.read_vectors(full)
+        assert snap.faiss_index.ntotal == full.faiss_index.ntotal == len(ids)
+        assert (snap.faiss_index.search(vectors, 3)[1] == full.faiss_index.search(vectors, 3)[1]).all()
+    alpha = next(aid for aid, a in first.articles.items() if a.source == "alpha.txt")
+    assert snap.articles[alpha] is first.articles[alpha]  # not read again
+    assert first.faiss_index.ntotal == len(first.chunks)  # the snapshot readers hold is never modified
+
+
+def test_truncated_segment_is_noticed_by_the_next_update(tmp_path, embedder):
+    folder = write_articles(tmp_path / "a", ARTICLES)
+    _sync(_index(tmp_path, embedder), folder)
+    index = _index(tmp_path, embedder)  # a new process: it never loaded the broken generation
+    path = tmp_path / "v" / index.current_generation() / "seg-000001.articles.jsonl"
+    path.write_bytes(path.read_bytes()[:20])
+    report = _sync(index, folder)
+    assert report.rebuilt and "corrupted" in report.rebuilt and len(report.added) == 3
+    assert len(index.load().articles) == 3
+
+
+def _write_format_1(index_dir, embedder, articles):
+    """An index as format 1 wrote it: one faiss.index, articles.jsonl and chunks.jsonl per generation."""
+    import json
+
+    import faiss
+    import numpy as np
+
+    from qa.chunking import Chunker
+    from qa.index import embed_text, sha256_file
+
+    gdir = index_dir / "gen-000001"
+    gdir.mkdir(parents=True)
+    chunks = []
+    for a in articles:
+        chunks.extend(Chunker(200, 20).split(a, first_id=len(chunks)))
+    by_id = {a.id: a for a in articles}
+    vectors = embedder.embed([embed_text(by_id[c.article_id], c) for c in chunks])
+    index = faiss.IndexIDMap2(faiss.IndexFlatIP(embedder.dim))
+    index.add_with_ids(vectors, np.arange(len(chunks), dtype=np.int64))
+    faiss.write_index(index, str(gdir / "faiss.index"))
+    (gdir / "articles.jsonl").write_text("".join(json.dumps(a.to_dict()) + "\n" for a in articles))
+    (gdir / "chunks.jsonl").write_text("".join(json.dumps([c.id, c.article_id, c.start, c.end]) + "\n" for c in chunks))
+    manifest = {
+        "format": 1, "signature": {"embedder": "all-MiniLM-L6-v2", "chunk_size": 200, "chunk_overlap": 20, "dim": 384, "format": 1},
+        "embedder": {"name": embedder.name, "dim": 384}, "n_articles": len(articles), "n_chunks": len(chunks),
+        "next_chunk_id": len(chunks), "fingerprint": {},
+        "articles": {a.id: {"hash": a.content_hash, "source": a.source, "title": a.title} for a in articles},
+        "checksums": {n: sha256_file(gdir / n) for n in ("faiss.index", "articles.jsonl", "chunks.jsonl")},
+    }
+    (gdir / "manifest.json").write_text(json.dumps(manifest))
+    (index_dir / "CURRENT").write_text("gen-000001\n")
+    return len(chunks)
+
+
+def test_format_1_index_is_read_and_converted_without_re_embedding(tmp_path, embedder, caplog):
+    folder = write_articles(tmp_path / "a", ARTICLES)
+    n_chunks = _write_format_1(tmp_path / "v", embedder, load_articles(folder).articles)
+    spy = CountingEmbedder(embedder)
+    index = _index(tmp_path, spy)
+    snap = index.load()
+    assert len(snap.chunks) == n_chunks and snap.faiss_index.ntotal == n_chunks and index.compatible(snap) is None
+    assert not _sync(index, folder).changed and spy.calls == []  # readable as it is
+    (folder / "delta.txt").write_text("Delta election\n\nVoters in Delta chose a new mayor, Ana Ruiz.")
+    report = _sync(index, folder)
+    assert report.rebuilt is None and report.added and report.unchanged == 3
+    assert "format 1" in caplog.text
+    assert "Ana Ruiz" in " ".join(spy.embedded()) and "Rotterdam" not in " ".join(spy.embedded())
+    snap = index.load()
+    assert snap.manifest["format"] == 2 and len(snap.articles) == 4
+    assert snap.faiss_index.ntotal == len(snap.chunks) > n_chunks
+
+
+# ------------------------------------------------------------------ approximate search above a threshold
+SQUAD = Path(os.environ.get("QA_SQUAD_DIR", Path(__file__).resolve().parent.parent.parent / "shared" / "data" / "squad")) / "squad11"
+needs_squad = pytest.mark.skipif(not (SQUAD / "docs.jsonl").exists(), reason="SQuAD data not found (set QA_SQUAD_DIR)")
+
+
+def _squad_articles(folder, n_docs, piece=3000):
+    """Real text: the first SQuAD articles cut into pieces of ~3,000 characters, one file each."""
+    import json
+
+    docs = [json.loads(line) for line in open(SQUAD / "docs.jsonl", encoding="utf-8")][:n_docs]
+    files = {}
+    for d in docs:
+        text = d["text"]
+        for i in range(0, min(len(text), 6 * piece), piece):
+            files[f"{d['id'].split(':')[1]}-{i // piece}.txt"] = f"{d['title']} part {i // piece}\n\n{text[i:i + piece]}"
+    questions = [json.loads(line)["question"] for line in open(SQUAD / "qa.jsonl", encoding="utf-8")]
+    return write_articles(folder, files), questions[:: max(1, len(questions) // 200)]
+
+
+def _recall_at_10(index, snap, queries):
+    import faiss
+
+    ids, vectors = index.read_vectors(snap)
+    exact = faiss.IndexFlatIP(vectors.shape[1])
+    exact.add(vectors)
+    _, truth = exact.search(queries, 10)
+    _, found = snap.faiss_index.search(queries, 10)
+    return sum(len(set(ids[t].tolist()) & set(f.tolist())) for t, f in zip(truth, found)) / truth.size
+
+
+@needs_squad
+@pytest.mark.slow
+def test_approximate_index_above_the_threshold_keeps_recall_through_updates(tmp_path, embedder):
+    from qa.vector_store import VectorIndexSettings, describe
+
+    folder, questions = _squad_articles(tmp_path / "a", 4)
+    queries = embedder.embed(questions)
+    settings = Settings(articles_dir=folder, index_dir=tmp_path / "v", chunk_size=300, chunk_overlap=30)
+    vs = VectorIndexSettings(approximate_from=200)
+    index = ChunkIndex(settings.index_dir, settings, embedder, vector_index=vs)
+    _sync(index, folder)
+    snap = index.load()
+    layout = snap.manifest["vector_index"]
+    assert len(snap.chunks) >= 200 and layout["kind"] == "ivf-flat" and layout["nlist"] >= 2
+    assert layout["trained_on"] == len(snap.chunks) and (tmp_path / "v" / snap.generation / layout["trained_file"]).exists()
+    assert "IndexIVFFlat" in describe(snap.faiss_index)
+    assert _recall_at_10(index, snap, queries) >= 0.95
+    ids, vectors = index.read_vectors(snap)
+    assert np.array_equal(snap.faiss_index.reconstruct(int(ids[7])), vectors[7])  # vectors by chunk id, as on flat
+
+    # the choice survives a reload in another process, and nprobe is a setting
+    low = ChunkIndex(settings.index_dir, settings, embedder, vector_index=VectorIndexSettings(approximate_from=200, nprobe=1))
+    assert low.load().manifest["vector_index"] == layout and "nprobe 1)" in describe(low.load().faiss_index)
+    assert _recall_at_10(low, low.load(), queries) < _recall_at_10(index, snap, queries)  # it really is approximate
+
+    # adds and removes go into the trained structure without retraining it
+    gone = sorted(folder.glob("*-1.txt"))
+    for p in gone:
+        p.unlink()
+    extra, _ = _squad_articles(tmp_path / "more", 5)
+    added = sorted(set(p.name for p in extra.glob("*.txt")) - set(p.name for p in folder.glob("*.txt")) - {p.name for p in gone})
+    for name in added:
+        (folder / name).write_text((extra / name).read_text())
+    report = _sync(index, folder)
+    assert report.added and report.removed
+    snap = index.load()
+    assert snap.manifest["vector_index"] == layout  # grew less than 4x: same trained structure
+    assert snap.faiss_index.ntotal == len(snap.chunks)
+    assert not {a.source for a in snap.articles.values()} & {p.name for p in gone}
+    removed_ids = set(range(snap.manifest["next_chunk_id"])) - {c.id for c in snap.chunks}
+    _, found = snap.faiss_index.search(queries, 50)
+    assert not removed_ids & set(found.ravel().tolist())
+    new_ids, new_vectors = index.read_vectors(snap)
+    is_new = np.isin(new_ids, [c.id for c in snap.chunks if snap.articles[c.article_id].source in added])
+    _, own = snap.faiss_index.search(new_vectors[is_new], 1)
+    assert own[:, 0].tolist() == new_ids[is_new].tolist()  # added chunks are found
+    assert _recall_at_10(index, snap, queries) >= 0.95
+
+    # shrinking far below the threshold goes back to exact search
+    for p in sorted(folder.glob("*.txt"))[3:]:
+        p.unlink()
+    _sync(index, folder)
+    snap = ChunkIndex(settings.index_dir, settings, embedder, vector_index=vs).load()
+    assert snap.manifest["vector_index"]["kind"] == "flat" and describe(snap.faiss_index) == "flat (exact)"
+    assert _recall_at_10(index, snap, queries) == 1.0
