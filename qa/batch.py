@@ -26,7 +26,7 @@ import json
 import os
 import sys
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -487,11 +487,15 @@ class BatchSummary:
 
 def run_batch(qa, questions: Sequence[Question], output: str | Path, *, k: int | None = None,
               batch_size: int = DEFAULT_BATCH_SIZE, overwrite: bool = False, progress: bool = True,
-              warn: Warn | None = _stderr_warning) -> BatchSummary:
+              warn: Warn | None = _stderr_warning,
+              answer_batches: Callable[[list[list[Question]]], Iterable[list[dict[str, Any]]]] | None = None,
+              ) -> BatchSummary:
     """Answer ``questions`` into ``output`` (.jsonl/.csv), resuming after the ids already there.
 
     ``qa`` is a :class:`qa.engine.QA`, or a function returning one (called only when there is
-    something left to answer).
+    something left to answer). ``answer_batches``, when given, answers instead of ``qa``: it gets the
+    batches left to answer and yields their rows batch by batch, in order (e.g. on a Ray cluster,
+    :class:`qa.distributed.batch.RayBatchAnswerer`).
     """
     if batch_size < 1:
         raise QAError("--batch-size must be at least 1")
@@ -505,13 +509,18 @@ def run_batch(qa, questions: Sequence[Question], output: str | Path, *, k: int |
                  f"(e.g. id '{changed[0]}'); their old answers are kept: pass --overwrite to answer afresh")
         todo = [q for q in questions if q.id not in writer.rows]
         summary.skipped = len(questions) - len(todo)
-        if todo and callable(qa) and not hasattr(qa, "ask_many"):
-            qa = qa()
+        batches = [todo[b:b + batch_size] for b in range(0, len(todo), batch_size)]
+        if answer_batches is None:
+            if todo and callable(qa) and not hasattr(qa, "ask_many"):
+                qa = qa()
+            results = (answer_batch(qa, chunk, k=k) for chunk in batches)
+        else:
+            results = answer_batches(batches) if batches else iter(())
         bar = _progress(len(todo), progress)
         try:
-            for b in range(0, len(todo), batch_size):
-                chunk = todo[b:b + batch_size]
-                rows = answer_batch(qa, chunk, k=k)
+            for chunk, rows in zip(batches, results, strict=True):
+                if [r["id"] for r in rows] != [q.id for q in chunk]:
+                    raise RuntimeError("the answers of a batch do not match its questions")
                 for r in rows:
                     if r["error"]:
                         summary.errors += 1
@@ -558,7 +567,14 @@ def run_batch_command(args) -> int:
         qa.refresh(progress=False if args.quiet else None)
         return qa
 
+    answer_batches = None
+    if getattr(args, "ray", None) is not None:  # qa batch ... --ray [ADDRESS]: answer on a Ray cluster
+        from qa.distributed.batch import RayBatchAnswerer
+
+        answer_batches = RayBatchAnswerer(args.articles, args.index, address=args.ray or None,
+                                          workers=getattr(args, "workers", None), k=args.k, progress=not args.quiet)
     summary = run_batch(load, questions, args.output, k=args.k, batch_size=args.batch_size,
-                        overwrite=getattr(args, "overwrite", False), progress=not args.quiet)
+                        overwrite=getattr(args, "overwrite", False), progress=not args.quiet,
+                        answer_batches=answer_batches)
     print(f"Wrote '{args.output}': {summary.line()}.")
     return 0

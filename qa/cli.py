@@ -27,6 +27,14 @@ def _add_folders(p: argparse.ArgumentParser) -> None:
     p.add_argument("-q", "--quiet", action="store_true", help="print only results and errors")
 
 
+def _add_ray(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--ray", metavar="ADDRESS", nargs="?", const="", default=None,
+                   help="run on a Ray cluster (needs the [ray] extra): the one at ADDRESS, else $RAY_ADDRESS, a "
+                        "cluster started on this machine, or a new local one (write --ray=ADDRESS, or put --ray last)")
+    p.add_argument("--workers", type=int, default=None, metavar="N",
+                   help="with --ray: Ray workers to use (default: one per CPU of the cluster)")
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="qa",
@@ -39,6 +47,7 @@ def build_parser() -> argparse.ArgumentParser:
                                    "articles are embedded, deleted ones removed, unchanged ones kept.")
     _add_folders(p)
     p.add_argument("--force", action="store_true", help="re-read every article even if no file looks changed")
+    _add_ray(p)
 
     p = sub.add_parser("ask", help="answer a question from the articles",
                        description="Answer QUESTION with a short span from the articles and its citations. "
@@ -60,6 +69,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--batch-size", type=int, default=32, metavar="N", help="questions answered per batch (default 32)")
     p.add_argument("--overwrite", action="store_true",
                    help="start OUTPUT afresh instead of skipping the questions already answered in it")
+    _add_ray(p)
 
     p = sub.add_parser("eval", help="measure answer quality on labelled questions",
                        description="Answer the questions of GOLD (.jsonl with question, answers, optional doc_id; "
@@ -102,6 +112,15 @@ def _qa(args):
 
 def cmd_index(args) -> int:
     qa = _qa(args)
+    if args.ray is not None:  # chunk and embed on a Ray cluster; the index is written here, as always
+        from qa.distributed import require_ray
+        from qa.distributed.encoder import RayChunkEncoder
+        from qa.errors import QAError
+
+        require_ray()
+        if args.workers is not None and args.workers < 1:
+            raise QAError("--workers must be at least 1")
+        qa.index.encoder = RayChunkEncoder(qa.settings, address=args.ray or None, workers=args.workers)
     report = qa.refresh(force=args.force, progress=None if not args.quiet else False)
     if report is None:
         print(f"Index in '{qa.settings.index_dir}' is up to date ({len(qa.snapshot.articles)} articles).")
