@@ -4,14 +4,37 @@
     answer = ask("Who slipped out of Venezuela last week?")
     answer.text          # the exact words from the article, or None when the articles do not say
     answer.citations[0]  # article id, title, source, start/end offsets, the passage
+
+The names below are imported on first use, so ``import qa.cli`` (the ``qa`` command) loads nothing a
+command does not need.
 """
 
 from __future__ import annotations
 
-from qa.config import Settings
-from qa.engine import QA, ask
-from qa.errors import QAError
-from qa.types import Answer, Article, Chunk, Citation, Passage
+import importlib
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from qa.config import Settings
+    from qa.engine import QA, ask
+    from qa.errors import QAError
+    from qa.types import Answer, Article, Chunk, Citation, Passage
+
+_HOMES = {"QA": "qa.engine", "ask": "qa.engine", "Settings": "qa.config", "QAError": "qa.errors",
+          "Answer": "qa.types", "Article": "qa.types", "Chunk": "qa.types", "Citation": "qa.types",
+          "Passage": "qa.types"}
 
 __all__ = ["QA", "ask", "Settings", "QAError", "Answer", "Article", "Chunk", "Citation", "Passage"]
 __version__ = "0.1.0"
+
+
+def __getattr__(name: str) -> Any:
+    if name in _HOMES:
+        value = getattr(importlib.import_module(_HOMES[name]), name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module 'qa' has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted([*globals(), *__all__])

@@ -3,7 +3,8 @@
     from qa.config import Settings
     s = Settings(articles_dir="my_articles", index_dir="my_index", chunk_size=800)
 
-Environment variables ``QA_ARTICLES`` and ``QA_INDEX`` override the default folders.
+Environment variables ``QA_ARTICLES`` and ``QA_INDEX`` override the default folders, ``QA_EMBEDDER`` the
+embedder (e.g. ``QA_EMBEDDER=all-MiniLM-L6-v2+onnx-int8`` runs it with ONNX Runtime, int8-quantised).
 """
 
 from __future__ import annotations
@@ -15,6 +16,9 @@ from typing import Any
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_EMBEDDER = "all-MiniLM-L6-v2"
+#: How an embedder runs, named by a suffix of its name: ``NAME`` (PyTorch), ``NAME+onnx`` (ONNX Runtime,
+#: float32: the same vectors to 1e-6) or ``NAME+onnx-int8`` (ONNX Runtime, int8 weights: other vectors).
+EMBEDDER_BACKENDS = ("torch", "onnx", "onnx-int8")
 FUSIONS = ("zscore", "rrf")
 
 
@@ -31,6 +35,27 @@ def _default_index() -> Path:
     return Path(os.environ.get("QA_INDEX", _home() / "vectors"))
 
 
+def cache_dir() -> Path:
+    """Where models exported on first use are kept (ONNX embedder and reader): ``$QA_CACHE_DIR``, else
+    ``$XDG_CACHE_HOME/article-qa``, else ``~/.cache/article-qa``."""
+    if os.environ.get("QA_CACHE_DIR"):
+        return Path(os.environ["QA_CACHE_DIR"])
+    return Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "article-qa"
+
+
+def _default_embedder() -> str:
+    return os.environ.get("QA_EMBEDDER", "").strip() or DEFAULT_EMBEDDER
+
+
+def split_embedder(name: str) -> tuple[str, str]:
+    """``(model, backend)`` of an embedder name: ``"all-MiniLM-L6-v2+onnx-int8"`` -> ``("all-MiniLM-L6-v2",
+    "onnx-int8")``; a name without a backend suffix runs on ``"torch"``."""
+    model, sep, backend = name.rpartition("+")
+    if sep and model and backend in EMBEDDER_BACKENDS:
+        return model, backend
+    return name, "torch"
+
+
 @dataclass
 class Settings:
     """Where the articles and the index live, and how text is chunked and retrieved.
@@ -43,11 +68,15 @@ class Settings:
     ``chunk_size``/``chunk_overlap`` are in characters: 1,000 characters is about 200 word pieces, inside
     the embedder's 256-token window and a reader's 384-token window. Changing the embedder or the
     chunking makes the index rebuild itself (its manifest records both).
+
+    ``embedder`` names the model and, by a suffix, how it runs (see ``EMBEDDER_BACKENDS``; default
+    ``$QA_EMBEDDER`` or the bundled model on PyTorch). ``+onnx`` gives the same vectors as PyTorch and
+    shares its index; ``+onnx-int8`` gives other vectors, so its index is rebuilt.
     """
 
     articles_dir: Path = field(default_factory=_default_articles)
     index_dir: Path = field(default_factory=_default_index)
-    embedder: str = DEFAULT_EMBEDDER
+    embedder: str = field(default_factory=_default_embedder)
     chunk_size: int = 1000
     chunk_overlap: int = 200
     k: int = 5
@@ -75,7 +104,9 @@ class Settings:
 
     def index_signature(self) -> dict[str, Any]:
         """The settings an index depends on; a mismatch means the index must be rebuilt."""
-        return {"embedder": self.embedder, "chunk_size": self.chunk_size, "chunk_overlap": self.chunk_overlap}
+        model, backend = split_embedder(self.embedder)
+        vectors_of = model if backend in ("torch", "onnx") else self.embedder  # float32 ONNX = PyTorch vectors
+        return {"embedder": vectors_of, "chunk_size": self.chunk_size, "chunk_overlap": self.chunk_overlap}
 
     def to_dict(self) -> dict[str, Any]:
         d = asdict(self)

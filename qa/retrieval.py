@@ -8,11 +8,19 @@ Fusion ``zscore`` (default) standardises each list's scores over its candidates 
 weights ``dense_weight`` and ``1 - dense_weight`` (a chunk missing from one list gets that list's lowest
 candidate score); ``rrf`` adds ``weight / (rrf_k + rank)``. Passages keep both raw scores (cosine
 similarity and BM25) so answerers can judge how well they match.
+
+A query is searched on one OpenMP thread (FAISS) and without a thread pool (BM25): on a shared 2-core
+machine FAISS's two OpenMP threads made a flat search over 9k chunks 24 ms instead of 0.5 ms
+(``bench/RESULTS.md``, answer latency). Pass ``timings={}`` to :meth:`HybridRetriever.search_many` to
+get the seconds spent per stage (``embed_s``, ``dense_s``, ``lexical_s``, ``fuse_s``).
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import os
+import time
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 
 import numpy as np
 
@@ -21,6 +29,24 @@ from qa.embedding import Embedder
 from qa.index import IndexSnapshot, embed_text
 from qa.lexical import LexicalIndex
 from qa.types import Passage
+
+#: Below this many questions a FAISS search runs on one OpenMP thread (``$QA_QUERY_THREADS`` overrides).
+SMALL_SEARCH = 16
+
+
+@contextmanager
+def faiss_threads(n: int) -> Iterator[None]:
+    """Run the block with ``n`` OpenMP threads for FAISS in the calling thread (restored afterwards)."""
+    import faiss
+
+    before = faiss.omp_get_max_threads()
+    if n != before:
+        faiss.omp_set_num_threads(n)
+    try:
+        yield
+    finally:
+        if n != before:
+            faiss.omp_set_num_threads(before)
 
 
 class HybridRetriever:
@@ -40,20 +66,34 @@ class HybridRetriever:
         return self.search_many([question], k)[0]
 
     def search_many(self, questions: Sequence[str], k: int | None = None,
-                    vectors: np.ndarray | None = None) -> list[list[Passage]]:
-        """Batched :meth:`search`: one embedding call and one FAISS call for all questions."""
+                    vectors: np.ndarray | None = None, timings: dict[str, float] | None = None) -> list[list[Passage]]:
+        """Batched :meth:`search`: one embedding call and one FAISS call for all questions.
+
+        ``timings``, when given, receives the seconds spent embedding, in FAISS, in BM25 and fusing.
+        """
         k = k or self.settings.k
         n = len(self.snapshot.chunks)
         if n == 0 or not questions:
             return [[] for _ in questions]
         depth = min(max(self.settings.candidates, k), n)
+        t0 = time.perf_counter()
         if vectors is None:
             vectors = self.embedder.embed(list(questions))
-        dense_scores, dense_ids = self.snapshot.faiss_index.search(vectors, depth)
+        t1 = time.perf_counter()
+        threads = int(os.environ.get("QA_QUERY_THREADS", 1)) if len(questions) < SMALL_SEARCH else None
+        if threads:
+            with faiss_threads(threads):
+                dense_scores, dense_ids = self.snapshot.faiss_index.search(vectors, depth)
+        else:
+            dense_scores, dense_ids = self.snapshot.faiss_index.search(vectors, depth)
+        t2 = time.perf_counter()
         lexical = self.lexical.search(questions, depth)
-        return [
-            self._fuse(dense_ids[i], dense_scores[i], lexical[i], k) for i in range(len(questions))
-        ]
+        t3 = time.perf_counter()
+        out = [self._fuse(dense_ids[i], dense_scores[i], lexical[i], k) for i in range(len(questions))]
+        if timings is not None:
+            t4 = time.perf_counter()
+            timings.update({"embed_s": t1 - t0, "dense_s": t2 - t1, "lexical_s": t3 - t2, "fuse_s": t4 - t3})
+        return out
 
     def _fuse(self, dense_ids, dense_scores, lexical, k: int) -> list[Passage]:
         dense = {int(c): float(v) for c, v in zip(dense_ids, dense_scores) if c >= 0}

@@ -79,3 +79,39 @@ def test_console_entry_points_run_without_traceback(tmp_path):
     assert out.returncode == 2 and "Traceback" not in out.stderr and "empty" in out.stderr
     out = subprocess.run([sys.executable, "-m", "qa", "ask", "--help"], capture_output=True, text=True, cwd=REPO, env=env)
     assert "--json" in out.stdout and "--articles" in out.stdout and "-k N" in out.stdout
+
+
+MODULES_AFTER = """
+import json, sys
+from qa.cli import main
+code = main(sys.argv[1:])
+print(json.dumps({"code": code, "modules": sorted({m.split(".")[0] for m in sys.modules})}))
+"""
+
+
+def _modules_after(argv: list[str], env: dict) -> tuple[int, set[str]]:
+    """Exit code and top-level modules loaded by a new process that ran ``qa ARGV``."""
+    out = subprocess.run([sys.executable, "-c", MODULES_AFTER, *argv], capture_output=True, text=True, cwd=REPO,
+                         env=env, timeout=900)
+    assert out.returncode == 0, out.stderr[-2000:]
+    d = json.loads(out.stdout.strip().splitlines()[-1])
+    return d["code"], set(d["modules"])
+
+
+def test_importing_the_cli_loads_no_library():
+    code = "import sys, qa.cli; print(sorted(m for m in ('numpy', 'torch', 'gradio', 'qa.engine') if m in sys.modules))"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=REPO)
+    assert out.returncode == 0 and out.stdout.strip() == "[]", out.stderr
+
+
+@pytest.mark.slow
+def test_index_and_ask_import_only_what_they_need(seeds_copy, tmp_path):
+    env = {**os.environ, "HF_HUB_OFFLINE": "1"}
+    env.pop("QA_EMBEDDER", None)
+    folders = ["--articles", str(seeds_copy), "--index", str(tmp_path / "v"), "-q"]
+    code, modules = _modules_after(["index", *folders], env)
+    assert code == 0 and {"faiss", "sentence_transformers"} <= modules  # it did embed and write
+    assert not modules & {"gradio", "ui", "fastapi", "uvicorn", "ray"}
+    code, modules = _modules_after(["ask", "Who slipped out of Venezuela last week?", *folders], env)
+    assert code == 0 and {"faiss", "bm25s"} <= modules
+    assert not modules & {"gradio", "ui", "fastapi", "uvicorn", "ray", "trafilatura"}

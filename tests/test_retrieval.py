@@ -50,3 +50,53 @@ def test_batched_search_matches_single(small_qa):
     many = small_qa.retriever.search_many(qs, 3)
     for q, ps in zip(qs, many):
         assert [p.chunk_id for p in ps] == [p.chunk_id for p in small_qa.search(q, k=3)]
+
+
+def test_search_reports_stage_timings_and_restores_faiss_threads(small_qa):
+    import faiss
+
+    before = faiss.omp_get_max_threads()
+    timings: dict[str, float] = {}
+    passages = small_qa.retriever.search_many(["Which port closed?"], 2, timings=timings)[0]
+    assert passages[0].source == "port.txt"
+    assert set(timings) == {"embed_s", "dense_s", "lexical_s", "fuse_s"}
+    assert all(v >= 0 for v in timings.values())
+    assert faiss.omp_get_max_threads() == before
+
+
+def test_faiss_threads_context_restores_the_count():
+    import faiss
+
+    from qa.retrieval import faiss_threads
+
+    before = faiss.omp_get_max_threads()
+    with faiss_threads(1):
+        assert faiss.omp_get_max_threads() == 1
+    assert faiss.omp_get_max_threads() == before
+
+
+def test_lexical_search_matches_bm25s_own_retrieval(seed_text):
+    """Our top-k over bm25s's scores gives exactly bm25s's own rows and scores (ties: lower row first),
+    also with duplicated texts (tied scores) and more matches than k."""
+    from qa.lexical import LexicalIndex
+
+    base = [p for p in seed_text.split("\n") if p.strip()] + list(ARTICLES.values())
+    texts = base + base[::2]  # duplicates: tied scores
+    lex = LexicalIndex(texts, k1=0.9, b=0.4)
+    queries = ["Who slipped out of Venezuela?", "Russia Maduro support", "storm port Rotterdam", "XQ-7731",
+               "zzzqqq", "the of a", "Venezuela Venezuela"]
+    for k in (1, 3, 5, len(texts)):
+        got = lex.search(queries, k=k)
+        ids = lex._tokenizer.tokenize(queries, update_vocab=False, return_as="ids", show_progress=False)
+        rows, scores = lex._bm25.retrieve(ids, k=k, show_progress=False, n_threads=0)
+        want = [sorted(((int(i), float(v)) for i, v in zip(r, s) if v > 0), key=lambda t: (-t[1], t[0]))
+                for r, s in zip(rows, scores)]
+        for g, w in zip(got, want):  # the same scores at each rank; the same rows up to the order of ties
+            assert [v for _, v in g] == [v for _, v in w]
+            top = {v for _, v in w}
+            assert {(i, v) for i, v in g if v != min(top)} == {(i, v) for i, v in w if v != min(top)}
+            assert g == sorted(g, key=lambda t: (-t[1], t[0]))
+    assert got[3] and texts[got[3][0][0]].startswith("Software release")
+    assert got[4] == [] and got[5] == []
+    tied = lex.search([base[0]], k=2)[0]  # base[0] and its copy at len(base) score the same
+    assert [r for r, _ in tied] == [0, len(base)] and tied[0][1] == tied[1][1]
