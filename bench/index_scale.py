@@ -180,7 +180,7 @@ def cmd_recall(args) -> dict:
                 print(f"      nprobe {s['nprobe']:4d}: recall@10 {s['recall10']:.3f} @50 {s['recall50']:.3f} {s['ms']:.2f} ms")
             del index, trained
         rows.append(row)
-    return {"source": str(source.relative_to(REPO)), "nn_cosine": nn_cos, "queries": len(queries), "rows": rows}
+    return {"source": str(source.resolve().relative_to(REPO)), "nn_cosine": nn_cos, "queries": len(queries), "rows": rows}
 
 
 # ------------------------------------------------------------------ update cost

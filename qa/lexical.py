@@ -7,6 +7,7 @@
 
 from __future__ import annotations
 
+import logging
 import threading
 from collections.abc import Sequence
 
@@ -20,6 +21,9 @@ class LexicalIndex:
         import bm25s
         import Stemmer
         from bm25s.tokenization import Tokenizer
+
+        # bm25s sets its own logger to DEBUG when imported, which would print its progress notes
+        logging.getLogger("bm25s").setLevel(logging.WARNING)
 
         self.size = len(texts)
         self._tokenizer = Tokenizer(stemmer=Stemmer.Stemmer("english"), stopwords="en")

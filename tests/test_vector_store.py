@@ -31,7 +31,7 @@ def test_retrained_only_after_the_size_changed_several_fold():
 
 
 def test_nprobe_default_and_layout_round_trip():
-    assert nlist_for(10_000) == 400 and default_nprobe(400) == 32 and default_nprobe(1600) == 100
+    assert nlist_for(10_000) == 400 and default_nprobe(400) == 133 and default_nprobe(60) == 32
     assert default_nprobe(20) == 20
     layout = VectorLayout("ivf-sq8", nlist=4000, trained_on=1_000_000, trained_file="ivf-gen-000007.faiss")
     assert VectorLayout.from_dict(layout.to_dict()) == layout

@@ -399,7 +399,7 @@ class SpanReader:
         wanted = "onnx-int8" if quantize else "onnx"
         if not onnx_available(quantize):
             log.warning("reader backend '%s' needs onnxruntime%s, which is not installed; running the reader "
-                        "with PyTorch (pip install -e '.[onnx]' to get it)", wanted, " and onnx" if quantize else "")
+                        "with PyTorch (pip install onnxruntime onnx to get it)", wanted, " and onnx" if quantize else "")
             return "torch"
         try:
             self._onnx = OnnxSpanModel(self.weights_dir, self._load_torch, quantize=quantize)
