@@ -23,6 +23,8 @@ import numpy as np
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+# transformers' "Loading weights" bar on every model load (our own indexing progress bar is unaffected)
+os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
 
 #: Below this many texts an embedding call is "a query" and runs on one thread: on a 2-core machine with
 #: anything else running, two threads slowed one query ~10x (bench/RESULTS.md, thread settings).
