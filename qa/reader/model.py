@@ -169,24 +169,9 @@ def featurize(
     return feats
 
 
-def collate(feats: Sequence[Feature]):
-    """Pad a batch of features to its longest member."""
-    import torch
-
-    n = max(len(f.input_ids) for f in feats)
-    ids = torch.zeros((len(feats), n), dtype=torch.long)
-    tt = torch.zeros((len(feats), n), dtype=torch.long)
-    mask = torch.zeros((len(feats), n), dtype=torch.long)
-    for b, f in enumerate(feats):
-        L = len(f.input_ids)
-        ids[b, :L] = torch.tensor(f.input_ids)
-        tt[b, :L] = torch.tensor(f.token_type_ids)
-        mask[b, :L] = 1
-    return ids, tt, mask
-
-
 def collate_numpy(feats: Sequence[Feature]):
-    """:func:`collate` as int64 numpy arrays (what every backend takes)."""
+    """Pad a batch of features to its longest member: int64 numpy ``(input_ids, token_type_ids,
+    attention_mask)``, what every backend takes."""
     import numpy as np
 
     n = max(len(f.input_ids) for f in feats)
@@ -199,6 +184,13 @@ def collate_numpy(feats: Sequence[Feature]):
         tt[b, :L] = f.token_type_ids
         mask[b, :L] = 1
     return ids, tt, mask
+
+
+def collate(feats: Sequence[Feature]):
+    """:func:`collate_numpy` as torch tensors (training)."""
+    import torch
+
+    return tuple(torch.from_numpy(a) for a in collate_numpy(feats))
 
 
 @dataclass
