@@ -145,7 +145,14 @@ class RayChunkEncoder:
             max_restarts=self.retries,  # a dead actor is restarted and its batch rerun, a bounded number of times
             max_task_retries=self.retries,
         )
-        results = ds.take_all()
+        try:
+            results = ds.take_all()
+        except ray.exceptions.RayError as e:
+            from qa.errors import QAError
+
+            raise QAError(f"a Ray worker failed {self.retries + 1} times while embedding ({type(e).__name__}); "
+                          "the index was left as it was: fix the cause (its log is in the Ray dashboard/logs) "
+                          "and rerun the command") from e
         return assemble(articles, first_id, results)
 
 

@@ -14,6 +14,7 @@ from qa.articles import load_articles
 from qa.cli import main
 from qa.config import Settings
 from qa.distributed.encoder import EmbedderFactory, RayChunkEncoder, assemble
+from qa.errors import QAError
 from qa.index import LocalChunkEncoder
 from qa.types import Article
 
@@ -181,7 +182,7 @@ def test_a_worker_that_keeps_dying_fails_the_update_and_leaves_the_index(ray_clu
     before = qa.index.current_generation()
     write_corpus(folder, TOWNS[2:3])
     qa.index.encoder = RayChunkEncoder(qa.settings, workers=1, retries=1, make_embedder=AlwaysKillFactory())
-    with pytest.raises(Exception):
+    with pytest.raises(QAError, match="a Ray worker failed 2 times while embedding"):
         qa.refresh(force=True)
     assert qa.index.current_generation() == before
     assert len(QA(folder, tmp_path / "index", embedder=embedder, auto_refresh=False).index.load().articles) == 2
