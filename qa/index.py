@@ -321,15 +321,8 @@ class ChunkIndex:
             if prev is not None:
                 articles = {aid: prev.articles[aid] for aid, e in entries.items() if e["segment"] in shared}
             for seg in segments:
-                if seg.name in shared:
-                    continue
-                with open(gdir / seg.file("articles.jsonl"), encoding="utf-8") as f:
-                    for line in f:
-                        d = json.loads(line)
-                        entry = entries.get(d["id"])
-                        if entry is not None and entry["segment"] == seg.name:
-                            d["duplicates"] = tuple(d.get("duplicates", ()))
-                            articles[d["id"]] = Article(**d)
+                if seg.name not in shared:
+                    articles.update((a.id, a) for a in _segment_articles(gdir, seg, entries))
             known = prev.chunk_by_id if prev is not None else {}
             prev_articles = prev.articles if prev is not None else {}
             chunks: list[Chunk] = []
@@ -633,13 +626,7 @@ class ChunkIndex:
             mask = np.isin(ids, live)
             ids_parts.append(ids[mask])
             vec_parts.append(np.asarray(vecs[mask], dtype=np.float32))
-            with open(gdir / seg.file("articles.jsonl"), encoding="utf-8") as f:
-                for line in f:
-                    d = json.loads(line)
-                    e = entries.get(d["id"])
-                    if e is not None and e["segment"] == seg.name:
-                        d["duplicates"] = tuple(d.get("duplicates", ()))
-                        arts.append(Article(**d))
+            arts.extend(_segment_articles(gdir, seg, entries))
         for n in new:
             ids_parts.append(n.ids)
             vec_parts.append(n.vectors)
@@ -822,6 +809,17 @@ def _fsync_dir(path: Path) -> None:
             os.close(fd)
     except OSError:
         pass
+
+
+def _segment_articles(gdir: Path, seg: Segment, entries: dict[str, dict[str, Any]]) -> Iterator[Article]:
+    """The articles stored in ``seg`` that the manifest ``entries`` still place there."""
+    with open(gdir / seg.file("articles.jsonl"), encoding="utf-8") as f:
+        for line in f:
+            d = json.loads(line)
+            e = entries.get(d["id"])
+            if e is not None and e["segment"] == seg.name:
+                d["duplicates"] = tuple(d.get("duplicates", ()))
+                yield Article(**d)
 
 
 def embed_text(article: Article, chunk: Chunk) -> str:
