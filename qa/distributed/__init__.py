@@ -50,9 +50,15 @@ def connect(address: str | None = None, **init_kwargs: Any):
     return ray
 
 
-def cluster_cpus(ray) -> int:
-    """The CPUs of the cluster this process is connected to (at least 1)."""
-    return max(1, int(ray.cluster_resources().get("CPU", 1)))
+#: How often a dead worker is restarted (and its batch rerun) before a job gives up.
+DEFAULT_RETRIES = 3
+
+
+def pool_size(ray, workers: int | None, cpus_per_worker: int, jobs: int) -> int:
+    """Workers for ``jobs`` batches: ``workers`` if given, else one per ``cpus_per_worker`` CPUs of the
+    cluster; never more than there are batches, never fewer than one."""
+    n = workers or max(1, int(ray.cluster_resources().get("CPU", 1)) // cpus_per_worker)
+    return max(1, min(n, jobs))
 
 
 def limit_threads(n: int) -> None:

@@ -28,10 +28,10 @@ from typing import Any
 
 from qa.batch import Question, answer_batch
 from qa.config import Settings
+from qa.distributed import DEFAULT_RETRIES
 
 log = logging.getLogger(__name__)
 
-DEFAULT_RETRIES = 3
 
 
 @dataclass(frozen=True)
@@ -113,14 +113,13 @@ class RayBatchAnswerer:
 
     def __call__(self, batches: Sequence[Sequence[Question]]) -> Iterator[list[dict[str, Any]]]:
         """The rows of each batch, in the order of ``batches``."""
-        from qa.distributed import cluster_cpus, connect
+        from qa.distributed import connect, pool_size
 
         if not batches:
             return
         ray = connect(self.address)
         self.refresh_index()
-        n = self.workers or max(1, cluster_cpus(ray) // self.cpus_per_worker)
-        n = min(n, len(batches))
+        n = pool_size(ray, self.workers, self.cpus_per_worker, len(batches))
         log.info("Answering %d batches on %d Ray worker(s)", len(batches), n)
         worker = ray.remote(BatchWorker).options(num_cpus=self.cpus_per_worker, max_restarts=self.retries,
                                                  max_task_retries=self.retries)

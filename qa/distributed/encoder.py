@@ -28,6 +28,7 @@ from typing import Any
 import numpy as np
 
 from qa.config import Settings
+from qa.distributed import DEFAULT_RETRIES
 from qa.types import Article, Chunk
 
 log = logging.getLogger(__name__)
@@ -35,8 +36,6 @@ log = logging.getLogger(__name__)
 #: Articles per batch sent to a worker: big enough to fill the embedder's batches, small enough that
 #: the work spreads evenly and a retried batch costs little.
 DEFAULT_ARTICLES_PER_BATCH = 32
-#: How often a dead worker is restarted (and its batch rerun) before the update gives up.
-DEFAULT_RETRIES = 3
 
 
 @dataclass(frozen=True)
@@ -115,7 +114,7 @@ class RayChunkEncoder:
         self.make_embedder = make_embedder or EmbedderFactory(settings.embedder)
 
     def encode(self, articles: Sequence[Article], first_id: int, progress: bool = False) -> tuple[list[Chunk], np.ndarray]:
-        from qa.distributed import cluster_cpus, connect
+        from qa.distributed import connect, pool_size
 
         if not articles:
             return [], np.zeros((0, 0), dtype=np.float32)
@@ -126,8 +125,7 @@ class RayChunkEncoder:
         ctx.enable_progress_bars = bool(progress)
         ctx.print_on_execution_start = bool(progress)
         batches = math.ceil(len(articles) / self.articles_per_batch)
-        workers = self.workers or max(1, cluster_cpus(ray) // self.cpus_per_worker)
-        workers = min(workers, batches)
+        workers = pool_size(ray, self.workers, self.cpus_per_worker, batches)
         log.info("Chunking and embedding %d articles on %d Ray worker(s)", len(articles), workers)
         rows = [{"pos": i, "title": a.title, "text": a.text} for i, a in enumerate(articles)]
         ds = ray.data.from_items(rows, override_num_blocks=batches).map_batches(
