@@ -149,6 +149,22 @@ def evaluate(
     return out
 
 
+def evaluate_news(reader, path: str | os.PathLike, limit: int = 600) -> dict[str, Any]:
+    """Held-out news check: synthetic questions (:mod:`qa.reader.augment`) over a news corpus the reader
+    was not trained on (the BBC corpus). ``news_f1``/``news_exact`` always answering; ``news_no_ans_acc``:
+    unanswerable ones refused at the reader's null threshold."""
+    from qa.reader.augment import news_examples
+
+    examples = news_examples(path, limit=limit)
+    preds = _predict_examples(reader, examples)
+    pos = [(p, ex) for p, ex in zip(preds, examples) if not ex.is_impossible]
+    neg = [m for (_, m), ex in zip(preds, examples) if ex.is_impossible]
+    s = squad_scores([p for (p, _), _ in pos], [ex.answer_texts for _, ex in pos])
+    refused = sum(m < reader.null_threshold for m in neg)
+    return {"news_f1": s["f1"], "news_exact": s["exact"], "news_total": len(pos),
+            "news_no_ans_acc": 100.0 * refused / max(1, len(neg)), "news_no_ans_total": len(neg)}
+
+
 def format_metrics(m: dict[str, Any]) -> str:
     lines = []
     if "v11_f1" in m:
@@ -167,6 +183,11 @@ def format_metrics(m: dict[str, Any]) -> str:
         lines.append(
             f"  threshold {row['threshold']:+.1f}: F1 {row['f1']:.2f}  has-answer F1 {row['has_ans_f1']:.2f}  "
             f"no-answer acc {row['no_ans_acc']:.2f}"
+        )
+    if "news_f1" in m:
+        lines.append(
+            f"News held out (synthetic questions over BBC articles, n={m['news_total']}): F1 {m['news_f1']:.2f}  "
+            f"EM {m['news_exact']:.2f}; unanswerable refused {m['news_no_ans_acc']:.2f}% (n={m['news_no_ans_total']})"
         )
     lines.append(f"({m.get('seconds', 0):.0f} s)")
     return "\n".join(lines)
@@ -200,6 +221,8 @@ def main(argv: list[str] | None = None) -> int:
         help="--calibrate picks the smallest null threshold that abstains on this percentage of the "
         "unanswerable validation questions (0: the threshold with the best overall F1)",
     )
+    ap.add_argument("--news", action="store_true", help="also score synthetic questions over the BBC corpus (held out "
+                    "from training; see qa.reader.augment)")
     ap.add_argument("--json", default=None, help="also write the metrics to this JSON file")
     args = ap.parse_args(argv)
 
@@ -210,6 +233,10 @@ def main(argv: list[str] | None = None) -> int:
 
     reader = SpanReader(args.weights, batch_size=args.batch_size)
     m = evaluate(reader, args.squad_dir, args.limit, min_no_ans_acc=args.min_no_ans_acc)
+    if args.news:
+        from qa.reader.augment import news_path
+
+        m.update(evaluate_news(reader, news_path("bbc")))
     print(f"weights: {reader.weights_dir}")
     print(format_metrics(m))
     if args.calibrate and "calibration" in m:

