@@ -1,6 +1,6 @@
 """End-to-end answer quality: retrieval over SQuAD + BBC, then the answerer, against SQuAD references.
 
-    python bench/end_to_end.py [--n 200] [--calibrate]
+    python bench/end_to_end.py [--n 200] [--calibrate] [--rerank W]
 
 Corpus: the retrieval benchmark's index (40 SQuAD v1.1 articles + 2,225 BBC articles). For each
 question the answerer reads the top-k passages (answerable case) and, for calibration, the top-k
@@ -55,6 +55,10 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("--n", type=int, default=200, help="questions per split")
     ap.add_argument("-k", type=int, default=5)
+    ap.add_argument("--rerank", type=float, default=None,
+                    help="the reader's re-ranking weight (default: the shipped one; 0 = read only the top k in "
+                         "retrieval order); when on, the reader reads its read_depth passages")
+    ap.add_argument("--weights", default=None, help="reader weights folder (default: the shipped ones)")
     ap.add_argument("--calibrate", action="store_true")
     ap.add_argument("--min-refusal", type=float, default=0.85,
                     help="with --calibrate: the lowest threshold that refuses at least this share of the "
@@ -65,16 +69,18 @@ def main() -> None:
 
     qa = QA(settings=Settings(articles_dir=squad_bbc_corpus(), index_dir=CACHE / "index-squad-bbc-1000-200"))
     qa.refresh()
-    reader = SpanReader(null_threshold=-1e9)
+    reader = SpanReader(args.weights, null_threshold=-1e9, rerank_weight=args.rerank)
+    depth = max(args.k, reader.read_depth) if reader.rerank_weight else args.k
     questions = read_jsonl(DATA / "squad" / "squad11" / "qa.jsonl")
     rng = random.Random(0)
     tune = rng.sample([q for q in questions if article_name(q["doc_id"]) not in VALIDATION_ARTICLES], args.n)
     test = rng.sample([q for q in questions if article_name(q["doc_id"]) in VALIDATION_ARTICLES], args.n)
-    result = {"date": today(), "machine": machine(), "n": args.n, "k": args.k}
+    result = {"date": today(), "machine": machine(), "n": args.n, "k": args.k,
+              "rerank_weight": reader.rerank_weight, "passages_read": depth}
 
     if args.calibrate:
         t0 = time.perf_counter()
-        pos, neg = read_all(qa, reader, tune, args.k)
+        pos, neg = read_all(qa, reader, tune, depth)
         refs = [q["answers"] for q in tune]
         weights, bias = fit_gate([features(a) for a in pos + neg], [1] * len(pos) + [0] * len(neg))
         gate = NoAnswerGate(weights, bias, 0.5)
@@ -96,7 +102,7 @@ def main() -> None:
 
     gate = NoAnswerGate.load()
     t0 = time.perf_counter()
-    pos, neg = read_all(qa, reader, test, args.k)
+    pos, neg = read_all(qa, reader, test, depth)
     refs = [q["answers"] for q in test]
     em_all = [score_one(a.text, r)[0] for a, r in zip(pos, refs)]
     f1_all = [score_one(a.text, r)[1] for a, r in zip(pos, refs)]

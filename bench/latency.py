@@ -211,6 +211,7 @@ def measure_corpus(corpus: str, qs: list[str], repeats: int, k: int) -> dict:
     timer = ForwardTimer(reader) if hasattr(reader, "logits") else None
     for q in qs[:3]:  # warm up: models loaded, ONNX sessions created, caches filled
         qa.ask(q)
+    depth = max(k, int(getattr(answerer, "read_depth", 0) or 0))  # what ask() retrieves and reads
     rows = []
     for _ in range(repeats):
         for q in qs:
@@ -219,7 +220,7 @@ def measure_corpus(corpus: str, qs: list[str], repeats: int, k: int) -> dict:
             e2e = time.perf_counter() - t
             timings: dict[str, float] = {}
             t = time.perf_counter()
-            passages = qa.retriever.search_many([q], k, timings=timings)[0]
+            passages = qa.retriever.search_many([q], depth, timings=timings)[0]
             retrieve = time.perf_counter() - t
             if timer:
                 timer.reset()
@@ -231,7 +232,7 @@ def measure_corpus(corpus: str, qs: list[str], repeats: int, k: int) -> dict:
                          "answered": ans.text is not None})
     keys = ("e2e", "embed", "dense", "lexical", "fuse", "retrieve", "read", "forward")
     out = {"corpus": corpus, "note": note, "chunks": len(qa.snapshot.chunks), "articles": len(qa.snapshot.articles),
-           "answerer": answerer.name, "backend": getattr(reader, "backend_used", None),
+           "answerer": answerer.name, "passages_read": depth, "backend": getattr(reader, "backend_used", None),
            **{key: stats([r[key] for r in rows]) for key in keys},
            "windows_mean": float(np.mean([r["windows"] for r in rows])),
            "answered_share": float(np.mean([r["answered"] for r in rows]))}

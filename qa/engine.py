@@ -227,10 +227,11 @@ class QA:
         qs = [clean_question(q) for q in questions]
         k = k or self.settings.k
         retriever = self.retriever
-        t0 = time.perf_counter()
-        passages = retriever.search_many(qs, k)
-        t1 = time.perf_counter()
         answerer = self.answerer
+        t0 = time.perf_counter()
+        # an answerer that re-ranks (the span reader) reads more passages than the k it returns
+        passages = retriever.search_many(qs, max(k, int(getattr(answerer, "read_depth", 0) or 0)))
+        t1 = time.perf_counter()
         many = getattr(answerer, "answer_many", None)
         if many is not None and len(qs) > 1:
             answers = many(qs, passages)
@@ -238,8 +239,15 @@ class QA:
             answers = [answerer.answer(q, ps) if ps else no_answer(q, ps) for q, ps in zip(qs, passages)]
         t2 = time.perf_counter()
         for a in answers:
+            a.passages = _top_passages(a, k)
             a.timings.update({"retrieve_s": (t1 - t0) / len(qs), "read_s": (t2 - t1) / len(qs)})
         return answers
+
+
+def _top_passages(answer: Answer, k: int) -> list[Passage]:
+    """The answer's first ``k`` passages, plus any further passage one of its citations quotes."""
+    cited = {(c.article_id, c.passage_start) for c in answer.citations}
+    return [p for i, p in enumerate(answer.passages) if i < k or (p.article_id, p.start) in cited]
 
 
 def _same_file(a: Path, b: Path) -> bool:

@@ -94,6 +94,11 @@ class GatedAnswerer:
         self.gate = gate
         self.name = f"{inner.name}+gate"
 
+    @property
+    def read_depth(self) -> int:
+        """Passages the wrapped answerer wants to read (0: just the k it is given)."""
+        return int(getattr(self.inner, "read_depth", 0) or 0)
+
     def _apply(self, answer: Answer) -> Answer:
         if answer.text is None:
             return answer

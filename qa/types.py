@@ -54,7 +54,8 @@ class Chunk:
 class Passage:
     """A retrieved chunk with its article's metadata and retrieval scores.
 
-    ``score`` is the fused retrieval score (higher is better); ``dense_score`` is the cosine similarity
+    ``score`` is the fused retrieval score (higher is better; in an answer from the span reader, the
+    score it re-ranked the passages by: fused score + weight x best span margin); ``dense_score`` is the cosine similarity
     between question and chunk embeddings (``None`` when the chunk was found by BM25 alone) and
     ``lexical_score`` the BM25 score (``None`` when found by the dense search alone).
     """

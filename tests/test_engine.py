@@ -34,6 +34,16 @@ def test_k_controls_the_number_of_passages(seed_qa):
     assert len(seed_qa.ask("Who is Maduro?", k=2).passages) == 2
 
 
+def test_reader_reads_deeper_than_k_and_keeps_the_cited_passage(seed_qa):
+    assert seed_qa.answerer.read_depth > 1
+    a = seed_qa.ask("Who slipped out of Venezuela last week?", k=1)
+    assert a.text is not None and "Guaido" in a.text
+    assert len(a.passages) == 1  # the reader read more, re-ranked them, and the answer keeps k
+    c = a.citations[0]
+    assert (a.passages[0].article_id, a.passages[0].start) == (c.article_id, c.passage_start)
+    assert_citations_exact(a, seed_qa)
+
+
 def test_ask_many_keeps_order_and_matches_ask(seed_qa):
     qs = ["Who slipped out of Venezuela last week?", "What is the boiling point of water?",
           "Who is Venezuela's opposition leader?"]

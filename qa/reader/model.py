@@ -34,7 +34,7 @@ import os
 import threading
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -55,6 +55,14 @@ DEFAULT_MAX_SEQ_LEN = 192
 DEFAULT_STRIDE = 64
 DEFAULT_MAX_ANSWER_TOKENS = 30
 DEFAULT_MAX_QUERY_TOKENS = 64
+#: a span scores its passage's fused retrieval score + this x its margin, and passages are re-ranked by
+#: their best span (chosen on the SQuAD training articles by end-to-end F1 with
+#: ``bench/answer_selection.py``; 0 = retrieval order and ``rank_weight`` instead)
+DEFAULT_RERANK_WEIGHT = 0.5
+#: how many retrieved passages the reader reads and re-ranks per question
+DEFAULT_READ_DEPTH = 10
+#: the margin of a passage in which the reader found no span at all
+NO_SPAN_MARGIN = -50.0
 
 # characters trimmed from the edges of an extracted span (text and offsets move together)
 _EDGE_STRIP = " \t\r\n\u00a0,;:"
@@ -301,7 +309,10 @@ class SpanReader:
     ``confidence_scale``/``confidence_bias`` map the margin to a probability; ``rank_weight`` is
     subtracted from a span's margin per retrieval rank of its passage (passages arrive ranked);
     ``merge_threshold`` is the margin another article's copy of the same answer needs to be cited too
-    (default: ``null_threshold``). ``backend`` picks how the network runs (:data:`READER_BACKENDS`;
+    (default: ``null_threshold``). ``rerank_weight`` w scores a span as its passage's fused retrieval
+    score + w x its margin and re-orders the passages by their best span (see :meth:`rank`; 0 = keep
+    the retrieval order); ``read_depth`` is how many retrieved passages the engine hands the reader for that
+    (:class:`qa.engine.QA` keeps the best ``k`` in the answer). ``backend`` picks how the network runs (:data:`READER_BACKENDS`;
     default ``$QA_READER_BACKEND`` or :data:`DEFAULT_BACKEND`); ``num_threads`` fixes the thread count
     of every forward pass (default: ``$QA_QUERY_THREADS`` or 1 for a query; for a batch
     ``$QA_BULK_THREADS``, else torch's thread count, else all cores).
@@ -319,6 +330,8 @@ class SpanReader:
         null_threshold: float | None = None,
         rank_weight: float | None = None,
         merge_threshold: float | None = None,
+        rerank_weight: float | None = None,
+        read_depth: int | None = None,
         batch_size: int = 32,
         num_threads: int | None = None,
         n_best: int = 5,
@@ -342,6 +355,8 @@ class SpanReader:
         self.null_threshold = float(null_threshold if null_threshold is not None else cfg.get("null_threshold", 0.0))
         self.rank_weight = float(rank_weight if rank_weight is not None else cfg.get("rank_weight", 0.25))
         self.merge_threshold = float(merge_threshold if merge_threshold is not None else self.null_threshold)
+        self.rerank_weight = float(rerank_weight if rerank_weight is not None else cfg.get("rerank_weight", DEFAULT_RERANK_WEIGHT))
+        self.read_depth = int(read_depth or cfg.get("read_depth", DEFAULT_READ_DEPTH))
         self.confidence_scale = float(cfg.get("confidence_scale", 0.5))
         self.confidence_bias = float(cfg.get("confidence_bias", 0.0))
         self.batch_size = int(batch_size)
@@ -539,12 +554,32 @@ class SpanReader:
         except (TypeError, ValueError):
             return passages.index(p)
 
+    def rank(
+        self, passages: list[Passage], cands: list[tuple[Passage, int, SpanCandidate]]
+    ) -> tuple[list[Passage], list[tuple[Passage, int, SpanCandidate]]]:
+        """The passages and the candidate spans, best first.
+
+        With ``rerank_weight`` w > 0 a span scores ``fused score of its passage + w * margin``; passages
+        are re-ordered by their best span's score (new ``rank``; ``score`` becomes that best span score,
+        :data:`NO_SPAN_MARGIN` standing in for a passage without a span), so the answer comes from the
+        first passage. With w = 0 passages keep the retrieval order and a span scores
+        ``margin - rank_weight * rank``."""
+        w = self.rerank_weight
+        if not w:
+            return passages, sorted(cands, key=lambda t: -(t[2].margin - self.rank_weight * self._rank_of(passages, t[0])))
+        best: dict[int, float] = {}
+        for p, _, c in cands:
+            best[id(p)] = max(best.get(id(p), NO_SPAN_MARGIN), c.margin)
+        new_score = {id(p): p.score + w * best.get(id(p), NO_SPAN_MARGIN) for p in passages}
+        order = sorted(passages, key=lambda p: -new_score[id(p)])  # stable: ties keep the retrieval order
+        moved = {id(p): replace(p, rank=r, score=round(new_score[id(p)], 6)) for r, p in enumerate(order)}
+        ranked = sorted(cands, key=lambda t: -(t[0].score + w * t[2].margin))  # fused score + w * margin
+        return [moved[id(p)] for p in order], [(moved[id(p)], k, c) for p, k, c in ranked]
+
     def _decide(self, question: str, passages: list[Passage], cands: list[tuple[Passage, int, SpanCandidate]]) -> Answer:
-        if not cands:
+        passages, ranked = self.rank(passages, cands)
+        if not ranked:
             return no_answer(question, passages, 0.0)
-        ranked = sorted(
-            cands, key=lambda t: -(t[2].margin - self.rank_weight * self._rank_of(passages, t[0]))
-        )
         best_p, _, best = ranked[0]
         adj = best.margin - self.rank_weight * self._rank_of(passages, best_p)
         conf = self.confidence(adj)

@@ -162,6 +162,27 @@ def test_duplicate_spans_merged_across_articles(reader):
 
 
 @pytest.mark.slow
+def test_rerank_moves_the_passage_that_holds_the_answer_first(reader):
+    weather = "The weather in Auckland was mild, with light winds and some showers expected on Friday."
+    budget = "The city council met on Tuesday to discuss the new budget for road repairs and public parks."
+    ps = [passage(weather, "w", rank=0, score=1.0), passage(budget, "b", rank=1, score=0.9),
+          passage(GUAIDO, "g", rank=2, score=0.8)]
+    ans = reader.answer("Who slipped out of Venezuela?", ps)
+    assert ans.found and "Guaido" in ans.text
+    assert [p.article_id for p in ans.passages][0] == "g"
+    assert [p.rank for p in ans.passages] == [0, 1, 2]
+    assert ans.passages[0].score > 0.8  # fused score + weight x the reader's margin
+    assert [p.score for p in ans.passages] == sorted((p.score for p in ans.passages), reverse=True)
+    check_citations(ans, {"w": weather, "b": budget, "g": GUAIDO})
+    assert [p.rank for p in ps] == [0, 1, 2] and ps[2].score == 0.8  # the caller's passages are left as they were
+
+    from qa.reader import SpanReader
+
+    plain = SpanReader(rerank_weight=0.0)
+    assert [p.article_id for p in plain.answer("Who slipped out of Venezuela?", ps).passages] == ["w", "b", "g"]
+
+
+@pytest.mark.slow
 def test_answer_many_matches_answer(reader):
     qs = ["Who slipped out of Venezuela?", "How many countries have recognized Guaido?"]
     ps = [[passage(GUAIDO)], [passage(ARTICLE)]]
