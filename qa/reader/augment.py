@@ -89,7 +89,7 @@ def passages(text: str, min_chars: int = 500, max_chars: int = 1000) -> list[tup
 
 def _clean_role(role: str) -> str | None:
     words = role.split(" ")
-    while words and words[0].lower().rstrip("'s") in _LEADING_STOP and not words[0].endswith("'s"):
+    while words and words[0].lower() in _LEADING_STOP:
         words = words[1:]
     if not words or not _ROLE_RE.search(" ".join(words)):
         return None
