@@ -307,7 +307,8 @@ class SpanReader:
     Parameters default to the values stored in ``<weights_dir>/reader_config.json`` (written by
     training/calibration): ``null_threshold`` is the margin a span must beat to be returned;
     ``confidence_scale``/``confidence_bias`` map the margin to a probability; ``rank_weight`` is
-    subtracted from a span's margin per retrieval rank of its passage (passages arrive ranked);
+    subtracted from a span's margin per rank of its passage, for the confidence, the null threshold
+    and merging (and for choosing the span when re-ranking is off);
     ``merge_threshold`` is the margin another article's copy of the same answer needs to be cited too
     (default: ``null_threshold``). ``rerank_weight`` w scores a span as its passage's fused retrieval
     score + w x its margin and re-orders the passages by their best span (see :meth:`rank`; 0 = keep
