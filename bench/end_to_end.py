@@ -29,7 +29,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from bench.common import CACHE, DATA, machine, read_jsonl, squad_bbc_corpus, today, with_and_without_own_article  # noqa: E402
 from qa import QA, Settings  # noqa: E402
 from qa.reader.data import VALIDATION_ARTICLES, article_name  # noqa: E402
-from qa.no_answer import NoAnswerGate, features, fit_gate  # noqa: E402
+from qa.no_answer import FEATURES, NoAnswerGate, features, fit_gate  # noqa: E402
 from qa.reader.metrics import score_one  # noqa: E402
 
 
@@ -95,7 +95,7 @@ def main() -> None:
         fp, fn = objective(probs_pos, probs_neg, pos, refs, best)
         result["calibration"] = {"weights": weights, "bias": bias, "threshold": best, "tune_answerable_f1": fp,
                                  "tune_refused_unanswerable": fn, "seconds": time.perf_counter() - t0}
-        gate.save({"features": ["reader confidence logit", "question-passage cosine"],
+        gate.save({"features": list(FEATURES),
                    "method": f"bench/end_to_end.py --calibrate --min-refusal {args.min_refusal}: SQuAD v1.1 + BBC, "
                              "training articles; unanswerable = own article removed", "n": len(pos), "date": today()})
         print("calibrated:", result["calibration"], flush=True)

@@ -7,7 +7,9 @@
 
 from __future__ import annotations
 
+import functools
 import logging
+import re
 import threading
 from collections.abc import Sequence
 
@@ -66,3 +68,26 @@ def top_k(scores: np.ndarray, k: int) -> list[tuple[int, float]]:
         rows, vals = rows[keep], vals[keep]
     order = np.lexsort((rows, -vals))
     return [(int(rows[i]), float(vals[i])) for i in order]
+
+
+_TERMS_LOCK = threading.Lock()
+
+
+@functools.lru_cache(maxsize=1)
+def _stemmer_and_stopwords():
+    import Stemmer
+    from bm25s.stopwords import STOPWORDS_EN
+
+    return Stemmer.Stemmer("english"), frozenset(STOPWORDS_EN)
+
+
+def content_terms(text: str) -> set[str]:
+    """The stemmed words of ``text`` without English stop words, as the BM25 index sees them.
+
+    >>> sorted(content_terms("Who recognized the leaders?"))
+    ['leader', 'recogn', 'who']
+    """
+    stemmer, stop = _stemmer_and_stopwords()
+    words = [w for w in re.findall(r"\b\w\w+\b", text.lower()) if w not in stop]
+    with _TERMS_LOCK:  # PyStemmer objects are not thread-safe
+        return set(stemmer.stemWords(words))

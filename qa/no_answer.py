@@ -4,9 +4,10 @@
     answerer = GatedAnswerer(SpanReader(null_threshold=-1e9), NoAnswerGate.load())
 
 A reader alone judges a span against its passage; it cannot tell that the passage is about something
-else than the question. The gate is a logistic regression over the reader's confidence and the
-cosine similarity between the question and the passage the span comes from (both independent of the
-corpus's size, unlike BM25 scores, whose scale follows the corpus's statistics), fitted on
+else than the question. The gate is a logistic regression over the reader's confidence, the cosine
+similarity between the question and the passage the span comes from, and how many of the question's
+words the answer's sentence holds (all independent of the corpus's size, unlike BM25 scores, whose
+scale follows the corpus's statistics), fitted on
 questions whose article is indexed versus the same questions with that article taken out
 (``bench/end_to_end.py --calibrate``), and stored in ``qa/calibration.json``. Its probability is the
 answer's confidence; below the calibrated threshold the answer is "not in the articles".
@@ -32,14 +33,27 @@ def _logit(p: float) -> float:
     return math.log(p / (1 - p))
 
 
+FEATURES = ("reader confidence logit", "question-passage cosine", "question terms in the answer's sentence")
+
+
 def features(answer: Answer) -> list[float]:
-    """Reader confidence (as a logit) and the question-passage cosine of the answer's passage."""
+    """:data:`FEATURES` of an answer: the reader's confidence (as a logit), the question-passage cosine
+    of the passage the answer comes from, and the share of the question's content terms (stemmed, no
+    stop words) that the sentence around the answer holds."""
     if not answer.citations:
-        return [_logit(answer.score), 0.0]
+        return [_logit(answer.score), 0.0, 0.0]
     c = answer.citations[0]
     p = next((p for p in answer.passages if p.article_id == c.article_id and p.start == c.passage_start), None)
     dense = p.dense_score if p is not None and p.dense_score is not None else 0.0
-    return [_logit(answer.score), dense]
+    return [_logit(answer.score), dense, question_overlap(answer.question, answer.context or c.passage)]
+
+
+def question_overlap(question: str, sentence: str) -> float:
+    """Share of the question's content terms found in ``sentence`` (0 when the question has none)."""
+    from qa.lexical import content_terms
+
+    q = content_terms(question)
+    return len(q & content_terms(sentence)) / len(q) if q else 0.0
 
 
 @dataclass

@@ -2,7 +2,9 @@ from __future__ import annotations
 
 import math
 
-from qa.no_answer import GatedAnswerer, NoAnswerGate, features, fit_gate
+import pytest
+
+from qa.no_answer import GatedAnswerer, NoAnswerGate, features, fit_gate, question_overlap
 from qa.types import Answer, Citation, Passage
 
 from .conftest import assert_citations_exact
@@ -17,11 +19,23 @@ def _answer(score: float, dense: float, lexical: float | None) -> Answer:
 
 def test_features_come_from_the_cited_passage():
     f = features(_answer(0.5, 0.6, math.e - 1))
-    assert f == [0.0, 0.6]
+    assert f == [0.0, 0.6, 0.0]
+
+
+def test_question_overlap_counts_stemmed_content_words_of_the_answer_sentence():
+    a = _answer(0.5, 0.6, None)
+    a.question = "Which countries recognized Guaido as leader?"
+    a.context = "About fifty countries have recognised Guaido as Venezuela's legitimate leader."
+    # content terms of the question: which, countri, recogn, guaido, leader ("as" is a stop word);
+    # the sentence holds countri, guaido, leader ("recognised" stems to "recognis", not "recogn")
+    assert features(a)[2] == pytest.approx(3 / 5)
+    a.context = None  # no sentence: the cited passage stands in
+    assert features(a)[2] == 0.0
+    assert question_overlap("the of and", "anything") == 0.0
 
 
 def test_fit_gate_separates_and_gate_refuses_below_threshold():
-    xs = [[2.0, 0.7]] * 20 + [[-2.0, 0.1]] * 20
+    xs = [[2.0, 0.7, 0.5]] * 20 + [[-2.0, 0.1, 0.5]] * 20
     w, b = fit_gate(xs, [1] * 20 + [0] * 20)
     gate = NoAnswerGate(w, b, 0.5)
     assert gate.probability(_answer(0.9, 0.7, 6.0)) > 0.9
@@ -39,7 +53,7 @@ class _AlwaysAnswers:
 
 
 def test_gated_answerer_refuses_or_rescores():
-    gate = NoAnswerGate([1.0, 5.0], -3.0, 0.5)
+    gate = NoAnswerGate([1.0, 5.0, 0.0], -3.0, 0.5)
     weak = GatedAnswerer(_AlwaysAnswers(_answer(0.5, 0.1, 1.0)), gate).answer("q", [])
     assert weak.text is None and weak.score < 0.5 and weak.citations == []
     strong = GatedAnswerer(_AlwaysAnswers(_answer(0.9, 0.9, 1.0)), gate).answer("q", [])
@@ -48,7 +62,7 @@ def test_gated_answerer_refuses_or_rescores():
 
 def test_shipped_gate_on_the_seed_article(seed_qa):
     gate = NoAnswerGate.load()
-    assert gate is not None and 0 < gate.threshold < 1 and len(gate.weights) == 2
+    assert gate is not None and 0 < gate.threshold < 1 and len(gate.weights) == 3
     assert isinstance(seed_qa.answerer, GatedAnswerer)
     a = seed_qa.ask("Who slipped out of Venezuela last week?")
     assert a.text and "Guaido" in a.text and len(a.text) < 40
