@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import functools
 import logging
-import re
 import threading
 from collections.abc import Sequence
 
@@ -74,20 +73,21 @@ _TERMS_LOCK = threading.Lock()
 
 
 @functools.lru_cache(maxsize=1)
-def _stemmer_and_stopwords():
+def _stemmer():
     import Stemmer
-    from bm25s.stopwords import STOPWORDS_EN
 
-    return Stemmer.Stemmer("english"), frozenset(STOPWORDS_EN)
+    return Stemmer.Stemmer("english")
 
 
 def content_terms(text: str) -> set[str]:
-    """The stemmed words of ``text`` without English stop words, as the BM25 index sees them.
+    """The stemmed words of ``text`` without English stop words, as the BM25 index sees them (bm25s's
+    own tokenizer, stop words and Snowball stemmer).
 
     >>> sorted(content_terms("Who recognized the leaders?"))
     ['leader', 'recogn', 'who']
     """
-    stemmer, stop = _stemmer_and_stopwords()
-    words = [w for w in re.findall(r"\b\w\w+\b", text.lower()) if w not in stop]
+    import bm25s
+
     with _TERMS_LOCK:  # PyStemmer objects are not thread-safe
-        return set(stemmer.stemWords(words))
+        (terms,) = bm25s.tokenize(text, stopwords="en", stemmer=_stemmer(), return_ids=False, show_progress=False)
+    return set(terms)
