@@ -28,6 +28,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench.common import CACHE, DATA, machine, read_jsonl, squad_bbc_corpus, today, with_and_without_own_article  # noqa: E402
 from qa import QA, Settings  # noqa: E402
+from qa.answering import passages_to_read  # noqa: E402
 from qa.reader.data import VALIDATION_ARTICLES, article_name  # noqa: E402
 from qa.no_answer import FEATURES, NoAnswerGate, features, fit_gate  # noqa: E402
 from qa.reader.metrics import score_one  # noqa: E402
@@ -70,7 +71,7 @@ def main() -> None:
     qa = QA(settings=Settings(articles_dir=squad_bbc_corpus(), index_dir=CACHE / "index-squad-bbc-1000-200"))
     qa.refresh()
     reader = SpanReader(args.weights, null_threshold=-1e9, rerank_weight=args.rerank)
-    depth = max(args.k, reader.read_depth) if reader.rerank_weight else args.k
+    depth = passages_to_read(reader, args.k)
     questions = read_jsonl(DATA / "squad" / "squad11" / "qa.jsonl")
     rng = random.Random(0)
     tune = rng.sample([q for q in questions if article_name(q["doc_id"]) not in VALIDATION_ARTICLES], args.n)

@@ -51,6 +51,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench.common import CACHE, DATA, machine, median, news_corpus, percentile, read_jsonl, today  # noqa: E402
 from qa import QA, Settings  # noqa: E402
+from qa.answering import passages_to_read  # noqa: E402
 
 OUT = CACHE / "latency"
 NEWS_INDEX = CACHE / "index-news-bbc-reuters"
@@ -211,7 +212,7 @@ def measure_corpus(corpus: str, qs: list[str], repeats: int, k: int) -> dict:
     timer = ForwardTimer(reader) if hasattr(reader, "logits") else None
     for q in qs[:3]:  # warm up: models loaded, ONNX sessions created, caches filled
         qa.ask(q)
-    depth = max(k, int(getattr(answerer, "read_depth", 0) or 0))  # what ask() retrieves and reads
+    depth = passages_to_read(answerer, k)  # what ask() retrieves and reads
     rows = []
     for _ in range(repeats):
         for q in qs:

@@ -33,6 +33,12 @@ class Answerer(Protocol):
         ...
 
 
+def passages_to_read(answerer: object, k: int) -> int:
+    """How many passages to retrieve so that ``answerer`` can answer with ``k``: more than ``k`` when it
+    re-ranks what it reads (its ``read_depth``, e.g. the span reader), else ``k``."""
+    return max(k, int(getattr(answerer, "read_depth", 0) or 0))
+
+
 def cite(passage: Passage, start: int, end: int, score: float = 0.0) -> Citation:
     """Citation for the span ``passage.text[start:end]`` (offsets local to the passage).
 

@@ -20,7 +20,7 @@ import time
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 
-from qa.answering import Answerer, no_answer
+from qa.answering import Answerer, no_answer, passages_to_read
 from qa.articles import SUPPORTED_SUFFIXES, folder_fingerprint, load_articles
 from qa.config import Settings
 from qa.embedding import Embedder, get_embedder
@@ -230,7 +230,7 @@ class QA:
         answerer = self.answerer
         t0 = time.perf_counter()
         # an answerer that re-ranks (the span reader) reads more passages than the k it returns
-        passages = retriever.search_many(qs, max(k, int(getattr(answerer, "read_depth", 0) or 0)))
+        passages = retriever.search_many(qs, passages_to_read(answerer, k))
         t1 = time.perf_counter()
         many = getattr(answerer, "answer_many", None)
         if many is not None and len(qs) > 1:

@@ -21,7 +21,7 @@ from collections.abc import Sequence
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
-from qa.answering import Answerer, no_answer
+from qa.answering import Answerer, no_answer, passages_to_read
 from qa.types import Answer, Passage
 
 CALIBRATION_FILE = Path(__file__).with_name("calibration.json")
@@ -111,7 +111,7 @@ class GatedAnswerer:
     @property
     def read_depth(self) -> int:
         """Passages the wrapped answerer wants to read (0: just the k it is given)."""
-        return int(getattr(self.inner, "read_depth", 0) or 0)
+        return passages_to_read(self.inner, 0)
 
     def _apply(self, answer: Answer) -> Answer:
         if answer.text is None:

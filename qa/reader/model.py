@@ -313,7 +313,8 @@ class SpanReader:
     (default: ``null_threshold``). ``rerank_weight`` w scores a span as its passage's fused retrieval
     score + w x its margin and re-orders the passages by their best span (see :meth:`rank`; 0 = keep
     the retrieval order); ``read_depth`` is how many retrieved passages the engine hands the reader for that
-    (:class:`qa.engine.QA` keeps the best ``k`` in the answer). ``backend`` picks how the network runs (:data:`READER_BACKENDS`;
+    (:class:`qa.engine.QA` keeps the best ``k`` in the answer; 0 without re-ranking: the reader reads
+    the ``k`` it is given). ``backend`` picks how the network runs (:data:`READER_BACKENDS`;
     default ``$QA_READER_BACKEND`` or :data:`DEFAULT_BACKEND`); ``num_threads`` fixes the thread count
     of every forward pass (default: ``$QA_QUERY_THREADS`` or 1 for a query; for a batch
     ``$QA_BULK_THREADS``, else torch's thread count, else all cores).
@@ -357,7 +358,8 @@ class SpanReader:
         self.rank_weight = float(rank_weight if rank_weight is not None else cfg.get("rank_weight", 0.25))
         self.merge_threshold = float(merge_threshold if merge_threshold is not None else self.null_threshold)
         self.rerank_weight = float(rerank_weight if rerank_weight is not None else cfg.get("rerank_weight", DEFAULT_RERANK_WEIGHT))
-        self.read_depth = int(read_depth or cfg.get("read_depth", DEFAULT_READ_DEPTH))
+        # without re-ranking the reader reads just the k passages it is given
+        self.read_depth = int(read_depth or cfg.get("read_depth", DEFAULT_READ_DEPTH)) if self.rerank_weight else 0
         self.confidence_scale = float(cfg.get("confidence_scale", 0.5))
         self.confidence_bias = float(cfg.get("confidence_bias", 0.0))
         self.batch_size = int(batch_size)

@@ -179,6 +179,7 @@ def test_rerank_moves_the_passage_that_holds_the_answer_first(reader):
     from qa.reader import SpanReader
 
     plain = SpanReader(rerank_weight=0.0)
+    assert plain.read_depth == 0 and reader.read_depth == 10  # without re-ranking it reads just the k given
     assert [p.article_id for p in plain.answer("Who slipped out of Venezuela?", ps).passages] == ["w", "b", "g"]
 
 
