@@ -27,11 +27,10 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.common import CACHE, DATA, REPO, machine, read_jsonl, today  # noqa: E402
+from bench.common import CACHE, DATA, REPO, RESULTS, machine, read_jsonl, today, write_section  # noqa: E402
 from qa import QA, Settings  # noqa: E402
 from qa.batch import Question, run_batch  # noqa: E402
 
-RESULTS = REPO / "bench" / "RESULTS.md"
 
 
 def corpus(n_questions: int) -> tuple[Path, list[dict]]:
@@ -90,17 +89,6 @@ def profile(fn, top: int = 18) -> str:
     s = io.StringIO()
     pstats.Stats(pr, stream=s).sort_stats("cumulative").print_stats(top)
     return s.getvalue()
-
-
-def write_results(section: str, answerer: str) -> None:
-    begin, end = f"<!-- batch:{answerer} -->", f"<!-- /batch:{answerer} -->"
-    text = RESULTS.read_text() if RESULTS.exists() else "# Batch answering throughput\n\n"
-    block = f"{begin}\n{section}\n{end}"
-    if begin in text and end in text:
-        text = text[: text.index(begin)] + block + text[text.index(end) + len(end):]
-    else:
-        text = text.rstrip("\n") + "\n\n" + block + "\n"
-    RESULTS.write_text(text)
 
 
 def main() -> None:
@@ -199,7 +187,7 @@ def main() -> None:
         f"{1000 * statistics.median(single_lat):.1f} ms.",
     ])
     if args.write:
-        write_results(section, answerer)
+        write_section(f"batch:{answerer}", section)
         print(f"wrote {RESULTS}")
 
 

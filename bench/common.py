@@ -9,9 +9,12 @@ import statistics
 import time
 from pathlib import Path
 
+from qa.reader.augment import NEWS_FILES, news_path
+
 REPO = Path(__file__).resolve().parent.parent
 DATA = Path(os.environ.get("QA_DATA_DIR", REPO.parent / "shared" / "data"))
 CACHE = REPO / "bench" / ".cache"
+RESULTS = REPO / "bench" / "RESULTS.md"
 
 
 def machine() -> str:
@@ -68,9 +71,6 @@ def with_and_without_own_article(qa, questions: list[dict], k: int) -> list[tupl
     return out
 
 
-NEWS_FILES = {"bbc": "bbc.jsonl", "reuters": "reuters21578.jsonl"}
-
-
 def news_corpus(*names: str) -> Path:
     """A folder linking the named news corpora (``bbc``, ``reuters``; default both: ~21k articles,
     ~35k chunks at the default chunk size). Build its index with
@@ -79,7 +79,21 @@ def news_corpus(*names: str) -> Path:
     folder = CACHE / f"corpus-news-{'-'.join(names)}"
     folder.mkdir(parents=True, exist_ok=True)
     for name in names:
-        link = folder / NEWS_FILES[name]
+        target = news_path(name)
+        link = folder / target.name
         if not link.exists():
-            link.symlink_to(DATA / "news" / NEWS_FILES[name])
+            link.symlink_to(target)
     return folder
+
+
+def write_section(marker: str, section: str) -> None:
+    """Put ``section`` between ``<!-- marker -->`` and ``<!-- /marker -->`` in bench/RESULTS.md,
+    replacing what was there, or append it as a new marked section."""
+    begin, end = f"<!-- {marker} -->", f"<!-- /{marker} -->"
+    text = RESULTS.read_text() if RESULTS.exists() else "# Benchmark results\n"
+    block = f"{begin}\n{section}\n{end}"
+    if begin in text and end in text:
+        text = text[: text.index(begin)] + block + text[text.index(end) + len(end):]
+    else:
+        text = text.rstrip("\n") + "\n\n" + block + "\n"
+    RESULTS.write_text(text)

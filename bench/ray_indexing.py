@@ -30,14 +30,12 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.common import REPO, machine, median, news_corpus, today  # noqa: E402
+from bench.common import REPO, RESULTS, machine, median, news_corpus, today, write_section  # noqa: E402
 from qa.articles import load_articles  # noqa: E402
 from qa.config import Settings  # noqa: E402
 from qa.embedding import get_embedder  # noqa: E402
 from qa.index import ChunkIndex  # noqa: E402
 
-RESULTS = REPO / "bench" / "RESULTS.md"
-BEGIN, END = "<!-- ray-indexing -->", "<!-- /ray-indexing -->"
 
 
 def subset(articles: list, n: int) -> list:
@@ -104,16 +102,6 @@ def driver_cost(articles, settings: Settings, embedder, workdir: Path) -> tuple[
     total = time.perf_counter() - t0
     shutil.rmtree(folder)
     return report.chunks_embedded, encoder.chunk_s, total - encoder.chunk_s
-
-
-def write_results(section: str) -> None:
-    text = RESULTS.read_text() if RESULTS.exists() else "# Benchmark results\n"
-    block = f"{BEGIN}\n{section}\n{END}"
-    if BEGIN in text and END in text:
-        text = text[: text.index(BEGIN)] + block + text[text.index(END) + len(END):]
-    else:
-        text = text.rstrip("\n") + "\n\n" + block + "\n"
-    RESULTS.write_text(text)
 
 
 def main() -> None:
@@ -211,7 +199,7 @@ def main() -> None:
     print()
     print(section)
     if args.write:
-        write_results(section)
+        write_section("ray-indexing", section)
         print(f"wrote {RESULTS}")
 
 

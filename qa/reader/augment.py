@@ -226,10 +226,13 @@ def _example(qid, question, context, answers, doc, start, source) -> QAExample:
     )
 
 
+#: the news corpora under ``$QA_DATA_DIR/news``, by short name
+NEWS_FILES = {"bbc": "bbc.jsonl", "reuters": "reuters21578.jsonl"}
+
+
 def news_path(name: str) -> Path:
     """``reuters`` / ``bbc`` -> the JSONL under ``$QA_DATA_DIR/news`` (default ``<repo>/../shared/data/news``)."""
     root = Path(os.environ.get("QA_DATA_DIR", REPO_ROOT.parent / "shared" / "data")) / "news"
-    files = {"reuters": "reuters21578.jsonl", "bbc": "bbc.jsonl"}
-    if name not in files:
-        raise ValueError(f"unknown news corpus {name!r}; expected one of {sorted(files)}")
-    return root / files[name]
+    if name not in NEWS_FILES:
+        raise ValueError(f"unknown news corpus {name!r}; expected one of {sorted(NEWS_FILES)}")
+    return root / NEWS_FILES[name]
