@@ -9,8 +9,15 @@ all the time give such questions with exact answers, without any NER model:
 * an appositive after a name: ``John Smith, the chairman of Texaco,`` -> "Who is the chairman of
   Texaco?" -> ``John Smith``, and "Who is John Smith?" -> ``the chairman of Texaco``.
 
-Some questions are also paired with a passage of another article that holds neither the answer nor the
-name: those are unanswerable, so the reader learns to refuse on news text too.
+Two kinds of unanswerable questions teach the reader to refuse on news text too:
+
+* *other article*: the question over a passage of another article that holds neither the answer nor
+  the name (easy: little of the question is there);
+* *answer deleted*: the question over its own passage with the answer taken out of the fact —
+  ``Treasury Secretary James Baker said`` becomes ``Treasury Secretary said`` for "Who is the Treasury
+  Secretary?", and ``James Baker said`` for "Who is James Baker?". The question's words stay in the
+  passage, next to other people's names and titles, as in SQuAD 2.0's unanswerable questions, so the
+  reader learns that a name near the question's words is not an answer unless the text says so.
 
     from qa.reader.augment import news_examples
     examples = news_examples("../shared/data/news/reuters21578.jsonl", limit=4000, seed=13)
@@ -138,11 +145,14 @@ def news_examples(
     per_article: int = 2,
     per_fact: int = 2,
     unanswerable_share: float = 0.25,
+    deleted_share: float = 0.0,
     seed: int = 13,
     source: str | None = None,
 ) -> list[QAExample]:
     """Up to ``limit`` answerable questions (plus about ``unanswerable_share`` as many unanswerable
-    ones) generated from the articles of a JSONL news file (``{"id","title","text"}`` per line).
+    ones over another article's passage, and about ``deleted_share`` as many over their own passage
+    with the answer deleted) generated from the articles of a JSONL news file
+    (``{"id","title","text"}`` per line).
 
     Deterministic for a given file and ``seed``; at most ``per_article`` questions per article and
     ``per_fact`` per (question, answer) pair, so frequent facts do not dominate.
@@ -194,7 +204,43 @@ def news_examples(
                 if neg is not None:
                     j, (s, e) = neg
                     negatives.append(_example(qid + ":neg", question, article(j)[0][s:e], (), docs[j], s, source))
+            if _chance(f"{seed}:{qid}:cut", deleted_share):  # own draw: the other questions stay the same
+                cut = answer_deleted(ctx, name, ns - p[0], role, rs - p[0], delete_name=ask_role)
+                if cut is not None:
+                    negatives.append(_example(qid + ":cut", question, cut, (), docs[i], p[0], source))
     return positives + negatives
+
+
+def _chance(key: str, p: float) -> bool:
+    """A deterministic coin with probability ``p``, drawn from ``key``'s hash."""
+    return p > 0 and int(hashlib.sha1(key.encode()).hexdigest()[:8], 16) / 0x100000000 < p
+
+
+def answer_deleted(context: str, name: str, ns: int, role: str, rs: int, *, delete_name: bool) -> str | None:
+    """``context`` with the name (``delete_name``) or the role taken out of the fact at ``ns``/``rs``
+    (title before name or appositive), or None when the deleted words still occur elsewhere in it (the
+    question would stay answerable). The rest of the fact stays: the question's words are still there.
+
+    >>> answer_deleted("Treasury Secretary James Baker said so.", "James Baker", 19, "Treasury Secretary", 0, delete_name=True)
+    'Treasury Secretary said so.'
+    """
+    ne, re_ = ns + len(name), rs + len(role)
+    if rs < ns:  # "Treasury Secretary James Baker": drop " James Baker" or "Treasury Secretary "
+        lo, hi, keep = (re_, ne, "") if delete_name else (rs, ns, "")
+    else:  # "John Smith, the chairman of Texaco,": keep only the role or only the name
+        hi = re_ + 1 if context[re_ : re_ + 1] == "," else re_
+        lo, keep = ns, (role if delete_name else name)
+        if delete_name and context[:lo].rstrip()[-1:] in ("", ".", "!", "?"):  # the role starts a sentence
+            keep = keep[:1].upper() + keep[1:]
+    out = context[:lo] + keep + context[hi:]
+    surname = name.split()[-1]
+    gone = [name, surname] if delete_name else [role]
+    low = out.lower()
+    if any(re.search(rf"(?<!\w){re.escape(g.lower())}(?!\w)", low) for g in gone):
+        return None
+    if not delete_name and any(n.split()[-1] == surname for n, _, _, _ in facts(out)):
+        return None  # another title or appositive still says who they are
+    return out
 
 
 def _unanswerable(rng, docs, order, article, forbidden) -> tuple[int, tuple[int, int]] | None:

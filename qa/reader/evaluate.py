@@ -151,18 +151,22 @@ def evaluate(
 
 def evaluate_news(reader, path: str | os.PathLike, limit: int = 600) -> dict[str, Any]:
     """Held-out news check: synthetic questions (:mod:`qa.reader.augment`) over a news corpus the reader
-    was not trained on (the BBC corpus). ``news_f1``/``news_exact`` always answering; ``news_no_ans_acc``:
-    unanswerable ones refused at the reader's null threshold."""
+    was not trained on (the BBC corpus). ``news_f1``/``news_exact`` always answering; refused at the
+    reader's null threshold: ``news_no_ans_acc`` for questions over another article's passage,
+    ``news_cut_acc`` for questions over their own passage with the answer deleted (every question
+    that allows it)."""
     from qa.reader.augment import news_examples
 
-    examples = news_examples(path, limit=limit)
+    examples = news_examples(path, limit=limit, deleted_share=1.0)
     preds = _predict_examples(reader, examples)
     pos = [(p, ex) for p, ex in zip(preds, examples) if not ex.is_impossible]
-    neg = [m for (_, m), ex in zip(preds, examples) if ex.is_impossible]
     s = squad_scores([p for (p, _), _ in pos], [ex.answer_texts for _, ex in pos])
-    refused = sum(m < reader.null_threshold for m in neg)
-    return {"news_f1": s["f1"], "news_exact": s["exact"], "news_total": len(pos),
-            "news_no_ans_acc": 100.0 * refused / max(1, len(neg)), "news_no_ans_total": len(neg)}
+    out = {"news_f1": s["f1"], "news_exact": s["exact"], "news_total": len(pos)}
+    for key, suffix in (("news_no_ans", ":neg"), ("news_cut", ":cut")):
+        neg = [m for (_, m), ex in zip(preds, examples) if ex.is_impossible and ex.id.endswith(suffix)]
+        out[f"{key}_acc"] = 100.0 * sum(m < reader.null_threshold for m in neg) / max(1, len(neg))
+        out[f"{key}_total"] = len(neg)
+    return out
 
 
 def format_metrics(m: dict[str, Any]) -> str:
@@ -187,7 +191,8 @@ def format_metrics(m: dict[str, Any]) -> str:
     if "news_f1" in m:
         lines.append(
             f"News held out (synthetic questions over BBC articles, n={m['news_total']}): F1 {m['news_f1']:.2f}  "
-            f"EM {m['news_exact']:.2f}; unanswerable refused {m['news_no_ans_acc']:.2f}% (n={m['news_no_ans_total']})"
+            f"EM {m['news_exact']:.2f}; unanswerable refused: other article {m['news_no_ans_acc']:.2f}% (n={m['news_no_ans_total']}), "
+            f"answer deleted {m['news_cut_acc']:.2f}% (n={m['news_cut_total']})"
         )
     lines.append(f"({m.get('seconds', 0):.0f} s)")
     return "\n".join(lines)

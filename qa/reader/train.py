@@ -4,7 +4,8 @@
     python -m qa.reader.train --limit 200 --epochs 1 --out /tmp/reader-smoke --export-dir ''   # smoke run
 
     python -m qa.reader.train --base qa/reader/weights --augment reuters --epochs 1 --lr 5e-5   # continue, + news
-    make reader                                # both stages of the shipped model (MODEL_CARD.md)
+    ... --augment reuters --augment-deleted 0.25   # + news questions asked again with the answer deleted
+    make reader                                # every run of the shipped model and their mean (MODEL_CARD.md)
 
 Steps: load SQuAD v1.1 + v2.0 training questions (article split in :mod:`qa.reader.data`; v2.0's
 answerable questions repeat v1.1's and are de-duplicated by id) plus, with ``--augment``, synthetic
@@ -148,6 +149,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--augment", default="", help="comma-separated news corpora to add synthetic questions from "
                     "(qa.reader.augment; 'reuters'); '' = SQuAD only")
     ap.add_argument("--augment-limit", type=int, default=4000, help="answerable synthetic questions per corpus")
+    ap.add_argument("--augment-deleted", type=float, default=0.0, help="share of synthetic questions also asked "
+                    "over their own passage with the answer deleted (unanswerable; qa.reader.augment.answer_deleted)")
     ap.add_argument("--out", default="/tmp/qa-reader-train", help="checkpoints and logs")
     ap.add_argument("--export-dir", default=str(WEIGHTS_DIR), help="where the final fp16 weights go ('' = skip)")
     ap.add_argument("--epochs", type=float, default=1.5)
@@ -196,7 +199,8 @@ def main(argv: list[str] | None = None) -> int:
     for name in (n for n in args.augment.split(",") if n):
         from qa.reader.augment import news_examples, news_path
 
-        extra = news_examples(news_path(name), limit=args.augment_limit, seed=args.seed)
+        extra = news_examples(news_path(name), limit=args.augment_limit, seed=args.seed,
+                              deleted_share=args.augment_deleted)
         log(f"augmentation from {name}: {len(extra)} questions ({sum(e.is_impossible for e in extra)} unanswerable)")
         examples.extend(extra)
     if args.limit:

@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from qa.reader.augment import facts, news_examples, news_path, normalise_text, passages
+from qa.reader.augment import answer_deleted, facts, news_examples, news_path, normalise_text, passages
 
 ARTICLES = [
     {
@@ -91,6 +91,52 @@ def test_news_examples_are_deterministic_and_capped(corpus):
             per_article[e.doc_id] = per_article.get(e.doc_id, 0) + 1
     assert max(per_article.values()) <= 2
     assert len([e for e in news_examples(corpus, limit=1, seed=3) if not e.is_impossible]) == 1
+
+
+def _fact(text: str, name: str) -> tuple[str, int, str, int]:
+    return next(f for f in facts(text) if f[0] == name)
+
+
+@pytest.mark.parametrize("text, name, without_name, without_role", [
+    (  # a title before a name
+        "Oil prices rose. Saudi Arabian Oil Minister Hisham Nazer said output would stay unchanged.",
+        "Hisham Nazer",
+        "Oil prices rose. Saudi Arabian Oil Minister said output would stay unchanged.",
+        "Oil prices rose. Hisham Nazer said output would stay unchanged.",
+    ),
+    (  # an appositive: one side is kept, the sentence start capitalised
+        "John Smith, the chairman of Texaco, told reporters the company expected higher prices.",
+        "John Smith",
+        "The chairman of Texaco told reporters the company expected higher prices.",
+        "John Smith told reporters the company expected higher prices.",
+    ),
+])
+def test_answer_deleted_takes_the_name_or_the_role_out_of_the_fact(text, name, without_name, without_role):
+    name, ns, role, rs = _fact(text, name)
+    assert answer_deleted(text, name, ns, role, rs, delete_name=True) == without_name
+    assert answer_deleted(text, name, ns, role, rs, delete_name=False) == without_role
+
+
+def test_answer_deleted_refuses_when_the_answer_is_still_in_the_passage():
+    text = "Liverpool manager Rafael Benitez praised his players. Benitez said the win mattered."
+    name, ns, role, rs = _fact(text, "Rafael Benitez")
+    assert answer_deleted(text, name, ns, role, rs, delete_name=True) is None  # "Benitez" is still there
+    text = "Liverpool manager Rafael Benitez praised them. Rafael Benitez, the Liverpool boss, smiled."
+    name, ns, role, rs = _fact(text, "Rafael Benitez")
+    assert answer_deleted(text, name, ns, role, rs, delete_name=False) is None  # another title still says who
+
+
+def test_news_examples_with_the_answer_deleted_are_unanswerable_and_leave_the_rest_alone(corpus):
+    plain = news_examples(corpus, limit=10, seed=1)
+    both = news_examples(corpus, limit=10, seed=1, deleted_share=1.0)
+    cut = [e for e in both if e.id.endswith(":cut")]
+    assert cut, "no question could have its answer deleted"
+    assert [e for e in both if not e.id.endswith(":cut")] == plain  # the same other questions
+    for e in cut:
+        source = next(p for p in plain if p.id == e.id.removesuffix(":cut"))
+        assert e.is_impossible and e.answers == () and e.question == source.question
+        assert source.answers[0][0] not in e.context
+        assert len(e.context) < len(source.context)  # the same passage, shorter by the deleted words
 
 
 def test_news_path_names_the_corpora():
