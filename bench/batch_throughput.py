@@ -109,6 +109,7 @@ def main() -> None:
     texts = [q["question"] for q in gold]
     questions = [Question(str(i + 1), t, i + 1) for i, t in enumerate(texts)]
     answerer = qa.answerer.name
+    family = answerer.split("+")[0]  # "span-reader+gate" -> "span-reader": one RESULTS.md section per answerer kind
     print(f"{len(texts)} questions, {len(qa.snapshot.articles)} articles, {len(qa.snapshot.chunks)} chunks, "
           f"answerer {answerer}, batch size {args.batch_size}, k {qa.settings.k}")
     qa.ask_many(texts[:8])  # warm up: model loading, first-call allocations
@@ -167,7 +168,7 @@ def main() -> None:
     section = "\n".join([
         f"## Answerer `{answerer}`",
         "",
-        f"Command: `QA_ANSWERER={answerer if answerer != 'span-reader' else 'reader'} {cmd}`  ",
+        f"Command: `QA_ANSWERER={'reader' if family == 'span-reader' else family} {cmd}`  ",
         f"Machine: {machine()} (shared with other jobs while measured)  ",
         f"Date: {today()}  ",
         f"Corpus: {len(qa.snapshot.articles)} SQuAD v1.1 dev articles ({len(qa.snapshot.chunks)} chunks), "
@@ -187,7 +188,7 @@ def main() -> None:
         f"{1000 * statistics.median(single_lat):.1f} ms.",
     ])
     if args.write:
-        write_section(f"batch:{answerer}", section)
+        write_section(f"batch:{family}", section)
         print(f"wrote {RESULTS}")
 
 
