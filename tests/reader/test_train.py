@@ -4,6 +4,7 @@ its own checkpoint with --base (the two stages of `make reader`, a few steps eac
 from __future__ import annotations
 
 import json
+import re
 
 import pytest
 
@@ -21,9 +22,10 @@ def test_two_stage_training_smoke(tmp_path, capsys):
 
     stage1 = tmp_path / "stage1"
     common = ["--limit", "24", "--batch-size", "8", "--epochs", "1", "--export-dir", "", "--no-epoch-eval", "--log-every", "1"]
-    assert main(["--out", str(stage1), "--augment", "reuters", "--augment-limit", "20", *common]) == 0
+    assert main(["--out", str(stage1), "--augment", "reuters", "--augment-limit", "20", "--augment-deleted", "1", *common]) == 0
     log = capsys.readouterr().out
-    assert "augmentation from reuters:" in log
+    n, unanswerable = map(int, re.search(r"augmentation from reuters: (\d+) questions \((\d+) unanswerable\)", log).groups())
+    assert n - unanswerable == 20 and unanswerable > 10  # every question that allows it, asked again without its answer
     done = json.loads((stage1 / "done.json").read_text())
     assert done["steps"] >= 3 and done["epochs"] == pytest.approx(1.0)  # >= 24 windows in batches of 8
     ckpt = stage1 / "epoch1"
