@@ -34,6 +34,7 @@ from bench.common import CACHE, DATA, machine, read_jsonl, squad_bbc_corpus, tod
 from qa import QA, Settings  # noqa: E402
 from qa.reader.data import VALIDATION_ARTICLES, article_name  # noqa: E402
 from qa.reader.metrics import score_one  # noqa: E402
+from qa.reader.model import NO_SPAN_MARGIN  # noqa: E402
 
 WEIGHTS = (0.05, 0.1, 0.2, 0.3, 0.5, 1.0)
 
@@ -52,7 +53,7 @@ def choose(rows, rule: str, w: float, k: int, rank_weight: float) -> str | None:
     if rule == "rank":
         spans = [(m - rank_weight * r, t) for r, (_, cands) in enumerate(rows[:k]) for t, m in cands]
     elif rule == "rerank+rank":
-        best = [max((m for _, m in cands), default=-50.0) for _, cands in rows]
+        best = [max((m for _, m in cands), default=NO_SPAN_MARGIN) for _, cands in rows]
         order = sorted(range(len(rows)), key=lambda i: -(rows[i][0] + w * best[i]))
         spans = [(m - rank_weight * r, t) for r, i in enumerate(order) for t, m in rows[i][1]]
     else:  # score

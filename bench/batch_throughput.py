@@ -32,7 +32,6 @@ from qa import QA, Settings  # noqa: E402
 from qa.batch import Question, run_batch  # noqa: E402
 
 
-
 def corpus(n_questions: int) -> tuple[Path, list[dict]]:
     """The first SQuAD dev articles holding at least ``n_questions`` questions, and those questions."""
     docs = read_jsonl(DATA / "squad" / "squad11" / "docs.jsonl")

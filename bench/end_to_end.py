@@ -1,6 +1,6 @@
 """End-to-end answer quality: retrieval over SQuAD + BBC, then the answerer, against SQuAD references.
 
-    python bench/end_to_end.py [--n 200] [--calibrate] [--rerank W]
+    python bench/end_to_end.py [--n 200] [--calibrate] [--rerank W] [--weights DIR]
 
 Corpus: the retrieval benchmark's index (40 SQuAD v1.1 articles + 2,225 BBC articles). For each
 question the answerer reads the top-k passages (answerable case) and, for calibration, the top-k

@@ -37,7 +37,6 @@ from qa.embedding import get_embedder  # noqa: E402
 from qa.index import ChunkIndex  # noqa: E402
 
 
-
 def subset(articles: list, n: int) -> list:
     """``n`` articles evenly spaced over ``articles`` (all of them when ``n`` is 0 or too large)."""
     if not n or n >= len(articles):

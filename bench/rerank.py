@@ -6,7 +6,7 @@ Same corpus, questions and hit rule as ``bench/retrieval.py`` (SQuAD v1.1 + BBC;
 question's article holding a reference answer). Each question's fused top ``--depth`` chunks are read by
 the shipped reader; a chunk's new score is ``fused score + w * margin`` (margin: its best span's score
 over that window's no-answer score). ``w`` is chosen on the training articles (tune) and reported on
-the held-out ones (test). The chosen w ships as the reader's ``rerank_weight`` (``SpanReader.rerank``).
+the held-out ones (test). The chosen w ships as the reader's ``rerank_weight`` (``SpanReader.rank``).
 """
 
 from __future__ import annotations
