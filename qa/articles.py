@@ -17,6 +17,8 @@ import hashlib
 import json
 import logging
 import os
+import re
+import stat
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -35,7 +37,10 @@ JSONL_SUFFIXES = {".jsonl", ".ndjson"}
 SUPPORTED_SUFFIXES = TEXT_SUFFIXES | MARKDOWN_SUFFIXES | HTML_SUFFIXES | JSON_SUFFIXES | JSONL_SUFFIXES
 DEFAULT_MAX_BYTES = 50 * 1024 * 1024
 TITLE_MAX_CHARS = 200
+ID_MAX_CHARS = 200
 TEXT_KEYS = ("text", "content", "body")
+# JSON may carry "\ud800" escapes that decode to lone surrogates, which cannot be written back as UTF-8
+_LONE_SURROGATE = re.compile("[\ud800-\udfff]")
 
 
 class ArticleFileError(ValueError):
@@ -123,6 +128,11 @@ def html_to_text(html: str) -> tuple[str, str]:
     return title.strip(), text.strip()
 
 
+def _clean_json_string(s: str) -> str:
+    """``s`` with lone surrogates replaced by U+FFFD (one character for one, so offsets hold)."""
+    return _LONE_SURROGATE.sub("\ufffd", s)
+
+
 def _record_article(record: Any, source: str, where: str) -> Article:
     if not isinstance(record, dict):
         raise ArticleFileError(f"{where} is not a JSON object with a 'text' field")
@@ -130,7 +140,10 @@ def _record_article(record: Any, source: str, where: str) -> Article:
     if text is None:
         raise ArticleFileError(f"{where} has no 'text' field (a string)")
     title = record.get("title") if isinstance(record.get("title"), str) else ""
-    return make_article(source, title.strip() or title_from_text(text), text)
+    # a title is shown in every citation: a long one is cut like a title taken from the text
+    title = _clean_json_string(title.strip()[:TITLE_MAX_CHARS].strip())
+    text = _clean_json_string(text)
+    return make_article(source, title or title_from_text(text), text)
 
 
 def make_article(source: str, title: str, text: str) -> Article:
@@ -145,31 +158,52 @@ def make_article(source: str, title: str, text: str) -> Article:
     )
 
 
+def read_bytes_capped(path: Path, max_bytes: int) -> bytes:
+    """The bytes of a regular file of at most ``max_bytes``; anything else raises :class:`ArticleFileError`.
+
+    The file is opened without blocking and checked on the open descriptor, so a named pipe, a device
+    (a link to ``/dev/zero``) or a file swapped for one after listing never hangs or reads without end.
+    """
+    limit = f"over the {max_bytes / 1e6:.0f} MB limit for one file; split it"
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK)
+    except OSError as e:
+        raise ArticleFileError(f"cannot be read ({e.strerror or e}); a broken link or a vanished file?") from e
+    with os.fdopen(fd, "rb") as f:
+        st = os.fstat(fd)
+        if not stat.S_ISREG(st.st_mode):
+            raise ArticleFileError("is not a regular file (a pipe, device or socket)")
+        if st.st_size > max_bytes:
+            raise ArticleFileError(f"is {st.st_size / 1e6:.1f} MB, {limit}")
+        try:
+            data = f.read(max_bytes + 1)  # + 1: a file that grew since fstat is still caught
+        except OSError as e:
+            raise ArticleFileError(f"cannot be read ({e.strerror or e})") from e
+    if len(data) > max_bytes:
+        raise ArticleFileError(f"is {limit}")
+    return data
+
+
+def _parse_json(raw: str) -> Any:
+    try:
+        return json.loads(raw)
+    except RecursionError as e:  # "[[[[..." deeper than the parser's stack
+        raise ArticleFileError("is nested too deeply to be an article (JSON arrays or objects inside each other)") from e
+
+
 def read_file(path: Path, source: str, max_bytes: int = DEFAULT_MAX_BYTES) -> tuple[list[Article], list[str]]:
     """Articles in one file, and the problems with records inside it (a bad line skips that line).
 
     Raises :class:`ArticleFileError` when the whole file is unusable.
     """
-    try:
-        size = path.stat().st_size
-    except OSError as e:
-        raise ArticleFileError(f"cannot be read ({e.strerror or e}); a broken link or a vanished file?") from e
-    if size > max_bytes:
-        raise ArticleFileError(
-            f"is {size / 1e6:.1f} MB, over the {max_bytes / 1e6:.0f} MB limit for one file; split it"
-        )
-    try:
-        data = path.read_bytes()
-    except OSError as e:
-        raise ArticleFileError(f"cannot be read ({e.strerror or e})") from e
-    raw = decode_text(data)
+    raw = decode_text(read_bytes_capped(path, max_bytes))
     suffix = path.suffix.lower()
     if suffix in HTML_SUFFIXES:
         title, text = html_to_text(raw)
         return [make_article(source, title or title_from_text(text), text)], []
     if suffix in JSON_SUFFIXES:
         try:
-            payload = json.loads(raw)
+            payload = _parse_json(raw)
         except json.JSONDecodeError as e:
             raise ArticleFileError(f"is not valid JSON ({e.msg} at line {e.lineno})") from e
         records = payload if isinstance(payload, list) else [payload]
@@ -186,9 +220,11 @@ def _jsonl_articles(raw: str, source: str) -> tuple[list[Article], list[str]]:
         if not line.strip():
             continue
         try:
-            records.append((lineno, json.loads(line)))
+            records.append((lineno, _parse_json(line)))
         except json.JSONDecodeError as e:
             problems.append(f"{source} line {lineno}: not valid JSON ({e.msg}); line skipped")
+        except ArticleFileError as e:
+            problems.append(f"{source} line {lineno}: {e}; line skipped")
     articles, more = _records_to_articles(iter(records), source, True, label="line")
     return articles, problems + more
 
@@ -198,8 +234,11 @@ def _records_to_articles(records, source: str, many: bool, label: str = "record"
     problems: list[str] = []
     for key, record in records:
         rid = record.get("id") if isinstance(record, dict) else None
-        rsource = f"{source}#{rid if rid is not None else key}" if many else source
         where = f"{source} {label} {key}" if many else source
+        if rid is not None and len(str(rid)) > ID_MAX_CHARS:
+            problems.append(f"{where} has an 'id' longer than {ID_MAX_CHARS} characters; skipped")
+            continue
+        rsource = _clean_json_string(f"{source}#{rid if rid is not None else key}") if many else source
         try:
             articles.append(_record_article(record, rsource, where))
         except ArticleFileError as e:
@@ -232,6 +271,11 @@ def load_articles(folder: str | Path, max_bytes: int = DEFAULT_MAX_BYTES, progre
             articles, problems = read_file(path, source, max_bytes)
         except ArticleFileError as e:
             result.problems.append(f"{source} {e}; skipped")
+            continue
+        except Exception as e:  # one bad file never stops the rest (a parser bug, an odd HTML page)
+            log.debug("reading %s failed", path, exc_info=True)
+            detail = " ".join(str(e).split())[:200]
+            result.problems.append(f"{source} could not be read ({type(e).__name__}: {detail}); skipped")
             continue
         result.problems.extend(problems)
         for art in articles:

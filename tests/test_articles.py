@@ -84,3 +84,94 @@ def test_size_limit(tmp_path):
 def test_missing_folder_is_a_clear_error(tmp_path):
     with pytest.raises(ArticlesNotFoundError, match="does not exist"):
         load_articles(tmp_path / "nope")
+
+
+# ----------------------------------------------------------------------------- one bad file never stops the rest
+def _one_good(folder):
+    (folder / "good.txt").write_text("Good title\n\nThe mayor opened the bridge on Monday.", encoding="utf-8")
+
+
+def _problem_for(result, name):
+    (msg,) = [p for p in result.problems if p.startswith(name)]
+    assert "\n" not in msg and msg.endswith("skipped")
+    return msg
+
+
+def test_a_named_pipe_is_skipped_not_waited_on(tmp_path):
+    import os
+
+    _one_good(tmp_path)
+    os.mkfifo(tmp_path / "pipe.txt")  # nobody writes to it: reading it would block forever
+    res = load_articles(tmp_path)
+    assert [a.title for a in res.articles] == ["Good title"]
+    assert "not a regular file" in _problem_for(res, "pipe.txt")
+
+
+def test_a_link_to_a_device_is_skipped_not_read_without_end(tmp_path):
+    _one_good(tmp_path)
+    (tmp_path / "zero.txt").symlink_to("/dev/zero")
+    res = load_articles(tmp_path)
+    assert [a.title for a in res.articles] == ["Good title"]
+    assert "not a regular file" in _problem_for(res, "zero.txt")
+
+
+def test_a_file_over_the_limit_is_refused_after_reading_at_most_the_limit(tmp_path):
+    from qa.articles import read_bytes_capped
+
+    (tmp_path / "big.txt").write_bytes(b"x" * 101)
+    with pytest.raises(ArticleFileError, match="over the"):
+        read_bytes_capped(tmp_path / "big.txt", 100)
+    assert read_bytes_capped(tmp_path / "big.txt", 101) == b"x" * 101
+
+
+@pytest.mark.parametrize("name, payload", [
+    ("deep.json", "[" * 100_000 + "]" * 100_000),
+    ("deep.jsonl", '{"text": "fine line"}\n' + "[" * 100_000 + "]" * 100_000 + "\n"),
+])
+def test_deeply_nested_json_is_reported_and_the_rest_is_read(tmp_path, name, payload):
+    _one_good(tmp_path)
+    (tmp_path / name).write_text(payload, encoding="utf-8")
+    res = load_articles(tmp_path)
+    titles = sorted(a.title for a in res.articles)
+    if name.endswith(".jsonl"):
+        assert titles == ["Good title", "fine line"]  # the good line of the same file is kept
+        (msg,) = [p for p in res.problems if p.startswith(name)]
+        assert "line 2" in msg and "nested too deeply" in msg
+    else:
+        assert titles == ["Good title"]
+        assert "nested too deeply" in _problem_for(res, name)
+
+
+def test_a_lone_surrogate_in_json_becomes_a_replacement_character(tmp_path):
+    (tmp_path / "s.json").write_text('{"title": "Odd \\ud800 title", "text": "Body with \\udc00 in it."}', encoding="utf-8")
+    (art,) = load_articles(tmp_path).articles
+    assert art.title == "Odd \ufffd title" and art.text == "Body with \ufffd in it."
+    art.text.encode("utf-8")  # writable to the index as UTF-8
+    assert json.loads(json.dumps(art.to_dict(), ensure_ascii=False))["text"] == art.text
+
+
+def test_titles_and_ids_from_json_are_capped(tmp_path):
+    from qa.articles import ID_MAX_CHARS, TITLE_MAX_CHARS
+
+    rows = [{"id": "ok", "title": "T" * 1_000_000, "text": "Body one."},
+            {"id": "i" * (ID_MAX_CHARS + 1), "title": "Long id", "text": "Body two."}]
+    (tmp_path / "a.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
+    res = load_articles(tmp_path)
+    (art,) = res.articles
+    assert art.title == "T" * TITLE_MAX_CHARS and art.source == "a.jsonl#ok"
+    (msg,) = res.problems
+    assert msg.startswith("a.jsonl line 2") and "'id' longer than" in msg
+
+
+def test_any_error_while_reading_one_file_skips_that_file_alone(tmp_path, monkeypatch):
+    import qa.articles as articles
+
+    def broken(html):
+        raise TypeError("parser bug\nwith two lines")
+
+    monkeypatch.setattr(articles, "html_to_text", broken)
+    _one_good(tmp_path)
+    (tmp_path / "page.html").write_text("<html><body><p>Hello</p></body></html>", encoding="utf-8")
+    res = load_articles(tmp_path)
+    assert [a.title for a in res.articles] == ["Good title"]
+    assert "TypeError: parser bug with two lines" in _problem_for(res, "page.html")
