@@ -33,7 +33,7 @@ from typing import TYPE_CHECKING, Any  # noqa: E402
 
 import gradio as gr  # noqa: E402
 
-from qa.articles import SUPPORTED_SUFFIXES  # noqa: E402
+from qa.articles import SUPPORTED_SUFFIXES, ArticleFileError, content_hash, read_file  # noqa: E402
 from qa.conversation import Conversation, Turn  # noqa: E402
 from qa.errors import QAError  # noqa: E402
 from qa.suggestions import suggest_questions  # noqa: E402
@@ -116,8 +116,11 @@ class ChatApp:
     """The handlers behind the page (plain methods, so tests can call them without a browser)."""
 
     def __init__(self, qa: QA, feedback_path: str | Path | None = None, n_suggestions: int = N_SUGGESTIONS,
-                 check_suggestions: bool = True) -> None:
+                 check_suggestions: bool = True, upload_root: str | Path | None = None) -> None:
         self.qa = qa
+        # the API takes file *references*: only files under Gradio's own upload folder were sent by a
+        # client; any other path names a file of this server, which must never become an article
+        self.upload_root = Path(upload_root or gr.utils.get_upload_folder()).resolve()
         self.feedback = FeedbackLog(feedback_path or default_feedback_path(qa))
         self.n_suggestions = n_suggestions
         self.check_suggestions = check_suggestions
@@ -203,13 +206,27 @@ class ChatApp:
         return "Thanks for the feedback."
 
     # ---------------------------------------------------------------- uploads
+    def uploaded(self, path: Path) -> bool:
+        """Whether ``path`` is a file that a client uploaded (inside the upload folder, no link on the way)."""
+        try:
+            real = path.resolve(strict=True)
+        except (OSError, RuntimeError):
+            return False
+        # resolve() follows links: the path as given must already be the real one
+        return real == path.absolute() and real.is_relative_to(self.upload_root) and real.is_file()
+
     def check_upload(self, path: str | Path) -> str | None:
-        """Why ``path`` cannot be added (``None`` when it can)."""
+        """Why ``path`` cannot be added (``None`` when it can): not uploaded here, wrong kind, too big,
+        hidden, or not readable as an article."""
         p = Path(path)
         name = p.name
+        if not self.uploaded(p):
+            return f"'{name}' was not uploaded through this page"
         if p.suffix.lower() not in SUPPORTED_SUFFIXES:
             kinds = ", ".join(sorted(SUPPORTED_SUFFIXES))
             return f"'{name}' is not an article file: use one of {kinds}"
+        if name.startswith("."):
+            return f"'{name}' starts with '.', so it would be a hidden file that is never indexed; rename it"
         try:
             size = p.stat().st_size
         except OSError:
@@ -221,29 +238,55 @@ class ChatApp:
                     f"{MAX_UPLOAD_BYTES // 1024 // 1024} MB can be added here")
         return None
 
+    def _readable(self, path: Path) -> tuple[set[str], str | None]:
+        """The content hashes of the articles in an upload, or why it holds none (checked before it is stored)."""
+        try:
+            articles, _problems = read_file(path, path.name, MAX_UPLOAD_BYTES)
+        except ArticleFileError as e:
+            return set(), f"'{path.name}' {e}"
+        except Exception as e:  # a parser failing on odd input: refuse this file, keep the page working
+            log.warning("reading upload %s failed", path.name, exc_info=True)
+            return set(), f"'{path.name}' could not be read ({type(e).__name__})"
+        if not articles:
+            return set(), f"'{path.name}' holds no article with text"
+        return {content_hash(a.title, a.text) for a in articles}, None
+
     def add_files(self, files: list[Any] | None) -> str:
-        """Index uploaded files at once; returns a message for the page (HTML, escaped)."""
+        """Check each upload, index the good ones at once; returns one line per file for the page (HTML,
+        escaped). A refused file is never copied into the articles folder."""
         paths = [Path(getattr(f, "name", None) or getattr(f, "path", None) or f) for f in (files or [])]
         if not paths:
             return "Choose one or more .txt, .md, .html, .json or .jsonl files first."
         if len(paths) > MAX_UPLOAD_FILES:
             return f"Add at most {MAX_UPLOAD_FILES} files at a time ({len(paths)} were chosen)."
-        problems = [m for m in map(self.check_upload, paths) if m]
-        ok = [p for p in paths if self.check_upload(p) is None]
-        lines = [f"Not added: {esc(m)}." for m in problems]
-        if ok:
-            try:
-                report = self.qa.add(ok)
-            except QAError as e:
-                lines.append(f"Not added: {esc(e)}.")
+        lines: list[str] = []
+        ok: dict[Path, set[str]] = {}
+        for p in paths:
+            why = self.check_upload(p)
+            hashes: set[str] = set()
+            if why is None:
+                hashes, why = self._readable(p)
+            if why is not None:
+                lines.append(f"Not added: {esc(why)}.")
             else:
-                names = ", ".join(f"'{p.name}'" for p in ok)
-                if report is None:
-                    lines.append(f"{esc(names)}: already in the index.")
-                else:
-                    lines.append(f"Added {esc(names)}: {esc(report.summary())}. You can ask about "
-                                 f"{'them' if len(ok) > 1 else 'it'} now.")
-                    lines += [f"Skipped: {esc(p)}." for p in report.problems]
+                ok[p] = hashes
+        if not ok:
+            return "<br>".join(lines)
+        try:
+            known = {a.content_hash for a in self.qa.snapshot.articles.values()}
+        except QAError:
+            known = set()
+        try:
+            report = self.qa.add(list(ok))
+        except QAError as e:
+            return "<br>".join(lines + [f"Not added: {esc(e)}."])
+        for p, hashes in ok.items():
+            if hashes <= known:
+                lines.append(f"'{esc(p.name)}': already in the index.")
+            else:
+                lines.append(f"Added '{esc(p.name)}'. You can ask about it now.")
+        stems = tuple(p.stem for p in ok)
+        lines += [f"Skipped: {esc(m)}." for m in (report.problems if report else []) if m.startswith(stems)]
         return "<br>".join(lines)
 
     def add(self, files):

@@ -170,3 +170,25 @@ def test_questions_are_answered_while_an_upload_is_indexed(chat_server, tmp_path
     assert "Added 'harvests.txt'" in visible(status)
     assert "Pence" in visible(text_of(history[-1]))
     assert indexing_still, f"the question waited for the indexing ({asked_in:.1f}s)"
+
+
+def test_a_server_side_path_is_refused_as_an_upload(chat_server, tmp_path_factory):
+    """The API takes file references. A client elsewhere that names a path on the server (a file it never
+    uploaded) must not get that file added to the articles and quoted back. The request is sent as such a
+    client sends it: gradio_client would read a path that exists on *its* machine and upload the bytes,
+    which is an ordinary upload of a file the client could read."""
+    import httpx
+
+    secret = tmp_path_factory.mktemp("outside") / "server_secret.txt"
+    secret.write_text("Server notes\n\nThe vault code of the Tarsine depot is 8841-QX.", encoding="utf-8")
+    before = sorted(p.name for p in (chat_server.base / "articles").iterdir())
+    call = f"{chat_server.url}gradio_api/call/add_articles"
+    event = httpx.post(call, json={"data": [[{"path": str(secret), "meta": {"_type": "gradio.FileData"}}]]}).json()
+    with httpx.stream("GET", f"{call}/{event['event_id']}", timeout=120) as stream:
+        replies = "\n".join(stream.iter_lines())
+    assert "event: error" in replies and "Added" not in replies, replies
+    assert sorted(p.name for p in (chat_server.base / "articles").iterdir()) == before
+    assert all("8841" not in a.text for a in chat_server.qa.articles())
+    _, history = Client(chat_server.url, verbose=False).predict(
+        "What is the vault code of the Tarsine depot?", [], api_name="/ask")
+    assert "8841" not in visible(text_of(history[-1]))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import html
 import json
 from types import SimpleNamespace
 
@@ -60,7 +61,7 @@ def test_default_feedback_path_is_next_to_the_index(tmp_path, monkeypatch):
 
 
 def test_upload_checks_type_size_and_emptiness(tmp_path):
-    app = ChatApp(fake_qa(tmp_path), tmp_path / "fb.jsonl")
+    app = ChatApp(fake_qa(tmp_path), tmp_path / "fb.jsonl", upload_root=tmp_path)
     exe = tmp_path / "tool.exe"
     exe.write_bytes(b"MZ")
     empty = tmp_path / "e.txt"
@@ -75,3 +76,51 @@ def test_upload_checks_type_size_and_emptiness(tmp_path):
     assert app.check_upload(ok) is None
     assert app.add_files([]).startswith("Choose one or more")
     assert "Not added: &#x27;tool.exe&#x27; is not an article file" in app.add_files([str(exe)])
+
+
+def test_only_files_inside_the_upload_folder_are_taken(tmp_path):
+    uploads = tmp_path / "uploads"
+    uploads.mkdir()
+    app = ChatApp(fake_qa(tmp_path), tmp_path / "fb.jsonl", upload_root=uploads)
+    outside = tmp_path / "secret.txt"
+    outside.write_text("Secret\n\nThe code is 8841.")
+    inside = uploads / "ok.txt"
+    inside.write_text("Title\n\nBody.")
+    link = uploads / "link.txt"
+    link.symlink_to(outside)
+    sneaky = uploads / ".." / "secret.txt"
+    assert app.check_upload(inside) is None
+    for path in (outside, link, sneaky, uploads / "missing.txt"):
+        assert app.check_upload(path) == f"'{path.name}' was not uploaded through this page", path
+    # refused before anything is copied: the engine is never asked to add it
+    assert app.add_files([str(outside)]) == "Not added: &#x27;secret.txt&#x27; was not uploaded through this page."
+
+
+def test_each_upload_is_validated_before_it_is_stored(tmp_path):
+    """A binary file named .txt, a hidden name and broken JSON are refused one by one, with a reason, and
+    never reach the articles folder; the good file of the same upload is added."""
+    uploads = tmp_path / "uploads"
+    uploads.mkdir()
+    added: list[list] = []
+
+    class Engine:
+        settings = SimpleNamespace(index_dir=tmp_path / "idx", articles_dir=tmp_path / "arts")
+        snapshot = SimpleNamespace(articles={})
+
+        def add(self, paths):
+            added.append(list(paths))
+            return SimpleNamespace(problems=["other.txt is empty; skipped"])
+
+    app = ChatApp(Engine(), tmp_path / "fb.jsonl", upload_root=uploads)  # type: ignore[arg-type]
+    (uploads / "photo.txt").write_bytes(b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR" + bytes(range(256)))
+    (uploads / ".hidden.txt").write_text("Hidden\n\nBody.")
+    (uploads / "broken.json").write_text("[" * 50_000 + "]" * 50_000)
+    (uploads / "tram_strike.md").write_text("# Tram strike\n\nDrivers stopped work on Monday.")
+    msg = app.add_files([str(uploads / n) for n in ("photo.txt", ".hidden.txt", "broken.json", "tram_strike.md")])
+    lines = [html.unescape(line) for line in msg.split("<br>")]
+    assert lines[0] == "Not added: 'photo.txt' looks binary, not text; save the article as UTF-8 text."
+    assert lines[1].startswith("Not added: '.hidden.txt' starts with '.'")
+    assert lines[2].startswith("Not added: 'broken.json' is nested too deeply")
+    assert lines[3] == "Added 'tram_strike.md'. You can ask about it now."
+    assert len(lines) == 4  # the folder's other, older problems are not repeated here
+    assert added == [[uploads / "tram_strike.md"]]
