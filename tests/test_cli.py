@@ -115,3 +115,13 @@ def test_index_and_ask_import_only_what_they_need(seeds_copy, tmp_path):
     code, modules = _modules_after(["ask", "Who slipped out of Venezuela last week?", *folders], env)
     assert code == 0 and {"faiss", "bm25s"} <= modules
     assert not modules & {"gradio", "ui", "fastapi", "uvicorn", "ray", "trafilatura"}
+
+
+@pytest.mark.parametrize("name", ["bogus-model", "bogus-model+onnx-int8"])
+def test_an_unknown_embedder_is_a_one_line_error(capsys, monkeypatch, seeds_copy, tmp_path, name):
+    monkeypatch.setenv("QA_EMBEDDER", name)
+    code, out, err = _run(capsys, "ask", "Who is Maduro?", "--articles", str(seeds_copy), "--index", str(tmp_path / "v"))
+    assert code != 0 and out == ""
+    (line,) = err.strip().splitlines()
+    assert line.startswith("qa: error: unknown embedder 'bogus-model' (from QA_EMBEDDER") and "Traceback" not in err
+    assert not (tmp_path / "v").exists()  # nothing written

