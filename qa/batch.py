@@ -162,6 +162,14 @@ def _csv_rows(path: Path, text: str, note: Warn) -> list[tuple[str, str, int]]:
                 continue
             rowno += 1
             question = fields[qcol] if qcol < len(fields) else ""
+            if len(fields) > len(names):
+                delim = dialect.delimiter
+                if len(names) == 1:  # a comma inside an unquoted question: the whole line is the question
+                    question = delim.join(fields)
+                    note(f"{path.name} line {line} has an unquoted '{delim}'; read the whole line as the question")
+                else:
+                    note(f"{path.name} line {line} has {len(fields)} fields for {len(names)} columns; "
+                         f"put a field that holds '{delim}' in double quotes")
             rid = fields[icol].strip() if icol is not None and icol < len(fields) else ""
             if icol is not None and not rid:
                 note(f"{path.name} line {line} has no id; using the row number {rowno}")

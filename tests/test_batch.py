@@ -85,6 +85,23 @@ def test_csv_without_id_column_uses_row_numbers(tmp_path):
     assert [(q.id, q.question) for q in f.questions] == [("1", "Who?"), ("2", "What?")]
 
 
+def test_one_column_csv_keeps_a_question_with_an_unquoted_comma_whole(tmp_path):
+    text = "question\nWho won, and by how much?\nWhen did the strike end?\nWhy, after all that, did they stop?\n"
+    warnings = []
+    f = read_questions(_write(tmp_path / "q.csv", text), warn=warnings.append)
+    assert [q.question for q in f.questions] == [
+        "Who won, and by how much?", "When did the strike end?", "Why, after all that, did they stop?"]
+    assert warnings == ["q.csv line 2 has an unquoted ','; read the whole line as the question",
+                        "q.csv line 4 has an unquoted ','; read the whole line as the question"]
+
+
+def test_csv_row_with_more_fields_than_columns_is_reported(tmp_path):
+    warnings = []
+    f = read_questions(_write(tmp_path / "q.csv", "id,question\nq1,Who won, and how?\n"), warn=warnings.append)
+    assert [(q.id, q.question) for q in f.questions] == [("q1", "Who won")]
+    assert warnings == ["q.csv line 2 has 3 fields for 2 columns; put a field that holds ',' in double quotes"]
+
+
 def test_jsonl_ids_default_to_line_numbers(tmp_path):
     text = json.dumps({"id": "a", "question": "Who?"}) + "\n\n" + json.dumps({"question": "What?"}) + "\n" + \
         json.dumps({"id": 7, "question": "When?"}) + "\n"
