@@ -67,3 +67,29 @@ def write_articles(folder: Path, articles: dict[str, str]) -> Path:
     for name, text in articles.items():
         (folder / name).write_text(text, encoding="utf-8")
     return folder
+
+
+# ----------------------------------------------------------------------------- what was skipped, said at the end
+SKIP_GROUPS = (  # (group, where its tests live, how to run them)
+    ("browser tests", "tests/ui/test_browser.py",
+     "install Debian's chromium (sudo apt-get install -y chromium), then: make test"),
+    ("Ray tests", "tests/distributed/", "pip install -e '.[ray]' (make install does), then: make test"),
+)
+
+
+def pytest_terminal_summary(terminalreporter) -> None:
+    """Name each group of skipped tests and how to run it, so a green run never hides what it left out."""
+    skipped = terminalreporter.stats.get("skipped", [])
+    if not skipped:
+        return
+    counts: dict[str, int] = {}
+    for report in skipped:
+        path = report.nodeid.split("::")[0] if report.nodeid else str(report.location[0])
+        group = next((g for g, where, _ in SKIP_GROUPS if path.startswith(where)), "other tests")
+        counts[group] = counts.get(group, 0) + 1
+    terminalreporter.section("skipped groups")
+    for group, _where, how in SKIP_GROUPS:
+        if group in counts:
+            terminalreporter.write_line(f"{counts[group]} {group} skipped: to run them, {how}")
+    if "other tests" in counts:
+        terminalreporter.write_line(f"{counts['other tests']} other tests skipped (pytest -rs lists why)")

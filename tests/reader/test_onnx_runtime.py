@@ -64,22 +64,27 @@ def test_onnx_float32_returns_the_same_spans_as_torch(torch_answers):
 
 @pytest.mark.slow
 def test_onnx_int8_returns_the_same_spans_as_torch_up_to_a_boundary_word(torch_answers):
-    """int8 weights move the logits a little: on the validation articles F1 is the same (67.0 vs 66.9),
-    but now and then a span boundary moves by a word ("Vice-President Mike Pence" for "Mike Pence")."""
+    """int8 weights move the logits a little, and by how much depends on the CPU's int8 kernels
+    (AVX2, AVX-512, VNNI saturate and round differently), so a span boundary may move by a word
+    ("Vice-President Mike Pence" for "Mike Pence") on one machine and not on another. What holds on
+    every CPU: the span is in the same place of the same article, its offsets reproduce it, its
+    confidence is close, and the words agree (token F1 against the float32 span)."""
+    from qa.reader.metrics import f1
     from qa.reader.model import SpanReader
 
     _, expected = torch_answers
     reader = SpanReader(backend="onnx-int8", null_threshold=-1e9)
     got = _answers(reader)
     assert reader.backend_used == "onnx-int8"
-    same = 0
+    agreement = []
     for (a, texts), (b, _) in zip(got, expected):
         check_citations(a, texts)
         ca, cb = a.citations[0], b.citations[0]
         assert ca.article_id == cb.article_id and ca.start < cb.end and cb.start < ca.end, (a.question, a.text, b.text)
         assert a.score == pytest.approx(b.score, abs=0.1)
-        same += a.text == b.text
-    assert same >= len(CASES) - 1
+        agreement.append(f1(a.text, b.text))
+    # a boundary word off in every second span still passes; spans that merely touch do not
+    assert sum(agreement) / len(agreement) >= 0.75, list(zip([q for q, _ in CASES], agreement))
 
 
 def test_int8_windows_do_not_depend_on_their_batch():
