@@ -125,3 +125,18 @@ def test_an_unknown_embedder_is_a_one_line_error(capsys, monkeypatch, seeds_copy
     (line,) = err.strip().splitlines()
     assert line.startswith("qa: error: unknown embedder 'bogus-model' (from QA_EMBEDDER") and "Traceback" not in err
     assert not (tmp_path / "v").exists()  # nothing written
+
+
+def test_index_skips_each_bad_file_with_one_line_and_indexes_the_rest(capsys, seeds_copy, tmp_path):
+    """The fault-injection cases: a named pipe, nested JSON (.json and .jsonl), a lone surrogate escape, a
+    link to /dev/zero. None hangs or ends in a traceback; each is named on one line; the rest is indexed."""
+    os.mkfifo(seeds_copy / "pipe.txt")
+    (seeds_copy / "nested.json").write_text("[" * 100_000 + "]" * 100_000)
+    (seeds_copy / "nested.jsonl").write_text("[" * 100_000 + "]" * 100_000 + "\n")
+    (seeds_copy / "surrogate.json").write_text('{"title": "Odd", "text": "A body with \\ud800 inside."}')
+    (seeds_copy / "zero.txt").symlink_to("/dev/zero")
+    code, out, err = _run(capsys, "index", "--articles", str(seeds_copy), "--index", str(tmp_path / "v"))
+    assert code == 0 and "2 added" in out, (out, err)  # the seed article and the surrogate one
+    assert "Traceback" not in err
+    skipped = [line for line in err.splitlines() if line.startswith("skipped: ")]
+    assert sorted(line.split()[1] for line in skipped) == ["nested.json", "nested.jsonl", "pipe.txt", "zero.txt"]

@@ -192,3 +192,18 @@ def test_a_server_side_path_is_refused_as_an_upload(chat_server, tmp_path_factor
     _, history = Client(chat_server.url, verbose=False).predict(
         "What is the vault code of the Tarsine depot?", [], api_name="/ask")
     assert "8841" not in visible(text_of(history[-1]))
+
+
+def test_a_malformed_upload_is_refused_alone_and_later_uploads_work(client, chat_server, tmp_path):
+    nested = tmp_path / "nested.json"
+    nested.write_text("[" * 100_000 + "]" * 100_000, encoding="utf-8")
+    status = visible(client.predict([handle_file(str(nested))], api_name="/add_articles")[0])
+    assert status.startswith("Not added: 'nested.json' is nested too deeply"), status
+    assert not (chat_server.base / "articles" / "nested.json").exists()  # never stored, so never re-read
+    good = tmp_path / "ferry.txt"
+    good.write_text("Ferry Service Resumes\n\nThe Orsund ferry resumed sailing on Friday with a new captain, "
+                    "Linnea Dahl.\n", encoding="utf-8")
+    status = visible(client.predict([handle_file(str(good))], api_name="/add_articles")[0])
+    assert status == "Added 'ferry.txt'. You can ask about it now.", status
+    _, history = client.predict("Who is the new captain of the Orsund ferry?", [], api_name="/ask")
+    assert "Linnea Dahl" in visible(text_of(history[-1]))
