@@ -375,23 +375,45 @@ def _watch(qa: QA, stop: threading.Event, every: float = WATCH_SECONDS) -> None:
             log.warning("refresh failed: %s", e)
 
 
+def check_port(host: str, port: int) -> None:
+    """Raise a one-line :class:`QAError` when ``host:port`` cannot be listened on (checked before any model
+    loads, so a busy port is reported at once rather than after indexing)."""
+    import socket
+
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    with socket.socket(family, socket.SOCK_STREAM) as s:
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as the server will: TIME_WAIT is not "busy"
+        try:
+            s.bind((host, port))
+        except OSError as e:
+            raise QAError(f"cannot listen on {host}:{port} ({e.strerror or e}); another program (another qa chat?) "
+                          "uses it: choose another with --port") from e
+
+
 def run_chat_command(args) -> int:
-    """``qa chat``: index the folder, serve the page, block until interrupted."""
+    """``qa chat``: check the port, index the folder, serve the page, block until interrupted; says what it
+    is doing at each step, since the first start can take a while."""
     from qa.config import Settings
     from qa.engine import QA
 
+    host = getattr(args, "host", "127.0.0.1") or "127.0.0.1"
+    port = getattr(args, "port", 7860)
+    check_port(host, port)
+    logging.getLogger("transformers").setLevel(logging.ERROR)  # its advice on long inputs is not for users
     qa = QA(args.articles, args.index, settings=Settings(), auto_refresh=False)
+    print(f"Articles: {qa.settings.articles_dir}\nIndex:    {qa.settings.index_dir}\n"
+          "Loading the index and bringing it up to date with the folder…", flush=True)
     report = qa.refresh()
     for problem in report.problems if report is not None else []:
         print(f"skipped: {problem}", file=sys.stderr)
     n = len(qa.snapshot.articles)
+    print("Preparing the page (suggested questions)…", flush=True)
     demo = build_app(qa)
     stop = threading.Event()
     threading.Thread(target=_watch, args=(qa, stop), daemon=True, name="qa-watch").start()
-    host = getattr(args, "host", "127.0.0.1") or "127.0.0.1"
-    port = getattr(args, "port", 7860)
     shown = "127.0.0.1" if host in ("0.0.0.0", "::") else host
-    print(f"Serving the chat over {n} article{'s' if n != 1 else ''} at http://{shown}:{port} (Ctrl+C to stop).")
+    print(f"Serving the chat over {n} article{'s' if n != 1 else ''} at http://{shown}:{port} (Ctrl+C to stop).",
+          flush=True)
     if host not in ("127.0.0.1", "localhost", "::1"):
         print(f"Listening on {host}: other machines can reach this page.")
     try:

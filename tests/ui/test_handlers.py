@@ -124,3 +124,23 @@ def test_each_upload_is_validated_before_it_is_stored(tmp_path):
     assert lines[3] == "Added 'tram_strike.md'. You can ask about it now."
     assert len(lines) == 4  # the folder's other, older problems are not repeated here
     assert added == [[uploads / "tram_strike.md"]]
+
+
+def test_a_busy_port_is_reported_before_anything_loads(tmp_path, monkeypatch):
+    import socket
+
+    import qa.engine
+    from qa.errors import QAError
+    from ui.app import run_chat_command
+
+    def no_engine(*a, **k):
+        raise AssertionError("the models were loaded although the port is busy")
+
+    monkeypatch.setattr(qa.engine, "QA", no_engine)
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = busy.getsockname()[1]
+        args = SimpleNamespace(articles=tmp_path, index=tmp_path / "idx", host="127.0.0.1", port=port)
+        with pytest.raises(QAError, match=rf"cannot listen on 127.0.0.1:{port} .*choose another with --port"):
+            run_chat_command(args)
