@@ -481,13 +481,15 @@ class BatchSummary:
     answered: int = 0
     no_answer: int = 0
     errors: int = 0
-    seconds: float = 0.0
+    seconds: float = 0.0          # answering alone
+    startup_seconds: float = 0.0  # loading the index and the models, before the first question
 
     def line(self) -> str:
         done = self.answered + self.no_answer + self.errors
         if not done:
             return f"nothing to answer, all {self.skipped} questions are already in it (--overwrite answers afresh)"
-        rate = f" in {self.seconds:.1f} s ({done / self.seconds:.1f} questions/s)" if done and self.seconds else ""
+        startup = f"; start-up {self.startup_seconds:.1f} s" if self.startup_seconds >= 0.05 else ""
+        rate = f" in {self.seconds:.1f} s ({done / self.seconds:.1f} questions/s{startup})" if done and self.seconds else ""
         skipped = f", {self.skipped} already in the output" if self.skipped else ""
         return (f"{done} questions{rate}: {self.answered} answered, {self.no_answer} without an answer in the "
                 f"articles, {self.errors} failed{skipped}")
@@ -520,7 +522,10 @@ def run_batch(qa, questions: Sequence[Question], output: str | Path, *, k: int |
         batches = [todo[b:b + batch_size] for b in range(0, len(todo), batch_size)]
         if answer_batches is None:
             if todo and callable(qa) and not hasattr(qa, "ask_many"):
+                t_load = time.perf_counter()
                 qa = qa()
+                summary.startup_seconds = time.perf_counter() - t_load
+                t0 += summary.startup_seconds  # the rate is of answering, not of loading
             results = (answer_batch(qa, chunk, k=k) for chunk in batches)
         else:
             results = answer_batches(batches) if batches else iter(())
@@ -554,6 +559,9 @@ def _progress(total: int, enabled: bool):
                 bar_format="{desc}: {percentage:3.0f}%|{bar}| {n_fmt}/{total_fmt} [{elapsed}<{remaining}, {rate_fmt}]")
 
 
+WARM_UP_QUESTION = "What is this article about?"
+
+
 def run_batch_command(args) -> int:
     """``qa batch INPUT -o OUTPUT``: read and check the input first, then load the models and answer."""
     from qa.config import Settings
@@ -573,6 +581,7 @@ def run_batch_command(args) -> int:
     def load() -> QA:
         qa = QA(args.articles, args.index, settings=Settings())
         qa.refresh(progress=False if args.quiet else None)
+        qa.ask(WARM_UP_QUESTION)  # loads the embedder and the reader now, so start-up is not counted as answering
         return qa
 
     answer_batches = None

@@ -325,6 +325,26 @@ def test_resume_after_truncated_output_answers_each_id_once(seed_qa, tmp_path):
 
 
 @pytest.mark.slow
+def test_the_rate_is_of_answering_and_start_up_is_reported_apart(seed_qa, tmp_path):
+    import time as _time
+
+    qs = read_questions(_write(tmp_path / "q.txt", GUAIDO_Q + "\n" + NO_ANSWER_Q + "\n"), warn=None).questions
+
+    def slow_start():
+        _time.sleep(1.0)  # what loading the models costs, made visible
+        return CountingQA(seed_qa)
+
+    t0 = _time.perf_counter()
+    summary = run_batch(slow_start, qs, tmp_path / "a.jsonl", progress=False, warn=None)
+    wall = _time.perf_counter() - t0
+    assert summary.startup_seconds >= 1.0
+    assert summary.startup_seconds + summary.seconds <= wall + 0.01  # the two do not overlap
+    line = summary.line()
+    assert f"start-up {summary.startup_seconds:.1f} s" in line
+    assert f"in {summary.seconds:.1f} s (" in line
+
+
+@pytest.mark.slow
 def test_cli_batch_csv_then_resume(capsys, monkeypatch, embedder, seeds_copy, tmp_path):
     monkeypatch.setattr("qa.engine.get_embedder", lambda name: embedder)
     inp = _write(tmp_path / "q.csv", "question,id\n\"" + GUAIDO_Q + "\",a\n\"" + NO_ANSWER_Q + "\",b\n")
