@@ -53,17 +53,22 @@ WATCH_SECONDS = 5.0        # how often `qa chat` looks for changed files in the 
 
 CSS = """
 #qa-header h1 { margin-bottom: 0; }
-.qa-understood { color: #6b7280; font-size: 0.9em; margin-bottom: 0.4em; }
+.qa-understood { color: var(--body-text-color-subdued); font-size: 0.9em; margin-bottom: 0.4em; }
 .qa-answer { margin: 0 0 0.3em 0; }
-.qa-answer strong { background: #fef3c7; padding: 0 2px; border-radius: 3px; }
-.qa-meta { color: #6b7280; font-size: 0.85em; margin: 0 0 0.5em 0; }
+.qa-meta { color: var(--body-text-color-subdued); font-size: 0.85em; margin: 0 0 0.5em 0; }
 .qa-sources-title { font-weight: 600; margin: 0.4em 0 0.2em 0; }
 .qa-sources ol { margin: 0; padding-left: 1.4em; }
 .qa-source-title { font-weight: 600; }
-.qa-where { color: #6b7280; font-size: 0.85em; }
-.qa-passage { margin: 0.2em 0 0.6em 0; padding-left: 0.6em; border-left: 3px solid #d1d5db; font-size: 0.9em; }
-.qa-passage mark { background: #fde68a; }
+.qa-where { color: var(--body-text-color-subdued); font-size: 0.85em; }
+.qa-passage { margin: 0.2em 0 0.6em 0; padding-left: 0.6em; border-left: 3px solid var(--border-color-primary);
+              font-size: 0.9em; }
+/* a highlight sets its text colour with its background: the page's text colour flips in dark mode */
+.qa-answer strong { background: #fef3c7; color: #1f2937; padding: 0 2px; border-radius: 3px; }
+.qa-passage mark { background: #fde68a; color: #1f2937; }
 .qa-noanswer strong { color: #92400e; }
+.dark .qa-answer strong { background: #78350f; color: #fef3c7; }
+.dark .qa-passage mark { background: #92400e; color: #fffbeb; }
+.dark .qa-noanswer strong { color: #fbbf24; }
 """
 
 

@@ -159,3 +159,46 @@ def test_article_markup_never_runs(page, chat_server, tmp_path):
     page.wait_for_timeout(500)
     assert page.evaluate("typeof window.__pwned") == "undefined"
     page.screenshot(path=str(ARTIFACTS / "chat-escaped.png"), full_page=True)
+
+
+def _luminance(css: str) -> tuple[float, float]:
+    """(relative luminance, alpha) of a CSS rgb()/rgba() colour (WCAG 2 formula)."""
+    parts = [float(x) for x in re.findall(r"[\d.]+", css)]
+    r, g, b = parts[:3]
+    alpha = parts[3] if len(parts) > 3 else 1.0
+
+    def channel(c: float) -> float:
+        c /= 255
+        return c / 12.92 if c <= 0.03928 else ((c + 0.055) / 1.055) ** 2.4
+
+    return 0.2126 * channel(r) + 0.7152 * channel(g) + 0.0722 * channel(b), alpha
+
+
+def _contrast(fg: str, bg: str) -> float:
+    (a, _), (b, alpha) = _luminance(fg), _luminance(bg)
+    assert alpha > 0.9, f"the highlight has no opaque background of its own: {bg}"
+    hi, lo = max(a, b), min(a, b)
+    return (hi + 0.05) / (lo + 0.05)
+
+
+STYLE = "el => { const s = getComputedStyle(el); return [s.color, s.backgroundColor]; }"
+
+
+@pytest.mark.parametrize("theme", ["light", "dark"])
+def test_the_highlighted_answer_is_readable_in_both_themes(browser, chat_server, theme):
+    """Gradio follows the system's colour scheme (or ?__theme=dark): the answer's highlight and the
+    passage's mark must keep a WCAG AA contrast (4.5:1) in both."""
+    context = browser.new_context(viewport={"width": 1100, "height": 1150}, color_scheme=theme)
+    pg = context.new_page()
+    try:
+        pg.goto(f"{chat_server.url}?__theme={theme}")
+        pg.wait_for_selector("#question textarea")
+        assert pg.evaluate("document.body.classList.contains('dark')") == (theme == "dark")
+        ask(pg, FIRST)
+        reply = last_reply(pg)
+        for selector in (".qa-answer strong", ".qa-passage mark"):
+            fg, bg = reply.locator(selector).first.evaluate(STYLE)
+            assert _contrast(fg, bg) >= 4.5, (theme, selector, fg, bg)
+        pg.screenshot(path=str(ARTIFACTS / f"chat-{theme}.png"), full_page=True)
+    finally:
+        context.close()
