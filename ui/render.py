@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from qa.answering import NO_ANSWER_MESSAGE
 from qa.sentences import sentence_around
 from qa.types import Answer, Citation, Passage
 
@@ -119,12 +120,15 @@ def render_answer(answer: Answer) -> str:
 
 def render_no_answer(answer: Answer, n: int = CLOSEST_PASSAGES) -> str:
     """Says plainly that the articles don't say, and shows the closest passages."""
-    msg = answer.message if answer.message else ""
-    lines = [f'<p class="qa-noanswer"><strong>{NO_ANSWER_TEXT}</strong> {esc(msg)}</p>']
+    # the engine's standard message says what the headline already says: show only a different one
+    msg = "" if answer.message in ("", NO_ANSWER_MESSAGE) else f" {esc(answer.message)}"
+    lines = [f'<p class="qa-noanswer"><strong>{NO_ANSWER_TEXT}</strong>{msg}</p>']
     passages: Sequence[Passage] = answer.passages[:n]
     if passages:
+        # collapsed: for an unrelated question they are noise, for a near miss they are worth a click
         items = "".join(render_passage(p) for p in passages)
-        lines.append(f'<div class="qa-sources"><p class="qa-sources-title">Closest passages</p><ol>{items}</ol></div>')
+        lines.append(f'<details class="qa-sources"><summary class="qa-sources-title">Closest passages '
+                     f'({len(passages)})</summary><ol>{items}</ol></details>')
     return "".join(lines)
 
 

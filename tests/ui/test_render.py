@@ -85,10 +85,13 @@ def test_passage_excerpt_is_cut_around_the_answer():
 def test_no_answer_says_so_and_lists_closest_passages():
     a = Answer(question="q", text=None, score=0.1, passages=[passage(), passage(title="Second", source="b.txt")],
                message="The articles do not contain an answer to this question.")
-    shown = visible(render_answer(a))
-    assert shown.startswith("The articles don't say.")
-    assert "Closest passages" in shown and "Storm Hits Coast storm.txt" in shown and "Second b.txt" in shown
+    out = render_answer(a)
+    shown = visible(out)
+    assert shown.startswith("The articles don't say. Closest passages (2)")  # said once, not twice
+    assert "do not contain" not in shown
+    assert "Storm Hits Coast storm.txt" in shown and "Second b.txt" in shown
     assert "Sources" not in shown
+    assert '<details class="qa-sources"><summary' in out  # collapsed until asked for
 
 
 def test_article_markup_is_escaped_everywhere():
