@@ -129,6 +129,8 @@ def cmd_index(args) -> int:
             print(f"skipped: {problem}", file=sys.stderr)
         if report.rebuilt:
             print(f"Rebuilt the index: {report.rebuilt}")
+        if report.recovered:
+            print(f"Recovered the index: {report.recovered}")
         print(f"Indexed '{qa.settings.articles_dir}' into '{qa.settings.index_dir}': {report.summary()}.")
     return 0
 
@@ -169,6 +171,9 @@ def cmd_ask(args) -> int:
         print(json.dumps(answer.to_dict(), ensure_ascii=False, indent=1))
     else:
         print(format_answer(answer))
+    # answered from an intact older generation after damage: update from it now, with the answer already out
+    sys.stdout.flush()
+    qa.finish_update()
     return 0
 
 

@@ -9,22 +9,41 @@
 
 The index refreshes itself when files in the folder change (checked at most every
 ``settings.refresh_interval`` seconds), re-embedding only new or changed articles.
+
+A question is never held up by an update that cannot happen: when the update cannot be written (full
+disk, read-only folder) or another process holds the write lock, ``ask`` warns once and answers from the
+index as it is; the failed update is not retried until the folder changes again or
+``RETRY_FAILED_UPDATE_S`` have passed. When the live generation is damaged, ``ask`` answers from the
+newest intact one first and the next refresh (or :meth:`QA.finish_update`, which ``qa ask`` calls after
+printing the answer) updates the index from it. ``refresh()`` (``qa index``) waits for the lock and
+raises instead.
 """
 
 from __future__ import annotations
 
+import errno
 import logging
+import os
 import shutil
 import threading
 import time
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
 from qa.answering import Answerer, no_answer, passages_to_read
 from qa.articles import SUPPORTED_SUFFIXES, folder_fingerprint, load_articles
 from qa.config import Settings
 from qa.embedding import Embedder, get_embedder
-from qa.errors import ArticlesNotFoundError, InvalidQuestionError, QAError
+from qa.errors import (
+    ArticlesNotFoundError,
+    IndexBusyError,
+    IndexLocationError,
+    IndexUnusableError,
+    InvalidQuestionError,
+    OutsideFolderError,
+    QAError,
+)
 from qa.index import ChunkIndex, IndexSnapshot, SyncReport
 from qa.retrieval import HybridRetriever
 from qa.types import Answer, Article, Passage
@@ -33,6 +52,16 @@ log = logging.getLogger(__name__)
 
 MAX_QUESTION_CHARS = 2000
 REMOVED_DIR = ".removed"
+RETRY_FAILED_UPDATE_S = 300.0
+
+
+@dataclass(frozen=True)
+class FailedUpdate:
+    """An update that could not be written: questions skip it while the folder is unchanged, until ``retry_at``."""
+
+    fingerprint: dict[str, list[int]]
+    retry_at: float  # time.monotonic()
+    message: str
 
 
 def default_answerer(embedder: Embedder, name: str | None = None) -> Answerer:
@@ -91,6 +120,9 @@ class QA:
         self._lock = threading.RLock()
         self._checked_at = 0.0
         self.last_report: SyncReport | None = None
+        self.failed_update: FailedUpdate | None = None
+        self._warned: str | None = None  # the last warning given for answering without an update
+        self._deferred: str | None = None  # the intact generation answered from before updating from it
 
     # ------------------------------------------------------------ components
     @property
@@ -108,11 +140,11 @@ class QA:
     @property
     def retriever(self) -> HybridRetriever:
         if self._retriever is None:
-            self.refresh()
+            self._refresh(answering=True)
         elif self.auto_refresh and self._due() and self._lock.acquire(blocking=False):
             # when another thread is already indexing, answer from the current index meanwhile
             try:
-                self.refresh()
+                self._refresh(answering=True)
             finally:
                 self._lock.release()
         assert self._retriever is not None
@@ -129,8 +161,23 @@ class QA:
     def refresh(self, force: bool = False, progress: bool | None = None) -> SyncReport | None:
         """Bring the index in step with the folder; returns what changed (``None`` when nothing did).
 
-        ``force`` re-reads every article even when no file looks changed.
+        ``force`` re-reads every article even when no file looks changed. Waits for another writer (up to
+        the index's lock timeout) and raises when the update cannot be written.
         """
+        return self._refresh(force, progress)
+
+    def finish_update(self) -> SyncReport | None:
+        """Run the update deferred so that a question could be answered first from an intact generation
+        (after damage to the live one); like a question's refresh, it warns instead of raising when the
+        update cannot be written. Does nothing when no update is deferred."""
+        if self._deferred is None:
+            return None
+        return self._refresh(answering=True)
+
+    def _refresh(self, force: bool = False, progress: bool | None = None, answering: bool = False) -> SyncReport | None:
+        """``answering``: a question waits, so a usable index is answered from rather than held up by an update
+        that cannot happen now (lock held elsewhere, disk full or read-only), and an index recovered from
+        damage answers before it is updated."""
         with self._lock:
             self._checked_at = time.monotonic()
             folder = self.settings.articles_dir
@@ -139,28 +186,98 @@ class QA:
                     f"articles folder '{folder}' does not exist; create it and add .txt, .md, .html, "
                     ".json or .jsonl articles, or point --articles at your folder"
                 )
+            self._check_index_location()
             fingerprint = folder_fingerprint(folder)
             snap = self._retriever.snapshot if self._retriever else None
-            if snap is None or snap.generation != self.index.current_generation():
+            live = self.index.current_generation()
+            if snap is None or snap.generation != live:
                 snap = self._load_quietly()
-            if not force and snap is not None and snap.fingerprint == fingerprint and self.index.compatible(snap) is None:
+            usable = snap is not None and self.index.compatible(snap) is None
+            recovered = snap is not None and snap.generation != live  # CURRENT is damaged: an older generation loaded
+            if not recovered:
+                self._deferred = None
+            if not force and usable and not recovered and snap.fingerprint == fingerprint:
                 self._set_snapshot(snap)
                 return None
-            loaded = load_articles(folder, progress=progress)
-            if not loaded.articles:
-                detail = f" ({len(loaded.problems)} files could not be read: {loaded.problems[0]})" if loaded.problems else ""
-                raise ArticlesNotFoundError(
-                    f"no readable articles in '{folder}'{detail}; add .txt, .md, .html, .json or .jsonl files"
-                )
-            report = self.index.sync(loaded.articles, fingerprint, loaded.problems, progress)
+            can_wait = not (answering and usable)
+            if not can_wait:
+                assert snap is not None
+                if recovered and self._deferred != snap.generation:
+                    # answer first; the next refresh, due at once, updates from this generation
+                    self._deferred = snap.generation
+                    self._checked_at = float("-inf")
+                    self._set_snapshot(snap)
+                    return None
+                failed = self.failed_update
+                if failed is not None and failed.fingerprint == fingerprint and time.monotonic() < failed.retry_at:
+                    self._set_snapshot(snap)
+                    return None
+            try:
+                if not can_wait and self.index.busy():  # before reading every article for nothing
+                    raise IndexBusyError(f"another process is updating the index in '{self.index.dir}'")
+                loaded = load_articles(folder, progress=progress)
+                if not loaded.articles:
+                    detail = f" ({len(loaded.problems)} files could not be read: {loaded.problems[0]})" if loaded.problems else ""
+                    raise ArticlesNotFoundError(
+                        f"no readable articles in '{folder}'{detail}; add .txt, .md, .html, .json or .jsonl files"
+                    )
+                report = self.index.sync(loaded.articles, fingerprint, loaded.problems, progress,
+                                         lock_timeout=None if can_wait else 0)
+            except (IndexBusyError, OSError) as e:
+                if can_wait:
+                    raise
+                assert snap is not None
+                self._answer_without_update(snap, fingerprint, e)
+                return None
+            self.failed_update = None
+            self._warned = None
+            self._deferred = None
             self.last_report = report
             self._set_snapshot(self.index.load())
             return report
 
+    def _answer_without_update(self, snap: IndexSnapshot, fingerprint: dict[str, list[int]], error: Exception) -> None:
+        """Keep answering from ``snap``; warn once per cause, and remember a write failure so that the
+        following questions do not redo the same work (embedding) only to fail the same way."""
+        index_dir = self.settings.index_dir
+        if isinstance(error, IndexBusyError):
+            message = (f"another process is updating the index in '{index_dir}'; answering from the index as it "
+                       "was until that update is done")
+        else:
+            assert isinstance(error, OSError)
+            cause = error.strerror or str(error)
+            if error.errno in (errno.ENOSPC, errno.EDQUOT):
+                todo = "free disk space there, then run `qa index`"
+            elif error.errno in (errno.EROFS, errno.EACCES, errno.EPERM):
+                todo = f"make '{index_dir}' writable (or point --index at a writable folder), then run `qa index`"
+            else:
+                todo = "fix that, then run `qa index`"
+            message = (f"cannot update the index in '{index_dir}' ({cause}); answering from the index as it was, "
+                       f"without the latest changes to the articles; {todo}")
+            self.failed_update = FailedUpdate(fingerprint, time.monotonic() + RETRY_FAILED_UPDATE_S, message)
+        if message != self._warned:
+            self._warned = message
+            log.warning("%s", " ".join(message.split()))
+        self._set_snapshot(snap)
+
+    def _check_index_location(self) -> None:
+        """Refuse an index folder inside the articles folder: every refresh would read the index's own
+        files as articles and write a new generation. A hidden folder is fine (it is never read)."""
+        folder, index_dir = self.settings.articles_dir, self.settings.index_dir
+        try:
+            inside = index_dir.resolve().relative_to(folder.resolve())
+        except ValueError:
+            return
+        if not any(part.startswith(".") for part in inside.parts):
+            raise IndexLocationError(
+                f"the index folder '{index_dir}' is inside the articles folder '{folder}', so its files would be "
+                f"read as articles; point --index elsewhere, or use a hidden folder such as '{folder / '.index'}'"
+            )
+
     def _load_quietly(self) -> IndexSnapshot | None:
         try:
             return self.index.load()
-        except QAError as e:
+        except IndexUnusableError as e:
             log.warning("%s; it will be rebuilt", e)
             return None
 
@@ -203,10 +320,11 @@ class QA:
             src = by_id.get(src, src)
             if "#" in src:
                 raise QAError(f"'{src}' is one record of a JSON file; edit that file to remove it")
-            path = folder / src
+            rel = _inside(folder, src)
+            path = folder / rel
             if not path.is_file():
                 raise QAError(f"no article file '{src}' in '{folder}'")
-            dest = folder / REMOVED_DIR / src
+            dest = folder / REMOVED_DIR / rel
             dest.parent.mkdir(parents=True, exist_ok=True)
             if dest.exists():
                 dest = dest.with_name(f"{dest.stem}-{int(time.time())}{dest.suffix}")
@@ -248,6 +366,22 @@ def _top_passages(answer: Answer, k: int) -> list[Passage]:
     """The answer's first ``k`` passages, plus any further passage one of its citations quotes."""
     cited = {(c.article_id, c.passage_start) for c in answer.citations}
     return [p for i, p in enumerate(answer.passages) if i < k or (p.article_id, p.start) in cited]
+
+
+def _inside(folder: Path, source: str) -> Path:
+    """``source`` as a path relative to ``folder``; raises when it leads outside (``..``, an absolute path,
+    a linked folder), so that nothing from elsewhere is moved into the folder."""
+    rel = Path(os.path.normpath(source))
+    outside = OutsideFolderError(
+        f"'{source}' is not inside the articles folder '{folder}'; only its articles can be removed"
+    )
+    if rel.is_absolute() or rel.parts[:1] == ("..",):
+        raise outside
+    try:
+        (folder / rel).parent.resolve().relative_to(folder.resolve())
+    except ValueError as e:
+        raise outside from e
+    return rel
 
 
 def _same_file(a: Path, b: Path) -> bool:

@@ -21,3 +21,11 @@ class IndexUnusableError(QAError):
 
 class InvalidQuestionError(QAError):
     """The question is empty or otherwise unusable."""
+
+
+class IndexLocationError(QAError):
+    """The index folder cannot be used where it is (a file stands there, or it lies inside the articles folder)."""
+
+
+class OutsideFolderError(QAError):
+    """A path names a file outside the articles folder."""

@@ -17,12 +17,21 @@ and is swapped atomically (``os.replace``) only after the generation is complete
 mid-write leaves ``CURRENT`` on the previous, intact generation. Writers hold a file lock (``.lock``)
 so two processes never update one index at once.
 
+Damage is survived without re-embedding: when ``CURRENT`` is missing, garbled or names a generation that
+is missing or fails its checks, ``load`` and ``sync`` fall back to the newest intact generation (every
+checksum verified) and the next update continues from it, switching ``CURRENT`` back to a good one.
+Damaged generations do not count among the ``GENERATIONS_KEPT`` that pruning keeps.
+
 The manifest records the embedder, its dimension, the chunking settings, every article's content hash,
 the FAISS structure (``vector_index``: exact ``flat`` below a size threshold, a trained IVF above, see
-:mod:`qa.vector_store`) and the SHA-256 and size of every file. ``load`` verifies every checksum and
-builds the FAISS index from the segments; when the same ``ChunkIndex`` loaded the previous generation,
-it reuses what the two share (articles, chunks, a copy of the FAISS index) and reads and verifies only
-the new segments. ``sync`` reads only the manifest and the chunk table (the sizes of the other files are
+:mod:`qa.vector_store`) and the SHA-256 and size of every file; the manifest carries the SHA-256 of its own
+canonical JSON (``manifest_sha256``; a manifest without it was written by an earlier version and is
+accepted, and the next write adds it). A generation whose chunk ids repeat, or reach ``next_chunk_id``, is
+never switched to nor loaded: the next update would number new chunks with ids already taken.
+
+``load`` verifies every checksum and builds the FAISS index from the segments; when the same
+``ChunkIndex`` loaded the previous generation, it reuses what the two share (articles, chunks, a copy of
+the FAISS index) and reads and verifies only the new segments. ``sync`` reads only the manifest and the chunk table (the sizes of the other files are
 checked), so an update, and the reload after it, cost time in proportion to what it adds. Metadata is JSON,
 vectors are ``.npy`` read with ``allow_pickle=False``; nothing is pickled. Indexes written by format 1
 (one ``faiss.index`` per generation) are still read, and converted without re-embedding on the next
@@ -31,11 +40,14 @@ update.
 
 from __future__ import annotations
 
+import contextlib
+import errno
 import hashlib
 import io
 import json
 import logging
 import os
+import re
 import shutil
 import time
 from collections.abc import Iterator, Sequence
@@ -48,7 +60,7 @@ import numpy as np
 from qa.chunking import Chunker
 from qa.config import Settings
 from qa.embedding import Embedder
-from qa.errors import IndexBusyError, IndexUnusableError
+from qa.errors import IndexBusyError, IndexLocationError, IndexUnusableError
 from qa.types import Article, Chunk
 from qa.vector_store import VectorIndexSettings, VectorLayout, build_index, plan_layout, train_layout, training_size
 
@@ -59,6 +71,8 @@ READABLE_FORMATS = (1, 2)
 CURRENT = "CURRENT"
 LOCK = ".lock"
 MANIFEST = "manifest.json"
+MANIFEST_CHECKSUM = "manifest_sha256"
+GENERATION = re.compile(r"gen-\d{6,}")
 CHUNKS = "chunks.jsonl"
 SEGMENT_PARTS = ("vectors.npy", "ids.npy", "articles.jsonl")
 LEGACY_FILES = ("faiss.index", "articles.jsonl", "chunks.jsonl")
@@ -103,6 +117,7 @@ class SyncReport:
     chunks_embedded: int = 0
     rebuilt: str | None = None
     problems: list[str] = field(default_factory=list)
+    recovered: str | None = None  # the live generation was damaged: what, and which intact one the update continued from
 
     @property
     def changed(self) -> bool:
@@ -160,6 +175,39 @@ def _npy(array: np.ndarray) -> bytes:
 
 def _file_entry(data: bytes) -> dict[str, Any]:
     return {"sha256": hashlib.sha256(data).hexdigest(), "bytes": len(data)}
+
+
+def _manifest_digest(manifest: dict[str, Any]) -> str:
+    """SHA-256 of the manifest's canonical JSON (sorted keys, compact), its own checksum field left out."""
+    body = {k: v for k, v in manifest.items() if k != MANIFEST_CHECKSUM}
+    return hashlib.sha256(json.dumps(body, ensure_ascii=False, separators=(",", ":"), sort_keys=True).encode()).hexdigest()
+
+
+def _manifest_bytes(manifest: dict[str, Any]) -> bytes:
+    """The manifest as written: compact JSON carrying the checksum of its canonical form."""
+    body = {k: v for k, v in manifest.items() if k != MANIFEST_CHECKSUM}
+    body[MANIFEST_CHECKSUM] = _manifest_digest(body)
+    return json.dumps(body, ensure_ascii=False, separators=(",", ":")).encode()
+
+
+def _check_chunk_ids(gdir: Path, ids: np.ndarray, next_id: int | None) -> None:
+    """Refuse chunk ids that repeat or are not below ``next_chunk_id``: two chunks would share a vector id,
+    or the next update would number new chunks with ids already taken."""
+    if not len(ids):
+        return
+    if len(np.unique(ids)) != len(ids):
+        raise IndexUnusableError(f"index generation {gdir} is inconsistent: chunk ids repeat")
+    if next_id is not None and int(ids.max()) >= next_id:
+        raise IndexUnusableError(
+            f"index generation {gdir} is inconsistent: chunk id {int(ids.max())} is not below next_chunk_id {next_id}"
+        )
+
+
+def _verify_checksums(gdir: Path, files: dict[str, dict[str, Any]]) -> None:
+    """Raise :class:`IndexUnusableError` for the first of ``files`` whose SHA-256 is not the recorded one."""
+    for name, entry in files.items():
+        if sha256_file(gdir / name) != entry["sha256"]:
+            raise IndexUnusableError(f"index file {gdir / name} is corrupted (checksum mismatch)")
 
 
 class ChunkEncoder(Protocol):
@@ -257,38 +305,84 @@ class ChunkIndex:
         self.vector_settings = vector_index or getattr(settings, "vector_index", None) or VectorIndexSettings()
         self.chunker = Chunker(settings.chunk_size, settings.chunk_overlap)
         self.encoder: ChunkEncoder = LocalChunkEncoder(self.chunker, embedder)
-        self._unusable: dict[str, str] = {}  # generation -> why load() refused it
+        self._unusable: dict[str, str] = {}  # generation -> why load() or sync() refused it
         self._last: IndexSnapshot | None = None  # the last generation load() returned, reused by the next
+        self._fallback_told: str | None = None  # the fallback generation load() last warned about
 
     # ---------------------------------------------------------------- reading
     def signature(self) -> dict[str, Any]:
         return {**self.settings.index_signature(), "dim": int(self.embedder.dim), "format": FORMAT_VERSION}
 
     def current_generation(self) -> str | None:
+        """The generation ``CURRENT`` names; ``None`` when it is missing, empty or not a generation name."""
         try:
-            name = (self.dir / CURRENT).read_text().strip()
-        except FileNotFoundError:
+            data = (self.dir / CURRENT).read_bytes()
+        except (FileNotFoundError, IsADirectoryError):
             return None
-        return name or None
+        except NotADirectoryError as e:
+            raise self._not_a_folder() from e
+        name = data.decode("utf-8", "replace").strip()
+        return name if GENERATION.fullmatch(name) else None
+
+    def _not_a_folder(self) -> IndexLocationError:
+        return IndexLocationError(
+            f"the index folder '{self.dir}' is a file, not a folder; move that file away, or point --index at a folder"
+        )
+
+    def generations(self) -> list[str]:
+        """The generation folders on disk, newest first."""
+        try:
+            names = [p.name for p in self.dir.iterdir() if GENERATION.fullmatch(p.name) and p.is_dir()]
+        except FileNotFoundError:
+            return []
+        except NotADirectoryError as e:
+            raise self._not_a_folder() from e
+        return sorted(names, key=lambda n: int(n[4:]), reverse=True)
+
+    def _load_order(self, current: str | None) -> list[str]:
+        """The generations to try: the one ``CURRENT`` names, then the others, newest first."""
+        rest = [g for g in self.generations() if g != current]
+        return ([current] if current else []) + rest
 
     def load(self, verify: bool = True) -> IndexSnapshot | None:
         """The live generation, or ``None`` when there is no index yet.
 
-        Raises :class:`IndexUnusableError` when the files are missing, truncated or corrupted (the next
-        :meth:`sync` of this object then rebuilds the index).
+        When ``CURRENT`` is damaged or names a generation that is missing, truncated or corrupted, the newest
+        intact generation is returned instead (with a warning); the next :meth:`sync` continues from it.
+        Raises :class:`IndexUnusableError` when no generation is intact (the next :meth:`sync` of this
+        object then rebuilds the index).
         """
-        gen = self.current_generation()
-        if gen is None:
+        current = self.current_generation()
+        order = self._load_order(current)
+        if not order:
             return None
-        try:
-            snap = self._load_generation(gen, verify)
-        except IndexUnusableError as e:
-            self._unusable[gen] = str(e)
-            raise
-        self._last = snap
-        return snap
+        damage: list[str] = []  # why each generation tried was refused
+        for gen in order:
+            why = self._unusable.get(gen)
+            if why is None:
+                try:
+                    snap = self._load_generation(gen, verify)
+                except IndexUnusableError as e:
+                    why = self._unusable[gen] = str(e)
+            if why is not None:
+                damage.append(why)
+                continue
+            if gen != current and self._fallback_told != gen:
+                self._fallback_told = gen
+                log.warning("%s; using %s, the newest intact generation (the next update continues from it)",
+                            damage[0] if current else self._current_damage(), gen)
+            self._last = snap
+            return snap
+        raise IndexUnusableError(damage[0])
+
+    def _current_damage(self) -> str:
+        """What is wrong with ``CURRENT`` when it names no generation."""
+        if (self.dir / CURRENT).exists():
+            return f"{self.dir / CURRENT} does not name an index generation"
+        return f"{self.dir / CURRENT} is missing"
 
     def _read_manifest(self, gdir: Path) -> dict[str, Any]:
+        """The manifest of a generation, its own checksum verified (a manifest without one predates it)."""
         try:
             manifest = json.loads((gdir / MANIFEST).read_text(encoding="utf-8"))
         except (OSError, ValueError) as e:
@@ -296,6 +390,9 @@ class ChunkIndex:
         fmt = manifest.get("format") if isinstance(manifest, dict) else None
         if fmt not in READABLE_FORMATS:
             raise IndexUnusableError(f"index generation {gdir} has format {fmt!r}, which this version cannot read")
+        expected = manifest.get(MANIFEST_CHECKSUM)
+        if expected is not None and expected != _manifest_digest(manifest):
+            raise IndexUnusableError(f"index file {gdir / MANIFEST} is corrupted (checksum mismatch)")
         return manifest
 
     def _load_generation(self, gen: str, verify: bool) -> IndexSnapshot:
@@ -314,9 +411,7 @@ class ChunkIndex:
                 if seg.name not in shared or not reuse_vectors:
                     checksums.update(seg.files)
             if verify:
-                for name, entry in checksums.items():
-                    if sha256_file(gdir / name) != entry["sha256"]:
-                        raise IndexUnusableError(f"index file {gdir / name} is corrupted (checksum mismatch)")
+                _verify_checksums(gdir, checksums)
             articles: dict[str, Article] = {}
             if prev is not None:
                 articles = {aid: prev.articles[aid] for aid, e in entries.items() if e["segment"] in shared}
@@ -335,6 +430,7 @@ class ChunkIndex:
                         c = Chunk(id=cid, article_id=aid, start=start, end=end, text=articles[aid].text[start:end])
                     chunks.append(c)
             live = np.fromiter((c.id for c in chunks), dtype=np.int64, count=len(chunks))
+            _check_chunk_ids(gdir, live, int(manifest["next_chunk_id"]))
             dim = int(manifest["signature"]["dim"])
             if reuse_vectors:
                 # the previous snapshot's index, copied (readers may still search it), minus what was
@@ -421,6 +517,9 @@ class ChunkIndex:
                 for line in f:
                     cid, aid, start, end = json.loads(line)
                     chunks.append(Chunk(id=cid, article_id=aid, start=start, end=end, text=articles[aid].text[start:end]))
+            next_id = manifest.get("next_chunk_id")
+            _check_chunk_ids(gdir, np.array([c.id for c in chunks], dtype=np.int64),
+                             None if next_id is None else int(next_id))
             index = faiss.read_index(str(gdir / "faiss.index"))
         except IndexUnusableError:
             raise
@@ -430,9 +529,12 @@ class ChunkIndex:
             raise IndexUnusableError(f"index generation {gdir} is inconsistent: {index.ntotal} vectors, {len(chunks)} chunks")
         return IndexSnapshot(gen, manifest, articles, chunks, index)
 
-    def _read_state(self, gen: str, manifest: dict[str, Any]) -> _State:
-        """The chunk table of ``gen`` (with its ``manifest``), checked: checksum of the table, sizes of the rest."""
+    def _read_state(self, gen: str, manifest: dict[str, Any] | None) -> _State:
+        """The chunk table of ``gen`` (with its ``manifest``, read when ``None``), checked: checksum of the table,
+        sizes of the rest, chunk ids."""
         gdir = self.dir / gen
+        if manifest is None:
+            manifest = self._read_manifest(gdir)
         try:
             segments = [Segment.from_dict(s) for s in manifest["segments"]]
             layout = VectorLayout.from_dict(manifest.get("vector_index"))
@@ -446,6 +548,7 @@ class ChunkIndex:
                 if (gdir / name).stat().st_size != entry["bytes"]:
                     raise IndexUnusableError(f"index file {gdir / name} is corrupted (size mismatch)")
             rows = json.loads("[" + ",".join(data.decode("utf-8").splitlines()) + "]")
+            _check_chunk_ids(gdir, np.array([r[0] for r in rows], dtype=np.int64), int(manifest["next_chunk_id"]))
         except IndexUnusableError:
             raise
         except (OSError, ValueError, KeyError, TypeError) as e:
@@ -464,25 +567,41 @@ class ChunkIndex:
         return "; ".join(diffs) or None
 
     # ---------------------------------------------------------------- writing
-    def lock(self):
+    def lock(self, timeout: float | None = None):
+        """The write lock (not yet acquired), waiting up to ``timeout`` seconds (default ``lock_timeout``)."""
         from filelock import FileLock
 
-        self.dir.mkdir(parents=True, exist_ok=True)
-        return FileLock(str(self.dir / LOCK), timeout=self.lock_timeout)
+        try:
+            self.dir.mkdir(parents=True, exist_ok=True)
+        except (FileExistsError, NotADirectoryError) as e:
+            raise self._not_a_folder() from e
+        return FileLock(str(self.dir / LOCK), timeout=self.lock_timeout if timeout is None else timeout)
+
+    def busy(self) -> bool:
+        """Whether another writer holds the write lock right now (checked without waiting)."""
+        from filelock import Timeout
+
+        try:
+            with self.lock(timeout=0):
+                return False
+        except Timeout:
+            return True
 
     def sync(self, articles: Sequence[Article], fingerprint: dict[str, list[int]] | None = None,
              problems: Sequence[str] = (), progress: bool | None = None,
-             encoder: ChunkEncoder | None = None) -> SyncReport:
+             encoder: ChunkEncoder | None = None, lock_timeout: float | None = None) -> SyncReport:
         """Make the index hold exactly ``articles``: embed new and changed ones, drop deleted ones.
 
         Unchanged articles are never re-embedded. ``encoder`` chunks and embeds them (default: in this
         process). Raises :class:`IndexBusyError` when another process holds the write lock for longer
-        than ``lock_timeout`` seconds.
+        than ``lock_timeout`` seconds (default: the index's ``lock_timeout``; 0 tries once), and
+        ``OSError`` when the update cannot be written (full disk, read-only folder): a full or read-only
+        disk is found before anything is embedded, and the live generation is never touched.
         """
         from filelock import Timeout
 
         try:
-            with self.lock():
+            with self.lock(lock_timeout):
                 return self._sync_locked(articles, fingerprint or {}, list(problems), progress, encoder or self.encoder)
         except Timeout as e:
             raise IndexBusyError(
@@ -490,27 +609,53 @@ class ChunkIndex:
             ) from e
 
     def _previous_state(self, report: SyncReport) -> _State | None:
-        """The live generation's state, or ``None`` (with ``report.rebuilt`` saying why) when it must be rebuilt."""
-        gen = self.current_generation()
-        if gen is None:
-            return None
-        try:
-            if gen in self._unusable:
-                raise IndexUnusableError(self._unusable[gen])
-            manifest = self._read_manifest(self.dir / gen)
-            why = self._incompatibility(manifest)
-            if why:
-                report.rebuilt = f"settings changed ({why})"
-                log.warning("The index in %s was built with other settings (%s); rebuilding it", self.dir, why)
-                return None
-            if manifest["format"] == 1:
-                gen = self._convert_v1(gen)
+        """The state to update from: the live generation's, else (when it is damaged) the newest intact one's
+        (``report.recovered`` says so), or ``None`` (with ``report.rebuilt`` saying why) when the index must be
+        rebuilt."""
+        current = self.current_generation()
+        refused: list[str] = []
+        for gen in self._load_order(current):
+            try:
+                if gen in self._unusable:
+                    raise IndexUnusableError(self._unusable[gen])
                 manifest = self._read_manifest(self.dir / gen)
-            return self._read_state(gen, manifest)
-        except IndexUnusableError as e:
-            report.rebuilt = str(e)
-            log.warning("%s; rebuilding the index from the articles", e)
-            return None
+                why = self._incompatibility(manifest)
+                if why:
+                    report.rebuilt = f"settings changed ({why})"
+                    log.warning("The index in %s was built with other settings (%s); rebuilding it", self.dir, why)
+                    return None
+                if manifest["format"] == 1:
+                    state = self._read_state(self._convert_v1(gen), None)
+                else:
+                    if gen != current and (self._last is None or self._last.generation != gen):
+                        self._verify_generation(gen, manifest)  # a fallback is trusted only once every file checks out
+                    state = self._read_state(gen, manifest)
+            except IndexUnusableError as e:
+                self._unusable[gen] = str(e)
+                refused.append(str(e))
+                continue
+            if gen != current:
+                report.recovered = f"{refused[0] if refused else self._current_damage()}; continued from {gen}, " \
+                                   "the newest intact generation"
+                log.warning("%s", report.recovered)
+            return state
+        if refused:
+            report.rebuilt = refused[0]
+            log.warning("%s; rebuilding the index from the articles", report.rebuilt)
+        return None
+
+    def _verify_generation(self, gen: str, manifest: dict[str, Any]) -> None:
+        """Check every file of a format-2 generation against its checksum."""
+        gdir = self.dir / gen
+        try:
+            files = dict(manifest["checksums"])
+            for seg in manifest["segments"]:
+                files.update(Segment.from_dict(seg).files)
+            _verify_checksums(gdir, files)
+        except IndexUnusableError:
+            raise
+        except (OSError, KeyError, TypeError, ValueError) as e:
+            raise IndexUnusableError(f"index generation {gdir} cannot be read ({type(e).__name__}: {e})") from e
 
     def _convert_v1(self, gen: str) -> str:
         """Rewrite a format-1 generation as a format-2 one with a single segment (no re-embedding)."""
@@ -545,11 +690,14 @@ class ChunkIndex:
         if state is not None and not report.changed and not relabelled:
             if fingerprint != state.manifest.get("fingerprint", {}):
                 self._rewrite_manifest(state.generation, {**state.manifest, "fingerprint": fingerprint})
+            if report.recovered:  # nothing to add: pointing CURRENT back at the intact generation is the repair
+                self._set_current(state.generation)
             return report
 
         next_id = int(state.manifest.get("next_chunk_id", 0)) if state else 0
         next_seg = int(state.manifest.get("next_segment", 1)) if state else 1
         to_embed = [new_by_id[aid] for aid in sorted(set(new_by_id) - keep)]
+        self._check_writable(to_embed)
         new_chunks: list[Chunk] = []
         vectors = np.zeros((0, int(self.embedder.dim)), dtype=np.float32)
         if to_embed:
@@ -591,6 +739,23 @@ class ChunkIndex:
         log.info("Index updated: %s", report.summary())
         return report
 
+    def _check_writable(self, articles: Sequence[Article]) -> None:
+        """Raise the ``OSError`` an update would meet on a full or read-only disk before embedding, not after:
+        a tiny flushed write, then the free space against a low estimate of what ``articles`` take."""
+        probe = self.dir / f".write-test-{os.getpid()}"
+        try:
+            _fsync_write(probe, b"\n")
+        finally:
+            with contextlib.suppress(OSError):
+                probe.unlink()
+        step = self.settings.chunk_size - self.settings.chunk_overlap
+        n_chunks = sum(len(a.text) // step + 1 for a in articles)
+        need = sum(len(a.text.encode()) for a in articles) + n_chunks * (4 * int(self.embedder.dim) + 8)
+        free = shutil.disk_usage(self.dir).free
+        if free < need:
+            raise OSError(errno.ENOSPC, f"No space left on device (the update needs at least {_size(need)}, "
+                                        f"{_size(free)} are free)", str(self.dir))
+
     # ---------------------------------------------------------------- segments
     def _merge(self, prev_gen: str, segments: list[Segment], new: list[_NewSegment], live: np.ndarray,
                entries: dict[str, dict[str, Any]], next_seg: int) -> tuple[list[Segment], list[_NewSegment], int]:
@@ -619,9 +784,7 @@ class ChunkIndex:
         ids_parts, vec_parts, arts = [], [], []
         names = {s.name for s in victims} | {n.name for n in new}
         for seg in victims:
-            for part in SEGMENT_PARTS:
-                if sha256_file(gdir / seg.file(part)) != seg.files[seg.file(part)]["sha256"]:
-                    raise IndexUnusableError(f"index file {gdir / seg.file(part)} is corrupted (checksum mismatch)")
+            _verify_checksums(gdir, {seg.file(part): seg.files[seg.file(part)] for part in SEGMENT_PARTS})
             ids, vecs = _read_segment_vectors(gdir, seg)
             mask = np.isin(ids, live)
             ids_parts.append(ids[mask])
@@ -666,8 +829,7 @@ class ChunkIndex:
         return np.concatenate(parts) if parts else np.zeros((0, int(self.embedder.dim)), np.float32)
 
     def _next_generation_name(self) -> str:
-        nums = [int(p.name[4:]) for p in self.dir.glob("gen-*") if p.name[4:].isdigit()]
-        return f"gen-{max(nums, default=0) + 1:06d}"
+        return f"gen-{max((int(g[4:]) for g in self.generations()), default=0) + 1:06d}"
 
     def _write_generation(self, prev_gen: str | None, prev_checksums: dict[str, Any], segments: list[Segment], new: list[_NewSegment], rows: list[list],
                           entries: dict[str, dict[str, Any]], layout: VectorLayout, trained: Any, next_id: int,
@@ -676,6 +838,8 @@ class ChunkIndex:
         import faiss
 
         gen = self._next_generation_name()
+        # the last guard before anything is switched: ids that repeat or reach next_id would corrupt every later update
+        _check_chunk_ids(self.dir / gen, np.fromiter((r[0] for r in rows), dtype=np.int64, count=len(rows)), next_id)
         tmp = self.dir / f".tmp-{gen}-{os.getpid()}"
         if tmp.exists():
             shutil.rmtree(tmp)
@@ -725,8 +889,9 @@ class ChunkIndex:
                 "fingerprint": fingerprint,
                 "checksums": checksums,
             }
-            _fsync_write(tmp / MANIFEST, json.dumps(manifest, ensure_ascii=False, separators=(",", ":")).encode())
+            _fsync_write(tmp / MANIFEST, _manifest_bytes(manifest))
             os.replace(tmp, self.dir / gen)
+            self._unusable.pop(gen, None)  # a number freed by pruning a damaged generation may come back
             self._set_current(gen)
         except BaseException:
             shutil.rmtree(tmp, ignore_errors=True)
@@ -744,15 +909,22 @@ class ChunkIndex:
         """Record new file times without touching the vectors (the articles themselves are unchanged)."""
         gdir = self.dir / gen
         tmp = gdir / f".manifest.tmp-{os.getpid()}"
-        _fsync_write(tmp, json.dumps(manifest, ensure_ascii=False, separators=(",", ":")).encode())
-        os.replace(tmp, gdir / MANIFEST)
+        try:
+            _fsync_write(tmp, _manifest_bytes(manifest))
+            os.replace(tmp, gdir / MANIFEST)
+        except BaseException:
+            with contextlib.suppress(OSError):
+                tmp.unlink()
+            raise
 
     def _prune(self, keep: str) -> None:
-        """Delete old generations, keeping the newest few (a reader may still be loading the previous one)."""
-        gens = sorted(p for p in self.dir.glob("gen-*") if p.is_dir())
-        for p in gens[:-GENERATIONS_KEPT]:
-            if p.name != keep:
-                shutil.rmtree(p, ignore_errors=True)
+        """Delete old generations, keeping the newest few intact ones (a reader may still be loading the previous
+        one). A generation found damaged does not count among them, so the intact one before it survives."""
+        gens = self.generations()
+        kept = {keep, *[g for g in gens if g not in self._unusable][:GENERATIONS_KEPT]}
+        for name in gens:
+            if name not in kept:
+                shutil.rmtree(self.dir / name, ignore_errors=True)
         for p in self.dir.glob(".tmp-gen-*"):
             shutil.rmtree(p, ignore_errors=True)
 
@@ -788,6 +960,13 @@ def _live_batches(gdir: Path, segments: list[Segment], live: np.ndarray) -> Iter
             mask = np.isin(part, live)
             if mask.any():
                 yield part[mask], np.asarray(vectors[lo:lo + LOAD_BATCH][mask], dtype=np.float32)
+
+
+def _size(n: int) -> str:
+    for unit, scale in (("GB", 1e9), ("MB", 1e6), ("kB", 1e3)):
+        if n >= scale:
+            return f"{n / scale:.1f} {unit}"
+    return f"{n} bytes"
 
 
 def _link_or_copy(src: Path, dst: Path) -> None:
