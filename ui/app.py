@@ -178,7 +178,7 @@ class ChatApp:
         except Exception as e:  # keep the chat usable; the log has the details
             log.exception("answering %r failed", question)
             return render_error(f"Something went wrong while answering: {e}"), None, session
-        return render_reply(turn.answer, turn.question, turn.understood_question), turn, session
+        return render_reply(turn.answer, turn.question, turn.understood_question, turn.rewrite_note), turn, session
 
     def ask(self, question: str, history: list[dict] | None, session: ChatSession | None):
         """Chat event: shows the question at once, then the reply (a generator, for the page)."""

@@ -95,10 +95,12 @@ def render_passage(p: Passage) -> str:
             f'<blockquote class="qa-passage">{esc(words)}{" …" if cut else ""}</blockquote></li>')
 
 
-def render_understood(question: str | None, understood: str | None) -> str:
+def render_understood(question: str | None, understood: str | None, note: str | None = None) -> str:
+    """How a follow-up was read ("Understood as: ..."), and the rewriter's note when it was unsure."""
+    note_html = f'<div class="qa-understood qa-rewrite-note">{esc(note)}</div>' if note else ""
     if not understood or question is None or " ".join(question.split()) == " ".join(understood.split()):
-        return ""
-    return f'<div class="qa-understood">Understood as: <em>{esc(understood)}</em></div>'
+        return note_html
+    return f'<div class="qa-understood">Understood as: <em>{esc(understood)}</em></div>{note_html}'
 
 
 def render_answer(answer: Answer) -> str:
@@ -132,9 +134,11 @@ def render_no_answer(answer: Answer, n: int = CLOSEST_PASSAGES) -> str:
     return "".join(lines)
 
 
-def render_reply(answer: Answer, question: str | None = None, understood: str | None = None) -> str:
-    """One chat reply: how the question was understood (when rewritten), the answer, its sources."""
-    return f'<div class="qa-reply">{render_understood(question, understood)}{render_answer(answer)}</div>'
+def render_reply(answer: Answer, question: str | None = None, understood: str | None = None,
+                 note: str | None = None) -> str:
+    """One chat reply: how the question was understood (when rewritten, or a note when the rewriter was
+    unsure), the answer, its sources."""
+    return f'<div class="qa-reply">{render_understood(question, understood, note)}{render_answer(answer)}</div>'
 
 
 def render_error(message: str) -> str:

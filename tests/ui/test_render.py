@@ -116,3 +116,14 @@ def test_understood_question_shown_only_when_rewritten():
 def test_excerpt_and_highlight_edges():
     assert excerpt("abc def", 0, 3, width=100) == ("", "abc", " def", False, False)
     assert highlight("abc def", 4, 7, width=None) == "abc <mark>def</mark>"
+
+
+def test_a_rewrite_note_is_shown_escaped_with_or_without_a_rewrite():
+    a = span_answer("said")
+    out = render_reply(a, "Where did he go?", "Where did he go?", note="Asked as typed: could not tell who 'he' is.")
+    assert visible(out).startswith("Asked as typed: could not tell who 'he' is.")
+    assert "Understood as" not in out and 'class="qa-understood qa-rewrite-note"' in out
+    out = render_reply(a, "Why?", "Why did <b>X</b> go?", note="Read as <i>a guess</i>.")
+    assert "Understood as: Why did <b>X</b> go? Read as <i>a guess</i>." in visible(out)
+    assert "<b>" not in out and "<i>" not in out
+    assert "qa-rewrite-note" not in render_reply(a, "Why?", "Why did X go?")
