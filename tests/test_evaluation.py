@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import re
+import string
 from pathlib import Path
 
 import pytest
@@ -21,6 +23,16 @@ from .conftest import SEED_FILE
 GUAIDO_Q = "Who slipped out of Venezuela last week?"
 NO_ANSWER_Q = "What is the boiling point of water?"
 
+
+
+def squad_exact(prediction, answers) -> float:
+    """SQuAD's exact match written out here, not taken from the code under test: lower case, no
+    punctuation, no articles, spaces folded."""
+    def norm(t):
+        t = "".join(ch for ch in (t or "").lower() if ch not in string.punctuation)
+        return " ".join(re.sub(r"\b(a|an|the)\b", " ", t).split())
+
+    return float(norm(prediction) in {norm(a) for a in answers})
 
 def _jsonl(path: Path, rows) -> Path:
     path.write_text("".join((r if isinstance(r, str) else json.dumps(r)) + "\n" for r in rows), encoding="utf-8")
@@ -300,7 +312,7 @@ def test_evaluate_over_the_seed_article(seed_qa, tmp_path):
     rows = {r["id"]: r for r in report["questions"]}
     g = rows["g"]
     assert "Guaido" in g["prediction"] and g["f1"] > 0 and g["gold_rank"] == 1 and g["error"] is None
-    assert (g["em"], g["f1"]) == pytest.approx(score_prediction(g["prediction"], ["Guaido"]), abs=1e-4)
+    assert g["em"] == squad_exact(g["prediction"], ["Guaido"]) and g["em"] <= g["f1"] <= 1.0
     assert g["citation"]["source"] == SEED_FILE.name and len(g["retrieved"]) == 3
     assert rows["n"]["prediction"] is None and rows["n"]["em"] == 1.0
     assert "question is empty" in rows["e"]["error"] and rows["e"]["em"] == 0.0
@@ -338,6 +350,9 @@ def test_eval_cli_on_squad_json_indexes_the_paragraphs(capsys, monkeypatch, embe
     sb1 = report["questions"][0]
     assert sb1["gold_rank"] == 1
     assert sb1["citation"] is None or sb1["citation"]["source"] == "squad_contexts.jsonl#Super_Bowl_50-p0"
-    assert (sb1["em"], sb1["f1"]) == pytest.approx(score_prediction(sb1["prediction"], sb1["answers"]), abs=1e-4)
+    assert sb1["em"] == squad_exact(sb1["prediction"], sb1["answers"])
+    assert sb1["em"] <= sb1["f1"] <= 1.0
+    if sb1["em"] == 1.0:
+        assert sb1["f1"] == 1.0
     md = (tmp_path / "dev-report.md").read_text()
     assert md.startswith(f"# Evaluation of `{path}`") and "| answerer |" in md

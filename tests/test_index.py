@@ -3,7 +3,6 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import numpy as np
@@ -168,10 +167,9 @@ def test_second_writer_is_refused_with_a_message(tmp_path, embedder):
          str(tmp_path / "v" / ".lock")], stdout=subprocess.PIPE, text=True)
     try:
         assert holder.stdout.readline().strip() == "locked"
-        t = time.monotonic()
         with pytest.raises(IndexBusyError, match="another process is updating"):
             _sync(index, folder)
-        assert time.monotonic() - t < 30
+        assert holder.poll() is None  # refused while the other writer still holds the lock, not after it let go
     finally:
         holder.kill()
         holder.wait()
