@@ -5,12 +5,16 @@
 
 A reader alone judges a span against its passage; it cannot tell that the passage is about something
 else than the question. The gate is a logistic regression over the reader's confidence, the cosine
-similarity between the question and the passage the span comes from, and how many of the question's
+similarity between the question and the passage the span comes from, how many of the question's
 words the answer's sentence holds (all independent of the corpus's size, unlike BM25 scores, whose
-scale follows the corpus's statistics), fitted on
-questions whose article is indexed versus the same questions with that article taken out
-(``bench/end_to_end.py --calibrate``), and stored in ``qa/calibration.json``. Its probability is the
-answer's confidence; below the calibrated threshold the answer is "not in the articles".
+scale follows the corpus's statistics) and whether the answer is an evidence sentence
+(:mod:`qa.answer_types`). It is fitted (``bench/end_to_end.py --calibrate``, stored in
+``qa/calibration.json``) on questions of the SQuAD training articles, each asked with its article
+indexed and with that article taken out, to predict whether the answer shown is *right* (a span:
+token F1 >= 0.5 against a reference; an evidence sentence: it holds a reference; nothing is right
+when the article is out), so its probability is a confidence that means what it says; below the
+calibrated threshold the answer is "not in the articles". A gate stored with fewer weights than
+:data:`FEATURES` uses the first ones.
 """
 
 from __future__ import annotations
@@ -21,6 +25,7 @@ from collections.abc import Sequence
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
+from qa.answer_types import EVIDENCE
 from qa.answering import Answerer, no_answer, passages_to_read
 from qa.types import Answer, Passage
 
@@ -33,19 +38,22 @@ def _logit(p: float) -> float:
     return math.log(p / (1 - p))
 
 
-FEATURES = ("reader confidence logit", "question-passage cosine", "question terms in the answer's sentence")
+FEATURES = ("reader confidence logit", "question-passage cosine", "question terms in the answer's sentence",
+            "evidence sentence")
 
 
 def features(answer: Answer) -> list[float]:
     """:data:`FEATURES` of an answer: the reader's confidence (as a logit), the question-passage cosine
-    of the passage the answer comes from, and the share of the question's content terms (stemmed, no
-    stop words) that the sentence around the answer holds."""
+    of the passage the answer comes from, the share of the question's content terms (stemmed, no
+    stop words) that the sentence around the answer holds, and whether the answer is an evidence
+    sentence rather than a span (for which "right" means "holds the answer")."""
     if not answer.citations:
-        return [_logit(answer.score), 0.0, 0.0]
+        return [_logit(answer.score), 0.0, 0.0, 0.0]
     c = answer.citations[0]
     p = next((p for p in answer.passages if p.article_id == c.article_id and p.start == c.passage_start), None)
     dense = p.dense_score if p is not None and p.dense_score is not None else 0.0
-    return [_logit(answer.score), dense, question_overlap(answer.question, answer.context or c.passage)]
+    return [_logit(answer.score), dense, question_overlap(answer.question, answer.context or c.passage),
+            float(answer.kind == EVIDENCE)]
 
 
 def question_overlap(question: str, sentence: str) -> float:

@@ -105,7 +105,13 @@ class Answer:
     ``text`` is the extracted answer span, or ``None`` when the articles do not hold the answer;
     ``message`` is what to tell a person either way; ``passages`` are the closest passages retrieved
     (also kept on a no-answer, so a person can read them). ``context`` is the sentence around the
-    answer, when known. ``score`` is a confidence in [0, 1].
+    answer, when known. ``score`` is a confidence in [0, 1] (with the no-answer gate: the calibrated
+    probability that the answer is right; ``to_dict`` adds its ``confidence_level``).
+
+    ``kind`` says what ``text`` is: ``"span"``, a short answer copied from an article, or
+    ``"evidence"``, the sentence of an article that speaks to a question no short span can answer
+    (why, how, yes/no, or when no span of the asked-for type was found); either way every citation
+    reproduces ``text`` exactly.
     """
 
     question: str
@@ -116,17 +122,22 @@ class Answer:
     context: str | None = None
     message: str = ""
     timings: dict[str, float] = field(default_factory=dict)
+    kind: str = "span"
 
     @property
     def found(self) -> bool:
         return self.text is not None
 
     def to_dict(self) -> dict[str, Any]:
+        from qa.answer_types import confidence_level
+
         return {
             "question": self.question,
             "answer": self.text,
             "found": self.found,
+            "kind": self.kind,
             "score": self.score,
+            "confidence_level": confidence_level(self.score) if self.found else None,
             "message": self.message,
             "context": self.context,
             "citations": [c.to_dict() for c in self.citations],

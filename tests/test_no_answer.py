@@ -4,7 +4,7 @@ import math
 
 import pytest
 
-from qa.no_answer import GatedAnswerer, NoAnswerGate, features, fit_gate, question_overlap
+from qa.no_answer import FEATURES, GatedAnswerer, NoAnswerGate, features, fit_gate, question_overlap
 from qa.types import Answer, Citation, Passage
 
 from .conftest import assert_citations_exact
@@ -19,7 +19,22 @@ def _answer(score: float, dense: float, lexical: float | None) -> Answer:
 
 def test_features_come_from_the_cited_passage():
     f = features(_answer(0.5, 0.6, math.e - 1))
-    assert f == [0.0, 0.6, 0.0]
+    assert f[:3] == [0.0, 0.6, 0.0] and len(f) == len(FEATURES)
+
+
+def test_an_evidence_sentence_is_a_feature():
+    a = _answer(0.5, 0.6, None)
+    assert features(a)[3] == 0.0
+    a.kind = "evidence"
+    assert features(a)[3] == 1.0
+
+
+def test_a_gate_with_fewer_weights_uses_the_first_features():
+    old = NoAnswerGate([1.0, 5.0, 0.0], -3.0, 0.5)
+    new = NoAnswerGate([1.0, 5.0, 0.0, -10.0], -3.0, 0.5)
+    a = _answer(0.9, 0.9, 1.0)
+    a.kind = "evidence"
+    assert old.probability(a) > 0.5 > new.probability(a)
 
 
 def test_question_overlap_counts_stemmed_content_words_of_the_answer_sentence():
@@ -58,11 +73,20 @@ def test_gated_answerer_refuses_or_rescores():
     assert weak.text is None and weak.score < 0.5 and weak.citations == []
     strong = GatedAnswerer(_AlwaysAnswers(_answer(0.9, 0.9, 1.0)), gate).answer("q", [])
     assert strong.text == "xxx" and strong.score == strong.citations[0].score > 0.5
+    assert strong.to_dict()["confidence_level"] in ("High", "Medium") and strong.to_dict()["kind"] == "span"
+    assert weak.to_dict()["confidence_level"] is None
+
+
+def test_gated_answerer_keeps_an_evidence_answer_s_kind():
+    evidence = _answer(0.9, 0.9, 1.0)
+    evidence.kind = "evidence"
+    a = GatedAnswerer(_AlwaysAnswers(evidence), NoAnswerGate([1.0, 5.0, 0.0], -3.0, 0.5)).answer("q", [])
+    assert a.kind == "evidence" and a.text == "xxx"
 
 
 def test_shipped_gate_on_the_seed_article(seed_qa):
     gate = NoAnswerGate.load()
-    assert gate is not None and 0 < gate.threshold < 1 and len(gate.weights) == 3
+    assert gate is not None and 0 < gate.threshold < 1 and len(gate.weights) == len(FEATURES)
     assert isinstance(seed_qa.answerer, GatedAnswerer)
     a = seed_qa.ask("Who slipped out of Venezuela last week?")
     assert a.text and "Guaido" in a.text and len(a.text) < 40

@@ -31,6 +31,7 @@ import json
 import logging
 import math
 import os
+import re
 import threading
 import time
 from collections.abc import Sequence
@@ -38,6 +39,17 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
+from qa.answer_types import (
+    EVIDENCE,
+    SPAN,
+    Agreement,
+    Expects,
+    QuestionType,
+    agreement,
+    question_type,
+    words,
+    wrong_type_message,
+)
 from qa.answering import cite, no_answer
 from qa.types import Answer, Citation, Passage
 
@@ -63,6 +75,18 @@ DEFAULT_RERANK_WEIGHT = 0.5
 DEFAULT_READ_DEPTH = 10
 #: the margin of a passage in which the reader found no span at all
 NO_SPAN_MARGIN = -50.0
+#: how far below the best span (in the units spans are ranked by: fused score + w x margin) a span of
+#: the type the question asks for may be and still be preferred to it (chosen on the SQuAD training
+#: articles with ``bench/end_to_end.py``; see ``bench/RESULTS.md``, "Trustworthy answers")
+TYPE_WINDOW = 2.0
+#: how many of the best-ranked spans are typed when looking for one of the asked-for type
+TYPE_CANDIDATES = 20
+#: the most words a span may have to stand in for the best one: answers to typed questions are short
+#: (``bench/RESULTS.md``, "Trustworthy answers"), and a long span "of the right type" is usually a
+#: clause that merely contains a name or a number
+TYPED_MAX_WORDS = 6
+_SENTENCE_BREAK = re.compile(r"[.!?][\"'\u201d\u2019]?\s+[\"'\u201c\u2018]?[A-Z]")
+EVIDENCE_MESSAGE = "From the article: "
 
 # characters trimmed from the edges of an extracted span (text and offsets move together)
 _EDGE_STRIP = " \t\r\n\u00a0,;:"
@@ -276,6 +300,44 @@ def trim_span(text: str, start: int, end: int) -> tuple[int, int]:
     return start, end
 
 
+_PREPOSITIONS = frozenset("to of in from for at on with by into over against near under about".split())
+_CONJUNCTIONS = frozenset("and or but nor".split())
+_EDGE_WORD = re.compile(r"[^\W_]+(?:['\u2019.\-][^\W_]+)*")
+
+
+def repair_span(text: str, start: int, end: int, question: str) -> tuple[int, int]:
+    """Repair two span-edge errors of the reader, moving the offsets only (never past ``start:end``):
+
+    - a capitalised word of the question glued in front of a name, after a preposition that it
+      belongs to: "envoy to [Venezuela Elliot Abrams]" asked "Who is the USA envoy to Venezuela?"
+      gives "Elliot Abrams";
+    - a coordination cut in half: a span ending or starting with a bare "and"/"or" loses it
+      ("[Brazil and] Colombia" gives "Brazil").
+    """
+    toks = [(m.start(), m.end()) for m in _EDGE_WORD.finditer(text, start, end)]
+    if len(toks) >= 2 and text[toks[-1][0]:toks[-1][1]].lower() in _CONJUNCTIONS:
+        end = toks[-2][1]
+        toks = toks[:-1]
+    if len(toks) >= 2 and text[toks[0][0]:toks[0][1]].lower() in _CONJUNCTIONS:
+        start = toks[1][0]
+        toks = toks[1:]
+    before = [m.group().lower() for m in _EDGE_WORD.finditer(text, max(0, start - 30), start)]
+    if len(toks) >= 3 and before and before[-1] in _PREPOSITIONS:
+        asked = {w.lower() for w in words(question)}
+        k = 0
+        while k < len(toks) - 2:  # leave at least a two-word name
+            w = text[toks[k][0]:toks[k][1]]
+            if not (w[0].isupper() and w.lower() in asked):
+                break
+            k += 1
+        rest = [text[a:b] for a, b in toks[k:]]
+        gap = text[toks[k - 1][1]:toks[k][0]] if k else ""
+        # only a bare space between: "Venezuela, Elliot Abrams" is a list, not a glued word
+        if k and gap == " " and all(w[0].isupper() and w.lower() not in asked for w in rest[:2]):
+            start = toks[k][0]
+    return trim_span(text, start, end)
+
+
 # --------------------------------------------------------------------------------------------------
 # the reader
 
@@ -317,7 +379,10 @@ class SpanReader:
     the ``k`` it is given). ``backend`` picks how the network runs (:data:`READER_BACKENDS`;
     default ``$QA_READER_BACKEND`` or :data:`DEFAULT_BACKEND`); ``num_threads`` fixes the thread count
     of every forward pass (default: ``$QA_QUERY_THREADS`` or 1 for a query; for a batch
-    ``$QA_BULK_THREADS``, else torch's thread count, else all cores).
+    ``$QA_BULK_THREADS``, else torch's thread count, else all cores). ``answer_types`` prefers spans of
+    the type the question asks for and answers questions no span can answer with their evidence
+    sentence (:meth:`decide`); ``repair_edges`` repairs span edges (:func:`repair_span`); both off
+    reproduce the reader as it was before them.
     """
 
     name = "span-reader"
@@ -338,6 +403,8 @@ class SpanReader:
         num_threads: int | None = None,
         n_best: int = 5,
         backend: str | None = None,
+        answer_types: bool = True,
+        repair_edges: bool = True,
     ) -> None:
         self.weights_dir = Path(weights_dir) if weights_dir else WEIGHTS_DIR
         backend = backend or os.environ.get("QA_READER_BACKEND", "").strip() or DEFAULT_BACKEND
@@ -365,6 +432,8 @@ class SpanReader:
         self.batch_size = int(batch_size)
         self.num_threads = num_threads
         self.n_best = int(n_best)
+        self.answer_types = answer_types
+        self.repair_edges = repair_edges
         self._model = None
         self._onnx = None
         self._tokenizer = None
@@ -528,9 +597,24 @@ class SpanReader:
 
     def answer_many(self, questions: Sequence[str], passages_per_question: Sequence[Sequence[Passage]]) -> list[Answer]:
         """Answer several questions, batching all windows of all passages through the model together."""
+        t0 = time.perf_counter()
+        found = self.read_many(questions, passages_per_question)
+        elapsed = time.perf_counter() - t0
+        answers = []
+        for q, ps, cands in zip(questions, passages_per_question, found):
+            ans = self.decide(q, list(ps), cands)
+            ans.timings["reader"] = elapsed / max(1, len(questions))
+            answers.append(ans)
+        return answers
+
+    def read_many(
+        self, questions: Sequence[str], passages_per_question: Sequence[Sequence[Passage]]
+    ) -> list[list[tuple[Passage, int, SpanCandidate]]]:
+        """The network's part of :meth:`answer_many`: for each question, every candidate span found in
+        its passages as ``(passage, pair number, candidate)`` (offsets local to the passage);
+        :meth:`decide` turns them into the answer."""
         if len(questions) != len(passages_per_question):
             raise ValueError("questions and passages_per_question differ in length")
-        t0 = time.perf_counter()
         pair_q: list[int] = []
         pair_p: list[Passage] = []
         for qi, (q, ps) in enumerate(zip(questions, passages_per_question)):
@@ -539,17 +623,11 @@ class SpanReader:
                     pair_q.append(qi)
                     pair_p.append(p)
         results = self.predict_pairs([questions[qi] for qi in pair_q], [p.text for p in pair_p]) if pair_p else []
-        elapsed = time.perf_counter() - t0
         per_q: list[list[tuple[Passage, int, SpanCandidate]]] = [[] for _ in questions]
         for k, (qi, p) in enumerate(zip(pair_q, pair_p)):
             for c in results[k][1]:
                 per_q[qi].append((p, k, c))
-        answers = []
-        for qi, q in enumerate(questions):
-            ans = self._decide(q, list(passages_per_question[qi]), per_q[qi])
-            ans.timings["reader"] = elapsed / max(1, len(questions))
-            answers.append(ans)
-        return answers
+        return per_q
 
     def _rank_of(self, passages: list[Passage], p: Passage) -> int:
         try:
@@ -579,20 +657,81 @@ class SpanReader:
         ranked = sorted(cands, key=lambda t: -(t[0].score + w * t[2].margin))  # fused score + w * margin
         return [moved[id(p)] for p in order], [(moved[id(p)], k, c) for p, k, c in ranked]
 
-    def _decide(self, question: str, passages: list[Passage], cands: list[tuple[Passage, int, SpanCandidate]]) -> Answer:
+    def _span_score(self, passages: list[Passage], p: Passage, c: SpanCandidate) -> float:
+        """What :meth:`rank` orders the spans by."""
+        if self.rerank_weight:
+            return p.score + self.rerank_weight * c.margin
+        return c.margin - self.rank_weight * self._rank_of(passages, p)
+
+    def _repaired(self, question: str, ranked: list[tuple[Passage, int, SpanCandidate]]):
+        out = []
+        for p, k, c in ranked:
+            a, b = repair_span(p.text, c.start_char, c.end_char, question)
+            if a < b and (a, b) != (c.start_char, c.end_char):
+                c = replace(c, start_char=a, end_char=b)
+            out.append((p, k, c))
+        return out
+
+    def choose(
+        self, question: str, qt: QuestionType, passages: list[Passage], ranked: list[tuple[Passage, int, SpanCandidate]]
+    ) -> tuple[int, Agreement]:
+        """Index in ``ranked`` of the span to answer with, and its agreement with the asked-for type.
+
+        The best-ranked span unless it is clearly of another type than the question asks for (a date
+        for "how long", a bare title for "who", the question's own words): then the best span within
+        :data:`TYPE_WINDOW` of it that is of the asked-for type or, failing that, one that is at least
+        not of another type; a stand-in must be short (:data:`TYPED_MAX_WORDS`) and within one
+        sentence. A span the patterns cannot judge is never displaced: the typing is too coarse to
+        overrule the reader there."""
+        first = agreement(qt, _span_text(ranked[0]), question)
+        if first is not Agreement.MISMATCH:
+            return 0, first
+        floor = self._span_score(passages, ranked[0][0], ranked[0][2]) - TYPE_WINDOW
+        fallback: tuple[int, Agreement] = (0, first)
+        for i, (p, _, c) in enumerate(ranked[1:TYPE_CANDIDATES], start=1):
+            if self._span_score(passages, p, c) < floor:
+                break
+            text = _span_text(ranked[i])
+            if len(words(text)) > TYPED_MAX_WORDS or _SENTENCE_BREAK.search(text):
+                continue
+            a = agreement(qt, text, question)
+            if a is Agreement.MATCH:
+                return i, a
+            if a is Agreement.UNKNOWN and fallback[1] is Agreement.MISMATCH:
+                fallback = (i, a)
+        return fallback
+
+    def decide(self, question: str, passages: list[Passage], cands: list[tuple[Passage, int, SpanCandidate]]) -> Answer:
+        """The answer from the candidate spans of :meth:`read_many`.
+
+        With ``answer_types`` on: a question no short span answers (why, how + verb, yes/no, "what
+        happened"; :func:`qa.answer_types.question_type`) is answered with the sentence around the
+        best span, ``kind="evidence"``; otherwise a span of the asked-for type is preferred
+        (:meth:`choose`), and when the candidates hold none (only dates for "how long", only a bare
+        title for "who") the question is refused with a message that says so. With ``repair_edges``
+        on, span edges are repaired first (:func:`repair_span`)."""
         passages, ranked = self.rank(passages, cands)
         if not ranked:
             return no_answer(question, passages, 0.0)
-        best_p, _, best = ranked[0]
+        if self.repair_edges:
+            ranked = self._repaired(question, ranked)
+        qt = question_type(question) if self.answer_types else QuestionType(SPAN, Expects.ANY)
+        pick, agreed = self.choose(question, qt, passages, ranked) if self.answer_types else (0, Agreement.UNKNOWN)
+        best_p, _, best = ranked[pick]
         adj = best.margin - self.rank_weight * self._rank_of(passages, best_p)
         conf = self.confidence(adj)
         if adj < self.null_threshold:
             return no_answer(question, passages, round(1.0 - conf, 6))
+        if qt.kind == EVIDENCE:
+            return self._evidence(question, passages, best_p, best, conf)
+        if qt.typed and agreed is Agreement.MISMATCH:
+            # no span of the asked-for type: a wrong-typed span would be a confident wrong answer
+            return replace(no_answer(question, passages, round(1.0 - conf, 6)), message=wrong_type_message(qt))
         text = best_p.text[best.start_char : best.end_char]
         # merge: the same answer found in other articles -> one citation per supporting article
         citations: list[Citation] = [cite(best_p, best.start_char, best.end_char, conf)]
         seen_articles = {best_p.article_id}
-        for p, _, c in ranked[1:]:
+        for p, _, c in ranked:
             if p.article_id in seen_articles:
                 continue
             if p.text[c.start_char : c.end_char] != text:  # exact text, so every citation reproduces it
@@ -613,6 +752,37 @@ class SpanReader:
             context=_context(best_p.text, best.start_char, best.end_char),
             message=message,
         )
+
+    def _evidence(self, question: str, passages: list[Passage], p: Passage, c: SpanCandidate, conf: float) -> Answer:
+        """The sentence of ``p`` around the span ``c``, as an answer of kind ``"evidence"``."""
+        from qa.sentences import sentence_around
+
+        lo, hi = sentence_around(p.text, c.start_char, c.end_char)
+        lo, hi = _strip(p.text, lo, hi)
+        text = p.text[lo:hi]
+        return Answer(
+            question=question,
+            text=text,
+            score=round(conf, 6),
+            citations=[cite(p, lo, hi, conf)],
+            passages=passages,
+            context=text,
+            message=EVIDENCE_MESSAGE + text,
+            kind=EVIDENCE,
+        )
+
+
+def _span_text(item: tuple[Passage, int, SpanCandidate]) -> str:
+    p, _, c = item
+    return p.text[c.start_char : c.end_char]
+
+
+def _strip(text: str, lo: int, hi: int) -> tuple[int, int]:
+    while lo < hi and text[lo].isspace():
+        lo += 1
+    while hi > lo and text[hi - 1].isspace():
+        hi -= 1
+    return lo, hi
 
 
 def _context(text: str, start: int, end: int) -> str:

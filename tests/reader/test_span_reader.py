@@ -207,3 +207,121 @@ def test_package_import_is_light():
     code = "import sys, qa.reader; assert 'torch' not in sys.modules and 'transformers' not in sys.modules; print('ok')"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "ok"
+
+
+# ------------------------------------------------------------------------------------------------
+# the decision step on hand-made candidates (no network): answer types, evidence, edge repair
+
+BRIDGE = ("The Harwick footbridge was opened by the mayor on 12 May 2021. It is 310 metres long and "
+          "cost about 9 million pounds. Engineers said the deck would be repainted every ten years.")
+
+
+def _cands(reader, text: str, spans: list[tuple[str, float]], p=None):
+    """Candidates for the given span texts with the given margins (null score 0), best first."""
+    from qa.reader.model import SpanCandidate
+
+    p = p or passage(text)
+    out = []
+    for s, margin in spans:
+        a = text.index(s)
+        out.append((p, 0, SpanCandidate(0, a, a + len(s), margin, 0.0)))
+    return p, out
+
+
+def _typed_reader(**kw):
+    from qa.reader import SpanReader
+
+    return SpanReader(null_threshold=-1e9, **kw)  # decide() needs no weights
+
+
+def test_a_span_of_the_asked_for_type_is_preferred_to_a_better_ranked_one():
+    reader = _typed_reader()
+    p, cands = _cands(reader, BRIDGE, [("12 May 2021", 6.0), ("310 metres", 5.0)])
+    ans = reader.decide("How long is the Harwick footbridge?", [p], cands)
+    assert ans.text == "310 metres" and ans.kind == "span"
+    check_citations(ans, {"a1": BRIDGE})
+    # and the other way round for a date question
+    _, swapped = _cands(reader, BRIDGE, [("310 metres", 6.0), ("12 May 2021", 5.0)], p=p)
+    ans = reader.decide("When was the Harwick footbridge opened?", [p], swapped)
+    assert ans.text == "12 May 2021"
+    # without answer types the better-ranked span is answered, as before
+    plain = _typed_reader(answer_types=False)
+    assert plain.decide("How long is the Harwick footbridge?", [p], cands).text == "12 May 2021"
+
+
+def test_no_span_of_the_asked_for_type_is_refused_not_answered_with_a_wrong_span():
+    reader = _typed_reader()
+    p, cands = _cands(reader, BRIDGE, [("12 May 2021", 6.0), ("the mayor", 2.0)])
+    ans = reader.decide("How long is the Harwick footbridge?", [p], cands)
+    assert ans.text is None and ans.citations == [] and not ans.found
+    assert "quantity" in ans.message and [x.text for x in ans.passages] == [BRIDGE]
+    assert ans.to_dict()["confidence_level"] is None
+
+
+def test_a_far_worse_span_of_the_right_type_is_not_taken():
+    reader = _typed_reader()
+    p, cands = _cands(reader, BRIDGE, [("12 May 2021", 9.0), ("310 metres", 9.0 - 2 * (reader_window() + 1))])
+    ans = reader.decide("How long is the Harwick footbridge?", [p], cands)
+    assert ans.text is None  # the date is refused, and the length is too far behind to be trusted
+
+
+def reader_window() -> float:
+    from qa.reader.model import TYPE_WINDOW
+
+    return TYPE_WINDOW / 0.5  # in margin units at the shipped re-ranking weight
+
+
+def test_questions_no_span_answers_get_the_evidence_sentence_with_exact_offsets():
+    reader = _typed_reader()
+    article = "Intro line.\n\n" + BRIDGE
+    p = passage(BRIDGE, start=len("Intro line.\n\n"))
+    _, cands = _cands(reader, BRIDGE, [("repainted every ten years", 4.0)], p=p)
+    for q in ("Why will the deck be repainted?", "Is the footbridge painted?", "How does the deck stay clean?"):
+        ans = reader.decide(q, [p], cands)
+        assert ans.kind == "evidence", q
+        assert ans.text == "Engineers said the deck would be repainted every ten years."
+        assert ans.context == ans.text
+        check_citations(ans, {"a1": article})
+
+
+def test_a_bare_title_is_not_a_who_answer():
+    text = "Speaking for the government, President Ana Duarte said the bridge was safe."
+    reader = _typed_reader()
+    p, cands = _cands(reader, text, [("President", 5.0), ("Ana Duarte", 4.5)])
+    assert reader.decide("Who said the bridge was safe?", [p], cands).text == "Ana Duarte"
+
+
+def test_edge_repair_drops_a_question_word_glued_to_a_name():
+    from qa.reader.model import repair_span
+
+    text = "The trade delegate to Portugal Maria Lopez, who arrived on Monday, met the unions."
+    a, b = text.index("Portugal"), text.index(",")
+    q = "Who is the trade delegate to Portugal?"
+    assert text[slice(*repair_span(text, a, b, q))] == "Maria Lopez"
+    assert text[slice(*repair_span(text, a, b, "Who met the unions?"))] == "Portugal Maria Lopez"  # no evidence it is glued
+    reader = _typed_reader()
+    p, cands = _cands(reader, text, [("Portugal Maria Lopez", 5.0)])
+    ans = reader.decide(q, [p], cands)
+    assert ans.text == "Maria Lopez"
+    check_citations(ans, {"a1": text})
+    assert _typed_reader(repair_edges=False, answer_types=False).decide(q, [p], cands).text == "Portugal Maria Lopez"
+
+
+def test_edge_repair_drops_a_dangling_conjunction():
+    from qa.reader.model import repair_span
+
+    text = "Flights were cancelled in Lisbon and Porto on Friday."
+    a, b = text.index("Lisbon"), text.index(" Porto")
+    assert text[slice(*repair_span(text, a, b, "Where were flights cancelled?"))] == "Lisbon"
+    a = text.index("and Porto")
+    assert text[slice(*repair_span(text, a, text.index(" on"), "Where?"))] == "Porto"
+
+
+def test_a_long_or_cross_sentence_span_never_stands_in_for_the_best_one():
+    reader = _typed_reader()
+    across = "12 May 2021. It is 310 metres"  # holds a length, but spans two sentences
+    clause = "the mayor on 12 May 2021. It is 310 metres long and cost about 9 million"
+    p, cands = _cands(reader, BRIDGE, [("12 May 2021", 6.0), (across, 5.9), (clause, 5.8), ("310 metres", 5.5)])
+    assert reader.decide("How long is the Harwick footbridge?", [p], cands).text == "310 metres"
+    p, cands = _cands(reader, BRIDGE, [("12 May 2021", 6.0), (across, 5.9)], p=p)
+    assert reader.decide("How long is the Harwick footbridge?", [p], cands).text is None
