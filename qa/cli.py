@@ -15,6 +15,8 @@ import logging
 import sys
 from pathlib import Path
 
+from qa.answer_types import confidence_level  # light: regular expressions only
+
 EXIT_ERROR = 2
 EXIT_INTERRUPTED = 130
 
@@ -145,8 +147,9 @@ def format_answer(answer) -> str:
             for p in answer.passages[:3]:
                 lines.append(f"  - {p.title} [{p.source}, chars {p.start}-{p.end}]: {_short(p.text)}")
         return "\n".join(lines)
-    lines.append(f"Answer: {answer.text}")
-    lines.append(f"Confidence: {answer.score:.2f}")
+    # an evidence sentence is labelled as such, so nobody takes it for a short answer
+    lines.append(f"{'From the article' if answer.kind == 'evidence' else 'Answer'}: {answer.text}")
+    lines.append(f"Confidence: {confidence_level(answer.score)} ({answer.score:.2f})")
     for i, c in enumerate(answer.citations, 1):
         lines.append(f"[{i}] {c.title} ({c.source}, article {c.article_id}, chars {c.start}-{c.end})")
         lines.append(f"    {_short(answer.context if i == 1 and answer.context else c.passage)}")

@@ -140,3 +140,16 @@ def test_index_skips_each_bad_file_with_one_line_and_indexes_the_rest(capsys, se
     assert "Traceback" not in err
     skipped = [line for line in err.splitlines() if line.startswith("skipped: ")]
     assert sorted(line.split()[1] for line in skipped) == ["nested.json", "nested.jsonl", "pipe.txt", "zero.txt"]
+
+
+def test_ask_prints_the_confidence_in_words_and_labels_an_evidence_sentence(capsys, seeds_copy, tmp_path):
+    from qa.answer_types import confidence_level
+    from qa.cli import format_answer
+    from qa.types import Answer
+
+    span = Answer("Who slipped out?", "Guaido", 0.93)
+    evidence = Answer("Why did he leave?", "He left to join the aid convoys.", 0.55, kind="evidence")
+    assert format_answer(span).splitlines()[:2] == ["Answer: Guaido", "Confidence: High (0.93)"]
+    assert format_answer(evidence).splitlines()[:2] == [
+        "From the article: He left to join the aid convoys.", "Confidence: Medium (0.55)"]
+    assert confidence_level(0.2) == "Low"
