@@ -5,10 +5,12 @@
     for article in result.articles: print(article.id, article.title)
     for problem in result.problems: print(problem)      # files that were skipped, and why
 
-Text files are kept exactly as written (after decoding), so offsets into ``Article.text`` are offsets
-into the file. HTML is turned into the article's text with trafilatura (boilerplate, scripts, styles
-and navigation removed). JSON holds an object or a list of objects, JSONL one object a line, each with
-``text`` (or ``content``/``body``) and optionally ``title`` and ``id``.
+Plain text files are kept exactly as written (after decoding), so offsets into ``Article.text`` are
+offsets into the file. Markdown is converted to the text a reader sees (markdown-it-py: no ``**``, ``#``
+or list marks, links as their words), and offsets are offsets into that converted text. HTML is turned
+into the article's text with trafilatura (boilerplate, scripts, styles and navigation removed). JSON
+holds an object or a list of objects, JSONL one object a line, each with ``text`` (or
+``content``/``body``) and optionally ``title`` and ``id``.
 """
 
 from __future__ import annotations
@@ -105,12 +107,10 @@ def decode_text(data: bytes) -> str:
         ) from e
 
 
-def title_from_text(text: str, markdown: bool = False) -> str:
-    """The first non-empty line, without Markdown heading marks, cut to a reasonable length."""
+def title_from_text(text: str) -> str:
+    """The first non-empty line, cut to a reasonable length."""
     for line in text.splitlines():
         line = line.strip()
-        if markdown:
-            line = line.lstrip("#").strip()
         if line:
             return line[:TITLE_MAX_CHARS]
     return ""
@@ -126,6 +126,83 @@ def html_to_text(html: str) -> tuple[str, str]:
     meta = trafilatura.extract_metadata(html)
     title = (meta.title if meta is not None and meta.title else "") or ""
     return title.strip(), text.strip()
+
+
+_TAG = re.compile(r"<[^>]*>")
+
+
+def _markdown_parser():
+    from markdown_it import MarkdownIt
+
+    return MarkdownIt("commonmark").enable("table")
+
+
+def _inline_text(children) -> str:
+    """The words of an inline run: emphasis and link marks dropped, an image as its alt text, inline HTML
+    tags dropped; a soft line break stays a line break, so lines read as in the file."""
+    out = []
+    for tok in children or ():
+        if tok.type in ("text", "code_inline", "image"):
+            out.append(tok.content)
+        elif tok.type in ("softbreak", "hardbreak"):
+            out.append("\n")
+    return "".join(out)
+
+
+def markdown_to_text(markdown: str) -> str:
+    """``markdown`` as plain text: headings, paragraphs and code as their text, one block a paragraph;
+    list items on their own lines after a bullet (or their number); table rows on their own lines, cells
+    joined by `` | ``; HTML tags dropped (their text kept, entities decoded)."""
+    import html
+
+    blocks: list[str] = []
+    lists: list[int | None] = []  # per open list: the next item number (None: bullets)
+    list_from = 0                 # len(blocks) when the outermost open list began
+    marker = ""
+    row: list[str] | None = None
+    rows = 0
+
+    def emit(text: str, joined: bool = False) -> None:
+        nonlocal marker
+        text = text.strip("\n")
+        if not text.strip():
+            return
+        if blocks:
+            blocks.append("\n" if joined else "\n\n")
+        blocks.append(marker + text)
+        marker = ""
+
+    for tok in _markdown_parser().parse(markdown):
+        kind = tok.type
+        if kind in ("bullet_list_open", "ordered_list_open"):
+            if not lists:
+                list_from = len(blocks)
+            lists.append(int(tok.attrs.get("start", 1)) if kind == "ordered_list_open" else None)
+        elif kind in ("bullet_list_close", "ordered_list_close"):
+            lists.pop()
+        elif kind == "list_item_open":
+            number = lists[-1]
+            marker = "  " * (len(lists) - 1) + ("• " if number is None else f"{number}. ")
+            if number is not None:
+                lists[-1] = number + 1
+        elif kind == "table_open":
+            rows = 0
+        elif kind == "tr_open":
+            row = []
+        elif kind == "tr_close" and row is not None:
+            emit(" | ".join(row), joined=rows > 0)
+            row, rows = None, rows + 1
+        elif kind == "inline":
+            text = _inline_text(tok.children)
+            if row is not None:
+                row.append(" ".join(text.split()))
+            else:
+                emit(text, joined=bool(lists) and len(blocks) > list_from)
+        elif kind in ("fence", "code_block"):
+            emit(tok.content)
+        elif kind == "html_block":
+            emit(html.unescape(_TAG.sub("", tok.content)))
+    return "".join(blocks)
 
 
 def _clean_json_string(s: str) -> str:
@@ -210,7 +287,10 @@ def read_file(path: Path, source: str, max_bytes: int = DEFAULT_MAX_BYTES) -> tu
         return _records_to_articles(((i, r) for i, r in enumerate(records)), source, len(records) > 1)
     if suffix in JSONL_SUFFIXES:
         return _jsonl_articles(raw, source)
-    return [make_article(source, title_from_text(raw, markdown=suffix in MARKDOWN_SUFFIXES), raw)], []
+    if suffix in MARKDOWN_SUFFIXES:
+        text = markdown_to_text(raw)
+        return [make_article(source, title_from_text(text), text)], []
+    return [make_article(source, title_from_text(raw), raw)], []
 
 
 def _jsonl_articles(raw: str, source: str) -> tuple[list[Article], list[str]]:

@@ -578,7 +578,8 @@ def feedback_to_gold(feedback: str | Path, output: str | Path, review: str | Pat
     thumbs up without an answer -> an unanswerable question (``answers: []``); thumbs down -> skipped
     (the right answer is unknown), or written to ``review`` with ``answers: null`` and the
     ``rejected_answer`` for a person to label. The question is the one the chat understood (standalone,
-    follow-ups resolved). A question asked again keeps its latest verdict.
+    follow-ups resolved). A question asked again keeps its latest verdict; a verdict "none" (a thumb
+    clicked again in the chat) takes the question's earlier verdict back.
     """
     feedback, output = Path(feedback), Path(output)
     if output.suffix.lower() != ".jsonl":
@@ -600,11 +601,14 @@ def feedback_to_gold(feedback: str | Path, output: str | Path, review: str | Pat
             continue
         question = (obj.get("understood_question") or obj.get("question") or "") if isinstance(obj, dict) else ""
         verdict = obj.get("verdict") if isinstance(obj, dict) else None
-        if not isinstance(question, str) or not question.strip() or verdict not in ("up", "down"):
+        if not isinstance(question, str) or not question.strip() or verdict not in ("up", "down", "none"):
             summary.bad += 1
-            warn(f"{feedback.name} line {lineno} needs a 'question' and a verdict 'up' or 'down'; skipped")
+            warn(f"{feedback.name} line {lineno} needs a 'question' and a verdict 'up', 'down' or 'none'; skipped")
             continue
         key = normalize_answer(question) or question.strip().lower()
+        if verdict == "none":  # the chat's thumb clicked again: the verdict given before is taken back
+            latest.pop(key, None)
+            continue
         if key in latest:
             summary.duplicates += 1
         latest[key] = (lineno, obj)

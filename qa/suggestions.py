@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import re
 from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from typing import TYPE_CHECKING
 
 from qa.conversation import COMMON_STARTERS, TITLES, find_entities
@@ -126,8 +126,13 @@ def _names(articles: Sequence[Article], common: set[str]) -> list[tuple[str, str
     return out
 
 
-def suggest_questions(articles: Iterable[Article], n: int = 6, qa: QA | None = None) -> list[str]:
-    """Up to ``n`` questions about ``articles``; with ``qa``, only those it finds an answer to."""
+def suggest_questions(articles: Iterable[Article], n: int = 6, qa: QA | None = None,
+                      before_each: Callable[[], None] | None = None) -> list[str]:
+    """Up to ``n`` questions about ``articles``; with ``qa``, only those it finds an answer to.
+
+    Candidates are checked one at a time, in order, until ``n`` are answered, so a question asked
+    meanwhile waits for one candidate at most; ``before_each`` runs before each check (the chat uses it
+    to let people's questions go first)."""
     arts = _sample(list(articles))
     if not arts or n <= 0:
         return []
@@ -149,5 +154,12 @@ def suggest_questions(articles: Iterable[Article], n: int = 6, qa: QA | None = N
     unique = [q for q in candidates if not (q.lower() in seen or seen.add(q.lower()))]
     if qa is None:
         return unique[:n]
-    answers = qa.ask_many(unique) if unique else []
-    return [q for q, a in zip(unique, answers, strict=True) if a.found][:n]
+    found: list[str] = []
+    for q in unique:
+        if len(found) >= n:
+            break
+        if before_each is not None:
+            before_each()
+        if qa.ask(q).found:
+            found.append(q)
+    return found

@@ -175,3 +175,22 @@ def test_any_error_while_reading_one_file_skips_that_file_alone(tmp_path, monkey
     res = load_articles(tmp_path)
     assert [a.title for a in res.articles] == ["Good title"]
     assert "TypeError: parser bug with two lines" in _problem_for(res, "page.html")
+
+
+def test_markdown_is_read_as_the_text_a_reader_sees(tmp_path):
+    """No ``**``, ``#``, list marks or link targets reach the index; citations index into this converted text."""
+    from qa.articles import markdown_to_text
+
+    (tmp_path / "board.md").write_text(
+        "# Tromso *Fishing* Board\n\n**Greta Halvorsen** was elected [chair](https://example.org/c) on Friday.\n"
+        "She replaces `Odd Berg`.\n\n- first point\n- second point\n\n1. one\n2. two\n\n> A quote &amp; more.\n\n"
+        "| Year | Catch |\n|---|---|\n| 2023 | 41 t |\n\n<div>Raw <b>html</b></div>\n", encoding="utf-8")
+    article = load_articles(tmp_path).articles[0]
+    assert article.title == "Tromso Fishing Board"
+    assert article.text == (
+        "Tromso Fishing Board\n\nGreta Halvorsen was elected chair on Friday.\nShe replaces Odd Berg.\n\n"
+        "• first point\n• second point\n\n1. one\n2. two\n\nA quote & more.\n\nYear | Catch\n2023 | 41 t\n\nRaw html")
+    for markup in ("**", "#", "](", "`", "<b>", "- first"):
+        assert markup not in article.text
+    assert markdown_to_text("Plain words.") == "Plain words."
+    assert markdown_to_text("- a\n  - b\n- c") == "• a\n  • b\n• c"

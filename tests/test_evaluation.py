@@ -274,6 +274,16 @@ def test_feedback_to_gold(tmp_path):
         load_gold(review, warn=None)
 
 
+def test_a_withdrawn_thumb_takes_the_verdict_back(tmp_path):
+    """The chat records "none" when a selected thumb is clicked again: that question leaves the gold file."""
+    rows = [FEEDBACK[0], {**FEEDBACK[0], "verdict": "none"}, FEEDBACK[1]]
+    warnings = []
+    s = feedback_to_gold(_jsonl(tmp_path / "fb.jsonl", rows), tmp_path / "gold.jsonl", warn=warnings.append)
+    gold = [json.loads(line) for line in (tmp_path / "gold.jsonl").read_text().splitlines()]
+    assert [g["question"] for g in gold] == ["What is the boiling point of water?"]
+    assert (s.answered, s.unanswerable, s.bad) == (0, 1, 0) and warnings == []
+
+
 def test_feedback_to_gold_cli(capsys, tmp_path):
     fb = _jsonl(tmp_path / "fb.jsonl", FEEDBACK)
     assert main(["feedback-to-gold", str(fb), "-o", str(tmp_path / "g.jsonl")]) == 0

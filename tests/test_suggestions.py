@@ -38,3 +38,29 @@ def test_title_question_needs_a_name_then_a_verb():
     assert title_question("The Weather Today", body, common) is None
     assert title_question("Acme", body, common) is None
     assert suggest_questions([], n=3) == []
+
+
+def test_candidates_are_checked_one_at_a_time_until_enough_are_answered():
+    """One question at a time, so a person's question waits for one candidate at most; and no more checks
+    than needed."""
+    from types import SimpleNamespace
+
+    text = ("Acme Opens Plant in Ohio\n\nThe Acme Corporation opened a plant in Toledo on Monday. "
+            "Chief executive Dana Wu said the plant would hire 400 people. Dana Wu added that Toledo was chosen "
+            "for its rail links. Workers in Toledo welcomed the news. Mayor Tom Reyes said Toledo needed jobs.")
+    art = make_article("acme.txt", "Acme Opens Plant in Ohio", text)
+    everything = suggest_questions([art], n=10)
+    assert len(everything) >= 3
+    events: list[str] = []
+
+    class OneAtATime:
+        def ask(self, question):
+            events.append(f"ask {question}")
+            return SimpleNamespace(found=question != everything[0])
+
+        def ask_many(self, questions):  # pragma: no cover - the batch path must not be used
+            raise AssertionError("checked in one batch")
+
+    qs = suggest_questions([art], n=2, qa=OneAtATime(), before_each=lambda: events.append("pause"))
+    assert qs == everything[1:3]
+    assert events == [e for q in everything[:3] for e in ("pause", f"ask {q}")]

@@ -4,22 +4,28 @@
     html = render_reply(answer, question="Where did he go?", understood="Where did Guaido go?")
 
 Everything that comes from an article or a person (answer, passages, titles, sources, questions) goes
-through :func:`esc`, which HTML-escapes it and also turns Markdown's special characters into character
-references, so an article holding ``<script>``, ``<img onerror=...>`` or a Markdown link renders as
-plain text. Replies are a single HTML block without blank lines, so the chat's Markdown renderer passes
-them through as they are (and its HTML sanitiser still runs after).
+through :func:`esc` (or :func:`esc_lines`), which HTML-escapes it and also turns Markdown's special
+characters into character references, so an article holding ``<script>``, ``<img onerror=...>`` or a
+Markdown link renders as plain text. Replies are a single HTML block without blank lines, so the chat's
+Markdown renderer passes them through as they are (and its HTML sanitiser still runs after).
+
+Each reply carries its own plain-text version (:func:`reply_text`) in a hidden element, which the page's
+copy buttons put on the clipboard instead of the HTML.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import re
+from collections.abc import Mapping, Sequence
 
 from qa.answering import NO_ANSWER_MESSAGE
 from qa.sentences import sentence_around
-from qa.types import Answer, Citation, Passage
+from qa.types import Answer, Article, Citation, Passage
 
 NO_ANSWER_TEXT = "The articles don't say."
-EXCERPT_CHARS = 260      # characters of passage shown on each side of the answer
+EXCERPT_CHARS = 160      # characters of passage quoted on each side of the answer (the rest: in the article panel)
+PASSAGE_CHARS = 320      # characters quoted of a closest passage on a no-answer
+ARTICLE_WINDOW = 6000    # characters of article shown on each side of the answer in its panel
 CLOSEST_PASSAGES = 3
 
 # Markdown / math / autolink characters, written as character references (the browser shows them as is).
@@ -74,75 +80,194 @@ def answer_sentence(answer: Answer) -> tuple[str, int, int]:
     return answer.text, 0, len(answer.text)
 
 
+def esc_lines(text: str) -> str:
+    """Like :func:`esc`, but line breaks stay (as ``<br>``, a run of blank lines as one)."""
+    return re.sub(r"(?:<br>){3,}", "<br><br>", "<br>".join(esc(line) for line in text.split("\n")))
+
+
+def _between(text: str) -> tuple[str, str]:
+    """Spaces to put back around ``text`` once escaped (:func:`esc` trims its edges)."""
+    return (" " if text[:1] in (" ", "\t") else ""), (" " if text[-1:] in (" ", "\t") else "")
+
+
+def article_date(article: Article | None) -> str | None:
+    """The date to show beside an article's title. Articles carry no date yet: this is where one would be
+    read once they do."""
+    return None
+
+
 def location(source: str, start: int, end: int) -> str:
     return f"<code>{esc(source)}</code>, characters {start}–{end}"
 
 
-def render_citation(i: int, c: Citation) -> str:
+def article_panel(text: str, start: int, end: int, width: int = ARTICLE_WINDOW) -> str:
+    """``text`` (an article) escaped with its lines, ``text[start:end]`` in ``<mark>``; a long article is
+    cut to ``width`` characters each side, at line breaks or spaces."""
+    lo, hi = max(0, start - width), min(len(text), end + width)
+    if lo > 0:  # from the first word that starts inside the window
+        cuts = [i for i in (text.find(" ", lo, start), text.find("\n", lo, start)) if i >= 0]
+        lo = min(cuts) + 1 if cuts else lo
+    if hi < len(text):  # to the last word that ends inside it
+        cut = max(text.rfind(" ", end, hi), text.rfind("\n", end, hi))
+        hi = cut if cut >= 0 else hi
+    before, span, after = text[lo:start], text[start:end], text[end:hi]
+    _, gap_before = _between(before)
+    gap_after, _ = _between(after)
+    return (("… " if lo > 0 else "") + esc_lines(before) + gap_before + f"<mark>{esc_lines(span)}</mark>"
+            + gap_after + esc_lines(after) + (" …" if hi < len(text) else ""))
+
+
+def _source_head(title: str, source: str, article: Article | None) -> str:
+    date = article_date(article)
+    when = f' <span class="qa-date">{esc(date)}</span>' if date else ""
+    return (f'<div class="qa-source-head"><span class="qa-source-title">{esc(title) or "(untitled)"}</span> '
+            f'<span class="qa-file">{esc(source)}</span>{when}</div>')
+
+
+def _panel(article: Article | None, start: int, end: int, where: str) -> str:
+    """The article behind a toggle, with the cited part marked, then the exact offsets."""
+    text = (f'<div class="qa-article-text">{article_panel(article.text, start, end)}</div>'
+            if article is not None else "")
+    return (f'<details class="qa-article"><summary>Show in the article</summary>{text}'
+            f'<p class="qa-where">{where}</p></details>')
+
+
+def render_citation(i: int, c: Citation, article: Article | None = None) -> str:
     rs, re_ = c.start - c.passage_start, c.end - c.passage_start
-    return (f'<li id="qa-src-{i}" class="qa-source"><span class="qa-source-title">{esc(c.title) or "(untitled)"}</span>'
-            f' <span class="qa-where">{location(c.source, c.start, c.end)} (passage {c.passage_start}–'
-            f'{c.passage_end})</span><blockquote class="qa-passage">{highlight(c.passage, rs, re_)}</blockquote></li>')
+    where = (f"The answer is at {location(c.source, c.start, c.end)}; its passage at characters "
+             f"{c.passage_start}–{c.passage_end}.")
+    return (f'<li class="qa-source">{_source_head(c.title, c.source, article)}'
+            f'<blockquote class="qa-passage">{highlight(c.passage, rs, re_)}</blockquote>'
+            f'{_panel(article, c.start, c.end, where)}</li>')
 
 
-def render_passage(p: Passage) -> str:
-    words = p.text[:EXCERPT_CHARS * 2]
-    cut = len(p.text) > len(words)
-    if cut and " " in words:
-        words = words[: words.rfind(" ")]
-    return (f'<li class="qa-source"><span class="qa-source-title">{esc(p.title) or "(untitled)"}</span>'
-            f' <span class="qa-where">{location(p.source, p.start, p.end)}</span>'
-            f'<blockquote class="qa-passage">{esc(words)}{" …" if cut else ""}</blockquote></li>')
+def _cut(text: str, chars: int) -> tuple[str, bool]:
+    """The first ``chars`` characters of ``text`` (at a space), and whether it was cut."""
+    if len(text) <= chars:
+        return text, False
+    words = text[:chars]
+    return (words[: words.rfind(" ")] if " " in words else words), True
+
+
+def render_passage(p: Passage, article: Article | None = None) -> str:
+    words, cut = _cut(p.text, PASSAGE_CHARS)
+    where = f"The passage is at {location(p.source, p.start, p.end)}."
+    return (f'<li class="qa-source">{_source_head(p.title, p.source, article)}'
+            f'<blockquote class="qa-passage">{esc(words)}{" …" if cut else ""}</blockquote>'
+            f'{_panel(article, p.start, p.end, where)}</li>')
 
 
 def render_understood(question: str | None, understood: str | None, note: str | None = None) -> str:
     """How a follow-up was read ("Understood as: ..."), and the rewriter's note when it was unsure."""
     note_html = f'<div class="qa-understood qa-rewrite-note">{esc(note)}</div>' if note else ""
-    if not understood or question is None or " ".join(question.split()) == " ".join(understood.split()):
+    if not _rewritten(question, understood):
         return note_html
     return f'<div class="qa-understood">Understood as: <em>{esc(understood)}</em></div>{note_html}'
 
 
-def render_answer(answer: Answer) -> str:
-    """The answer in its sentence, bold, with numbered citation marks, then the sources."""
+def _rewritten(question: str | None, understood: str | None) -> bool:
+    return bool(understood) and question is not None and " ".join(question.split()) != " ".join(understood.split())
+
+
+def _cite_mark(i: int) -> str:
+    return (f'<sup class="qa-cite"><button type="button" class="qa-cite-button" '
+            f'title="Show source {i} in its article">[{i}]</button></sup>')
+
+
+def render_answer(answer: Answer, articles: Mapping[str, Article] | None = None) -> str:
+    """The answer in its sentence, bold, with numbered citation marks (each opens its source's article),
+    then the sources."""
+    articles = articles or {}
     if answer.text is None:
-        return render_no_answer(answer)
+        return render_no_answer(answer, articles=articles)
     sentence, s, e = answer_sentence(answer)
-    marks = "".join(f'<sup class="qa-cite">[{i}]</sup>' for i in range(1, len(answer.citations) + 1))
+    marks = "".join(_cite_mark(i) for i in range(1, len(answer.citations) + 1))
     body = highlight(sentence, s, e, width=None, tag="strong")
     short = answer.text.strip() != sentence.strip()
     lines = [f'<p class="qa-answer">{body}{marks}</p>']
     meta = f'Answer: <strong>{esc(answer.text)}</strong> · ' if short else ""
     lines.append(f'<p class="qa-meta">{meta}confidence {answer.score:.2f}</p>')
     if answer.citations:
-        items = "".join(render_citation(i, c) for i, c in enumerate(answer.citations, 1))
+        items = "".join(render_citation(i, c, articles.get(c.article_id)) for i, c in enumerate(answer.citations, 1))
         lines.append(f'<div class="qa-sources"><p class="qa-sources-title">Sources</p><ol>{items}</ol></div>')
     return "".join(lines)
 
 
-def render_no_answer(answer: Answer, n: int = CLOSEST_PASSAGES) -> str:
-    """Says plainly that the articles don't say, and shows the closest passages."""
+def _no_answer_message(answer: Answer) -> str:
     # the engine's standard message says what the headline already says: show only a different one
-    msg = "" if answer.message in ("", NO_ANSWER_MESSAGE) else f" {esc(answer.message)}"
-    lines = [f'<p class="qa-noanswer"><strong>{NO_ANSWER_TEXT}</strong>{msg}</p>']
+    return "" if answer.message in ("", NO_ANSWER_MESSAGE) else answer.message
+
+
+def render_no_answer(answer: Answer, n: int = CLOSEST_PASSAGES, articles: Mapping[str, Article] | None = None) -> str:
+    """Says plainly that the articles don't say, and shows the closest passages."""
+    articles = articles or {}
+    msg = _no_answer_message(answer)
+    lines = [f'<p class="qa-noanswer"><strong>{NO_ANSWER_TEXT}</strong>{" " + esc(msg) if msg else ""}</p>']
     passages: Sequence[Passage] = answer.passages[:n]
     if passages:
         # collapsed: for an unrelated question they are noise, for a near miss they are worth a click
-        items = "".join(render_passage(p) for p in passages)
+        items = "".join(render_passage(p, articles.get(p.article_id)) for p in passages)
         lines.append(f'<details class="qa-sources"><summary class="qa-sources-title">Closest passages '
                      f'({len(passages)})</summary><ol>{items}</ol></details>')
     return "".join(lines)
 
 
+def reply_text(answer: Answer, question: str | None = None, understood: str | None = None,
+               note: str | None = None) -> str:
+    """The reply as plain text, for the clipboard: how the question was read, the answer in its sentence
+    with its citation numbers, then each source as its title, file and quoted passage."""
+    lines = [f"Understood as: {understood}"] if _rewritten(question, understood) else []
+    lines += [note] if note else []
+    if answer.text is None:
+        msg = _no_answer_message(answer)
+        lines.append(NO_ANSWER_TEXT + (f" {msg}" if msg else ""))
+        passages = answer.passages[:CLOSEST_PASSAGES]
+        if passages:
+            lines += ["", "Closest passages:"]
+            for i, p in enumerate(passages, 1):
+                words, cut = _cut(" ".join(p.text.split()), PASSAGE_CHARS)
+                lines.append(f"{i}. {p.title} ({p.source}): “{words}{' …' if cut else ''}”")
+        return "\n".join(lines)
+    sentence, _s, _e = answer_sentence(answer)
+    marks = "".join(f"[{i}]" for i in range(1, len(answer.citations) + 1))
+    lines.append(" ".join(sentence.split()) + (f" {marks}" if marks else ""))
+    if answer.text.strip() != sentence.strip():
+        lines.append(f"Answer: {' '.join(answer.text.split())}")
+    if answer.citations:
+        lines += ["", "Sources:"]
+        for i, c in enumerate(answer.citations, 1):
+            before, span, after, cl, cr = excerpt(c.passage, c.start - c.passage_start, c.end - c.passage_start)
+            quote = " ".join(f"{'… ' if cl else ''}{before}{span}{after}{' …' if cr else ''}".split())
+            lines.append(f"[{i}] {c.title} ({c.source}): “{quote}”")
+    return "\n".join(lines)
+
+
+COPY_BUTTON = ('<button type="button" class="qa-copy" title="Copy this answer and its sources as plain text">'
+               'Copy</button>')
+
+
 def render_reply(answer: Answer, question: str | None = None, understood: str | None = None,
-                 note: str | None = None) -> str:
+                 note: str | None = None, articles: Mapping[str, Article] | None = None) -> str:
     """One chat reply: how the question was understood (when rewritten, or a note when the rewriter was
-    unsure), the answer, its sources."""
-    return f'<div class="qa-reply">{render_understood(question, understood, note)}{render_answer(answer)}</div>'
+    unsure), the answer, its sources (``articles``, by id, give the panels with the whole article), a copy
+    button and the plain text it copies."""
+    # line breaks as character references: the hidden element's text (what is copied) keeps them
+    copy = "&#10;".join(esc(line) for line in reply_text(answer, question, understood, note).split("\n"))
+    return (f'<div class="qa-reply">{render_understood(question, understood, note)}{render_answer(answer, articles)}'
+            f'{COPY_BUTTON}<div class="qa-copytext" hidden>{copy}</div></div>')
 
 
 def render_error(message: str) -> str:
-    return f'<div class="qa-reply"><p class="qa-error">{esc(message)}</p></div>'
+    """Why a question got no answer (a failure, not an answer: the page shows no thumbs under it)."""
+    return (f'<div class="qa-reply qa-failed"><p class="qa-error" role="alert"><strong>Not answered:</strong> '
+            f'{esc(message)}</p></div>')
+
+
+def render_pending(queued: bool = False) -> str:
+    """The placeholder under a question until its reply comes."""
+    text = ("Waiting: it is answered after your question before it." if queued
+            else "Looking through the articles…")
+    return f'<div class="qa-pending"><em>{text}</em></div>'
 
 
 def render_question(question: str) -> str:

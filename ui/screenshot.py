@@ -1,6 +1,7 @@
 """Save a screenshot of the chat answering a question and a follow-up (for the README).
 
     python -m ui.screenshot docs/chat.png [--articles seeds]
+    python -m ui.screenshot docs/chat-dark.png --theme dark
 
 Needs Playwright and a chromium at ``/usr/bin/chromium`` (or ``$QA_CHROMIUM``). The index is built in a
 temporary folder, so the repository's ``vectors/`` is not touched (the articles are only read).
@@ -27,6 +28,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--articles", type=Path, default=REPO_ROOT / "seeds")
     ap.add_argument("--width", type=int, default=1100)
     ap.add_argument("--height", type=int, default=1400)
+    ap.add_argument("--theme", choices=("light", "dark"), default="light",
+                    help="the page's colour scheme (as a browser set to it would show it)")
     ap.add_argument("questions", nargs="*", default=list(QUESTIONS))
     args = ap.parse_args(argv)
 
@@ -47,9 +50,11 @@ def main(argv: list[str] | None = None) -> int:
             with sync_playwright() as p:
                 browser = p.chromium.launch(executable_path=os.environ.get("QA_CHROMIUM", "/usr/bin/chromium"),
                                             args=ARGS, headless=True)
-                page = browser.new_page(viewport={"width": args.width, "height": args.height})
-                page.goto(f"http://127.0.0.1:{port}/")
+                page = browser.new_page(viewport={"width": args.width, "height": args.height},
+                                        color_scheme=args.theme)
+                page.goto(f"http://127.0.0.1:{port}/?__theme={args.theme}")
                 page.wait_for_selector("#question textarea")
+                page.locator("#suggestions").get_by_text("?").first.wait_for(timeout=300_000)
                 for i, q in enumerate(args.questions, 1):
                     page.fill("#question textarea", q)
                     page.press("#question textarea", "Enter")
@@ -62,6 +67,7 @@ def main(argv: list[str] | None = None) -> int:
                 page.screenshot(path=str(args.out), full_page=True)
                 browser.close()
         finally:
+            demo.chat_app.close()
             demo.close()
     print(f"saved {args.out}")
     return 0

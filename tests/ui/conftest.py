@@ -1,4 +1,5 @@
-"""One chat server for the UI tests: a private copy of seeds/, launched once on a free loopback port."""
+"""One chat server for the UI tests: a private copy of seeds/, launched once on a free loopback port, its folder
+watched as `qa chat` watches it."""
 
 from __future__ import annotations
 
@@ -26,7 +27,7 @@ def chat_server(tmp_path_factory, embedder):
     """The app over its own articles folder and index (uploads in the tests land there, not in seeds/)."""
     os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
     from qa import QA
-    from ui.app import build_app, launch
+    from ui.app import build_app, launch, watch_folder
 
     base: Path = tmp_path_factory.mktemp("chat")
     shutil.copytree(SEEDS, base / "articles")
@@ -35,10 +36,13 @@ def chat_server(tmp_path_factory, embedder):
     qa.refresh()
     feedback = base / "feedback.jsonl"
     demo = build_app(qa, feedback_path=feedback)
+    watcher = watch_folder(qa, demo.chat_app, debounce=0.3)  # as `qa chat` does
     port = free_port()
     launch(demo, "127.0.0.1", port, prevent_thread_lock=True, quiet=True)
     try:
         yield SimpleNamespace(url=f"http://127.0.0.1:{port}/", port=port, qa=qa, demo=demo, base=base,
-                              feedback=feedback)
+                              feedback=feedback, chat=demo.chat_app, watcher=watcher)
     finally:
+        watcher.stop()
+        demo.chat_app.close()
         demo.close()

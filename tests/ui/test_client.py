@@ -94,7 +94,7 @@ def test_upload_then_ask_about_it(client, chat_server, tmp_path):
         "Mayor Kristiina Oja said the bridge would carry trams again from next spring.\n",
         encoding="utf-8",
     )
-    status, _samples, corpus = client.predict([handle_file(str(article))], api_name="/add_articles")
+    status, corpus = client.predict([handle_file(str(article))], api_name="/add_articles")
     assert "Added 'harbour.txt'" in visible(status), status
     assert f"{before + 1} articles indexed" in visible(corpus)
     _, history = client.predict("How much did the repair of the Tallinn harbour bridge cost?", [], api_name="/ask")
@@ -108,7 +108,7 @@ def test_upload_limits_are_explained(client, tmp_path):
     big.write_text("Big Title\n\n" + "word " * (1_300_000), encoding="utf-8")  # about 6.5 MB
     empty = tmp_path / "empty.md"
     empty.write_text("", encoding="utf-8")
-    status, _s, _c = client.predict([handle_file(str(big)), handle_file(str(empty))], api_name="/add_articles")
+    status, _c = client.predict([handle_file(str(big)), handle_file(str(empty))], api_name="/add_articles")
     shown = visible(status)
     assert "'big.txt' is 6.2 MB; files of at most 5 MB can be added here" in shown
     assert "'empty.md' is empty" in shown
@@ -150,26 +150,103 @@ def test_thirty_people_at_once_are_all_answered(chat_server):
         assert asks[q] in visible(text_of(history[1])), (q, visible(text_of(history[1]))[:300])
 
 
-def test_questions_are_answered_while_an_upload_is_indexed(chat_server, tmp_path):
-    paragraphs = [f"Report {i}: the harvest in district {i} of Kelmoria reached {1000 + i} tonnes this autumn, "
-                  f"according to the regional farming office, which counted every cooperative in district {i}."
-                  for i in range(500)]
+def test_questions_are_answered_while_an_upload_is_indexed(chat_server, tmp_path, monkeypatch):
+    """The upload is held inside its indexing until the question has its answer."""
+    indexing, release = threading.Event(), threading.Event()
+    add = chat_server.qa.add
+
+    def held_add(paths):
+        indexing.set()
+        assert release.wait(300), "the test never let the indexing finish"
+        return add(paths)
+
+    monkeypatch.setattr(chat_server.qa, "add", held_add)
     article = tmp_path / "harvests.txt"
-    article.write_text("Kelmoria Harvest Reports\n\n" + "\n\n".join(paragraphs), encoding="utf-8")
+    article.write_text("Kelmoria Harvest Reports\n\nThe harvest in Kelmoria reached 1,204 tonnes this autumn.",
+                       encoding="utf-8")
     uploader, asker = Client(chat_server.url, verbose=False), Client(chat_server.url, verbose=False)
     upload = uploader.submit([handle_file(str(article))], api_name="/add_articles")
-    deadline = time.time() + 60
-    while time.time() < deadline and not any("Indexing" in str(o) for o in upload.outputs()):
-        time.sleep(0.1)
-    assert not upload.done(), "the upload finished before the test could ask anything"
-    t0 = time.time()
-    _, history = asker.predict("Who is Mike Pence?", [], api_name="/ask")
-    asked_in = time.time() - t0
-    indexing_still = not upload.done()
-    status = upload.result(timeout=600)[0]
-    assert "Added 'harvests.txt'" in visible(status)
-    assert "Pence" in visible(text_of(history[-1]))
-    assert indexing_still, f"the question waited for the indexing ({asked_in:.1f}s)"
+    try:
+        assert indexing.wait(120), "the upload never reached the indexing"
+        _, history = asker.predict("Who is Mike Pence?", [], api_name="/ask")
+        assert "Pence" in visible(text_of(history[-1]))
+        assert not upload.done()  # answered while the upload was still being indexed
+    finally:
+        release.set()
+    assert "Added 'harvests.txt'" in visible(upload.result(timeout=600)[0])
+
+
+def test_an_upload_and_the_next_question_never_wait_on_suggested_questions(chat_server, tmp_path, monkeypatch):
+    """Suggested questions are recomputed in the background after an upload: here that computation is held
+    until the end, and the upload is reported and a question about it answered meanwhile."""
+    import ui.suggested
+
+    computing, release = threading.Event(), threading.Event()
+    real = ui.suggested.suggest_questions
+
+    def held(*args, **kwargs):
+        computing.set()
+        assert release.wait(300), "the test never let the suggestions finish"
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(ui.suggested, "suggest_questions", held)
+    article = tmp_path / "lighthouse.txt"
+    article.write_text("Lighthouse Keeper Retires in Vardo\n\nThe Vardo lighthouse keeper, Ingrid Solberg, retired on "
+                       "Sunday after 41 years of service.\n", encoding="utf-8")
+    client = Client(chat_server.url, verbose=False)
+    try:
+        upload = client.submit([handle_file(str(article))], api_name="/add_articles")
+        assert "Added 'lighthouse.txt'" in visible(upload.result(timeout=120)[0])
+        assert computing.wait(120), "the suggested questions were not recomputed after the upload"
+        _, history = client.predict("Who was the Vardo lighthouse keeper?", [], api_name="/ask")
+        assert "Ingrid Solberg" in visible(text_of(history[-1]))
+        assert not release.is_set()  # all of it while the suggestions were still being computed
+    finally:
+        release.set()
+    assert chat_server.chat.suggestions.wait(timeout=300), "no suggested questions after the upload"
+
+
+def test_an_uploaded_article_is_stored_readable_like_the_others(client, chat_server, tmp_path):
+    """Uploads arrive as private temporary files (0600); stored, an article is readable by whoever can read the
+    folder (0644)."""
+    article = tmp_path / "quay.txt"
+    article.write_text("Quay Repairs Begin\n\nRepairs of the north quay in Haldor began on Tuesday.\n",
+                       encoding="utf-8")
+    status = visible(client.predict([handle_file(str(article))], api_name="/add_articles")[0])
+    assert status == "Added 'quay.txt'. You can ask about it now.", status
+    assert (chat_server.base / "articles" / "quay.txt").stat().st_mode & 0o777 == 0o644
+
+
+def test_a_markdown_article_is_answered_without_its_markup(client, chat_server, tmp_path):
+    from tests.conftest import assert_citations_exact
+
+    article = tmp_path / "fisheries.md"
+    article.write_text("# Tromso Fishing Board Elects a Chair\n\n**Greta Halvorsen** was elected chair of the "
+                       "[Tromso fishing board](https://example.org/board) on Friday.\n\n- She replaces *Odd Berg*.\n"
+                       "- The board meets monthly.\n", encoding="utf-8")
+    status = visible(client.predict([handle_file(str(article))], api_name="/add_articles")[0])
+    assert status.startswith("Added 'fisheries.md'"), status
+    question = "Who was elected chair of the Tromso fishing board?"
+    _, history = client.predict(question, [], api_name="/ask")
+    shown = visible(text_of(history[-1]))
+    assert "Greta Halvorsen" in shown and "Tromso Fishing Board Elects a Chair" in shown
+    for markup in ("**", "# Tromso", "](", "- She", "*Odd"):
+        assert markup not in shown, markup
+    assert_citations_exact(chat_server.qa.ask(question), chat_server.qa)  # offsets into the converted text
+
+
+def test_a_file_dropped_into_the_folder_is_indexed_without_a_question_waiting(client, chat_server):
+    """The folder is watched: the new file is indexed by the watcher (the server's engine never refreshes on a
+    question), then answered at once."""
+    (chat_server.base / "articles" / "ferry_strike.txt").write_text(
+        "Ferry Crews Strike in Kvaloy\n\nFerry crews in Kvaloy went on strike on Wednesday, led by the union "
+        "steward Petra Lind.\n", encoding="utf-8")
+    deadline = time.time() + 120
+    while time.time() < deadline and not any(a.source == "ferry_strike.txt" for a in chat_server.qa.articles()):
+        time.sleep(0.2)
+    assert any(a.source == "ferry_strike.txt" for a in chat_server.qa.articles()), "the dropped file was not indexed"
+    _, history = client.predict("Who led the ferry strike in Kvaloy?", [], api_name="/ask")
+    assert "Petra Lind" in visible(text_of(history[-1]))
 
 
 def test_a_server_side_path_is_refused_as_an_upload(chat_server, tmp_path_factory):
@@ -207,3 +284,10 @@ def test_a_malformed_upload_is_refused_alone_and_later_uploads_work(client, chat
     assert status == "Added 'ferry.txt'. You can ask about it now.", status
     _, history = client.predict("Who is the new captain of the Orsund ferry?", [], api_name="/ask")
     assert "Linnea Dahl" in visible(text_of(history[-1]))
+
+
+def test_an_idle_server_does_not_spin(chat_server):
+    """Gradio's queue looks for work every millisecond unless told otherwise: a few percent of a core with nobody
+    on the page. The folder needs no polling either (notifications: tests/ui/test_watch.py)."""
+    assert chat_server.demo._queue.sleep_when_free >= 0.05
+    assert chat_server.watcher.mode == "notify"

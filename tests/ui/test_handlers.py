@@ -1,9 +1,11 @@
-"""ui.app.ChatApp handlers called directly: feedback log format, upload checks."""
+"""ui.app.ChatApp handlers called directly: feedback log format, the question queue, upload checks and
+messages, the article list."""
 
 from __future__ import annotations
 
 import html
 import json
+import re
 from types import SimpleNamespace
 
 import pytest
@@ -12,8 +14,22 @@ pytest.importorskip("gradio")
 
 from qa.answering import cite  # noqa: E402
 from qa.conversation import Turn  # noqa: E402
+from qa.articles import make_article  # noqa: E402
 from qa.types import Answer, Passage  # noqa: E402
-from ui.app import MAX_UPLOAD_BYTES, ChatApp, ChatSession, FeedbackLog, default_feedback_path  # noqa: E402
+from ui.app import (  # noqa: E402
+    MAX_UPLOAD_BYTES,
+    ChatApp,
+    ChatSession,
+    FeedbackLog,
+    default_feedback_path,
+    verdict_of,
+)
+
+SKIP = {"__type__": "update"}  # gr.skip(): this output is left as it is
+
+
+def visible(markup: str) -> str:
+    return " ".join(re.sub(r"<[^>]+>", " ", markup).split())
 
 
 def turn() -> Turn:
@@ -27,8 +43,9 @@ def test_feedback_log_writes_one_object_per_line(tmp_path):
     log = FeedbackLog(tmp_path / "sub" / "feedback.jsonl")
     log.record(turn(), "up")
     log.record(turn(), "down")
+    log.record(turn(), "none")
     rows = [json.loads(line) for line in (tmp_path / "sub" / "feedback.jsonl").read_text().splitlines()]
-    assert [r["verdict"] for r in rows] == ["up", "down"]
+    assert [r["verdict"] for r in rows] == ["up", "down", "none"]
     r = rows[0]
     assert list(r) == ["time", "question", "understood_question", "answer", "score", "citations", "verdict"]
     assert r["question"] == "Where did he go?" and r["understood_question"] == "Where did Guaido go?"
@@ -39,18 +56,119 @@ def test_feedback_log_writes_one_object_per_line(tmp_path):
         log.record(turn(), "meh")
 
 
-def fake_qa(tmp_path):
-    return SimpleNamespace(settings=SimpleNamespace(index_dir=tmp_path / "idx", articles_dir=tmp_path / "arts"))
+def fake_qa(tmp_path, articles=None):
+    return SimpleNamespace(settings=SimpleNamespace(index_dir=tmp_path / "idx", articles_dir=tmp_path / "arts"),
+                           snapshot=SimpleNamespace(generation="gen-1", articles=articles or {}))
 
 
 def test_like_event_maps_the_message_to_its_turn(tmp_path):
     app = ChatApp(fake_qa(tmp_path), tmp_path / "fb.jsonl")
     session = ChatSession(conversation=None, turn_at={1: turn()})  # type: ignore[arg-type]
-    assert app.like(session, SimpleNamespace(index=1, liked=False, value=None)) == "Thanks for the feedback."
-    assert app.like(session, SimpleNamespace(index=0, liked=True, value=None)) == ""   # a user message
-    assert app.like(None, SimpleNamespace(index=1, liked=True, value=None)) == ""
+    app.like(session, SimpleNamespace(index=1, liked=False, value=None))
+    app.like(session, SimpleNamespace(index=0, liked=True, value=None))   # a user message
+    app.like(None, SimpleNamespace(index=1, liked=True, value=None))
     rows = (tmp_path / "fb.jsonl").read_text().splitlines()
     assert len(rows) == 1 and json.loads(rows[0])["verdict"] == "down"
+
+
+def test_clicking_a_thumb_again_takes_the_verdict_back(tmp_path):
+    """Gradio sends ``liked == ""`` when the selected thumb is clicked again: that is recorded as "none"."""
+    assert [verdict_of(x) for x in (True, False, "Like", "Dislike", "", None)] == ["up", "down", "up", "down",
+                                                                                   "none", "none"]
+    app = ChatApp(fake_qa(tmp_path), tmp_path / "fb.jsonl")
+    session = ChatSession(conversation=None, turn_at={1: turn()})  # type: ignore[arg-type]
+    app.like(session, SimpleNamespace(index=1, liked=True, value=None))
+    app.like(session, SimpleNamespace(index=1, liked="", value=None))
+    verdicts = [json.loads(r)["verdict"] for r in (tmp_path / "fb.jsonl").read_text().splitlines()]
+    assert verdicts == ["up", "none"]
+
+
+class ScriptedConversation:
+    """Answers each question with :func:`turn`'s answer, or blocks until released."""
+
+    def __init__(self, gate=None):
+        self.asked: list[str] = []
+        self.gate = gate
+
+    def ask_turn(self, question: str) -> Turn:
+        self.asked.append(question)
+        if self.gate is not None:
+            self.gate.wait(30)
+        t = turn()
+        return Turn(question, question, t.answer, None)
+
+
+def test_an_over_long_question_stays_in_the_box_with_its_typed_length(tmp_path):
+    """Refused before it is sent: the text is not cleared, nothing enters the chat, and the count is of the text
+    as typed (a follow-up's rewriting never inflates it)."""
+    app = ChatApp(fake_qa(tmp_path), tmp_path / "fb.jsonl")
+    session = ChatSession(conversation=ScriptedConversation())  # type: ignore[arg-type]
+    typed = "How many countries have recognized him, " + "and " * 737 + "when?"
+    assert len(typed) == 2_993
+    box, chat, session, note = app.take(typed, session)
+    assert box == SKIP and chat == SKIP  # the input keeps the text; the chat is unchanged
+    note = html.unescape(note)
+    assert "the question is 2,993 characters long; ask it in at most 2,000 characters" in note
+    assert "still in the box" in note
+    assert session.messages == [] and not session.pending and session.conversation.asked == []
+
+
+def test_a_question_is_shown_at_once_and_a_second_one_waits_its_turn(tmp_path):
+    app = ChatApp(fake_qa(tmp_path), tmp_path / "fb.jsonl")
+    session = ChatSession(conversation=ScriptedConversation())  # type: ignore[arg-type]
+    box, chat, session, note = app.take("Where did he go?", session)
+    assert box == "" and note == ""
+    assert [m["role"] for m in chat] == ["user", "assistant"]
+    assert "Where did he go?" in chat[0]["content"] and "Looking through the articles" in chat[1]["content"]
+    _, chat, session, _ = app.take("And then?", session)
+    assert "And then?" in chat[2]["content"] and "Waiting" in chat[3]["content"]  # shown while it waits
+    updates = [u[0] for u in app.answer_pending(session) if u[0] != SKIP]
+    final = updates[-1]
+    assert [m["role"] for m in final] == ["user", "assistant", "user", "assistant"]
+    assert all('class="qa-reply"' in final[i]["content"] for i in (1, 3))
+    assert session.conversation.asked == ["Where did he go?", "And then?"]
+    assert sorted(session.turn_at) == [1, 3]  # thumbs on either reply find their turn
+
+
+def test_only_one_answering_loop_runs_per_session(tmp_path):
+    """A second send while a question is answered starts no second loop: the running one takes the question."""
+    import threading
+
+    gate = threading.Event()
+    app = ChatApp(fake_qa(tmp_path), tmp_path / "fb.jsonl")
+    session = ChatSession(conversation=ScriptedConversation(gate))  # type: ignore[arg-type]
+    app.take("First?", session)
+    first = app.answer_pending(session)
+    next(first)  # the first question is being worked on
+    app.take("Second?", session)
+    assert list(app.answer_pending(session)) == [(SKIP, SKIP)]
+    gate.set()
+    list(first)
+    assert session.conversation.asked == ["First?", "Second?"]
+    assert not session.answering and not session.pending
+
+
+def test_a_loop_that_finds_nothing_to_do_leaves_the_page_alone(tmp_path):
+    """A send's answering loop can start after an earlier loop took its question: it must still say "no change"
+    (a Gradio generator that yields nothing empties its outputs: the chat, the upload messages)."""
+    from ui.app import UploadQueue
+
+    app = ChatApp(fake_qa(tmp_path), tmp_path / "fb.jsonl")
+    session = ChatSession(conversation=ScriptedConversation())  # type: ignore[arg-type]
+    assert list(app.answer_pending(session)) == [(SKIP, SKIP)]
+    assert list(app.add_pending(UploadQueue())) == [(SKIP, SKIP, SKIP)]
+
+
+def test_new_chat_drops_the_reply_being_worked_on(tmp_path):
+    app = ChatApp(fake_qa(tmp_path), tmp_path / "fb.jsonl")
+    session = ChatSession(conversation=ScriptedConversation())  # type: ignore[arg-type]
+    app.take("First?", session)
+    app.take("Second?", session)
+    loop = app.answer_pending(session)
+    next(loop)
+    assert "Looking through the articles" in next(loop)[0][1]["content"]  # the first question is taken
+    assert app.clear(session) == ([], None)
+    assert list(loop) == [] and session.conversation.asked == ["First?"]
 
 
 def test_default_feedback_path_is_next_to_the_index(tmp_path, monkeypatch):
@@ -105,7 +223,7 @@ def test_each_upload_is_validated_before_it_is_stored(tmp_path):
 
     class Engine:
         settings = SimpleNamespace(index_dir=tmp_path / "idx", articles_dir=tmp_path / "arts")
-        snapshot = SimpleNamespace(articles={})
+        snapshot = SimpleNamespace(generation="gen-1", articles={})
 
         def add(self, paths):
             added.append(list(paths))
@@ -144,3 +262,63 @@ def test_a_busy_port_is_reported_before_anything_loads(tmp_path, monkeypatch):
         args = SimpleNamespace(articles=tmp_path, index=tmp_path / "idx", host="127.0.0.1", port=port)
         with pytest.raises(QAError, match=rf"cannot listen on 127.0.0.1:{port} .*choose another with --port"):
             run_chat_command(args)
+
+
+def test_upload_messages_say_per_file_what_happened_in_plain_words(tmp_path):
+    """A renamed file says where it went, a file of several articles says how many, a file already indexed
+    says nothing changed; each upload is made readable (0644) before it is stored."""
+    from qa.articles import read_file
+
+    uploads = tmp_path / "uploads"
+    uploads.mkdir()
+    (uploads / "tram.md").write_text("# Tram strike\n\nDrivers stopped work on **Monday**.")
+    (uploads / "feed.jsonl").write_text('{"title": "One", "text": "First body."}\n{"title": "Two", "text": "Second."}\n')
+    (uploads / "old.txt").write_text("Old news\n\nNothing new here.")
+    for p in uploads.iterdir():
+        p.chmod(0o600)  # as the upload folder holds them
+    old = read_file(uploads / "old.txt", "old.txt")[0][0]
+
+    class Engine:
+        settings = SimpleNamespace(index_dir=tmp_path / "idx", articles_dir=tmp_path / "arts")
+        snapshot = SimpleNamespace(generation="gen-1", articles={old.id: old})
+
+        def add(self, paths):
+            stored = [a for p in paths for a in read_file(p, "tram-1.md" if p.name == "tram.md" else p.name)[0]]
+            self.snapshot = SimpleNamespace(generation="gen-2", articles={a.id: a for a in stored + [old]})
+
+    app = ChatApp(Engine(), tmp_path / "fb.jsonl", upload_root=uploads)  # type: ignore[arg-type]
+    lines = [html.unescape(line) for line in app.add_lines([uploads / n for n in ("tram.md", "feed.jsonl", "old.txt")])]
+    assert lines == [
+        "Added 'tram.md', stored as 'tram-1.md' because another file has its name. You can ask about it now.",
+        "Added 'feed.jsonl' (2 articles). You can ask about them now.",
+        "'old.txt' was already in the index: nothing changed.",
+    ]
+    assert {p.stat().st_mode & 0o777 for p in uploads.iterdir()} == {0o644}
+
+
+def test_the_article_list_shows_title_size_and_file_and_removes_files(tmp_path):
+    folder = tmp_path / "arts"
+    folder.mkdir()
+    (folder / "storm.txt").write_text("Storm <b>Hits</b> Coast\n\nA storm hit the coast on Monday.")
+    (folder / "feed.jsonl").write_text("x" * 2048)
+    storm = make_article("storm.txt", "Storm <b>Hits</b> Coast", "Storm Hits Coast\n\nA storm hit the coast on Monday.")
+    records = [make_article(f"feed.jsonl#{i}", f"Record {i}", f"Body of record {i}.") for i in range(4)]
+    removed: list[list[str]] = []
+    qa = fake_qa(tmp_path, {a.id: a for a in [storm, *records]})
+    qa.settings.articles_dir = folder
+    qa.remove = lambda sources: removed.append(list(sources))
+    app = ChatApp(qa, tmp_path / "fb.jsonl")
+
+    files, total = app.article_files()
+    assert [f.source for f in files] == ["feed.jsonl", "storm.txt"] and total == 2  # by title: "Record 0" < "Storm ..."
+    storm_row = html.unescape(app.article_html(files[1]))
+    assert "Storm <b>Hits</b> Coast" in storm_row and "<b>" not in app.article_html(files[1])
+    assert f"storm.txt · 10 words · {(folder / 'storm.txt').stat().st_size} bytes" in visible(storm_row)
+    feed_row = html.unescape(app.article_html(files[0]))
+    assert "4 articles: Record 0; Record 1; Record 2; … feed.jsonl · 16 words · 2.0 KB" in visible(feed_row)
+    assert "cannot be removed one by one" in feed_row
+    assert [f.source for f in app.article_files("storm")[0]] == ["storm.txt"]
+
+    status, _corpus, _token = app.remove("storm.txt")
+    assert removed == [["storm.txt"]]
+    assert "Removed 'storm.txt'" in html.unescape(status) and ".removed/" in status

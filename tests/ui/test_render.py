@@ -68,9 +68,72 @@ def test_citations_are_numbered_and_sources_listed_with_offsets():
     assert out.count('class="qa-cite"') == 2 and "[1]" in out and "[2]" in out
     shown = visible(out)
     assert "Sources" in shown
-    assert re.search(rf"Storm Hits Coast storm\.txt ?, characters {c.start}–{c.end} \(passage 0–{len(TEXT)}\)", shown)
-    assert "Other other.txt" in shown
+    assert "Storm Hits Coast storm.txt" in shown and "Other other.txt" in shown
     assert out.count("<mark>300 homes</mark>") == 2
+    # a reader sees title and file; the offsets are there for whoever opens the source's panel
+    outside = re.sub(r"<details.*?</details>", "", out)
+    assert "characters" not in visible(outside)
+    panels = re.findall(r'<details class="qa-article">(.*?)</details>', out)
+    assert len(panels) == 2
+    assert re.search(rf"storm\.txt ?, characters {c.start}–{c.end}; its passage at characters 0–{len(TEXT)}",
+                     visible(panels[0]))
+
+
+def test_a_source_opens_on_its_whole_article_with_the_answer_marked():
+    from qa.types import Article
+
+    body = ("Storm <b>Hits</b> Coast\n\nA storm hit the coast on Monday.\n\n" + "Filler sentence here. " * 30
+            + "Mayor Ana Ruiz said 300 homes lost power.\nCrews expect to restore it by Friday.")
+    a = span_answer("300 homes", text=body)
+    article = Article(id="a1", title="Storm Hits Coast", text=body, source="storm.txt", content_hash="h")
+    out = render_answer(a, {"a1": article})
+    panel = re.search(r'<div class="qa-article-text">(.*?)</div>', out).group(1)
+    assert panel.startswith("Storm &#60;b&#62;Hits&#60;/b&#62; Coast<br><br>A storm hit")  # lines kept, escaped
+    assert "said <mark>300 homes</mark> lost power.<br>Crews expect" in panel
+    assert "<b>" not in out
+    # the quoted passage is cut around the answer; the panel has the rest
+    quote = re.search(r'<blockquote class="qa-passage">(.*?)</blockquote>', out).group(1)
+    assert "A storm hit" not in quote and "A storm hit" in panel
+    assert '<sup class="qa-cite"><button type="button"' in out  # [1] is a button that opens the panel
+
+
+def test_a_long_article_panel_is_cut_around_the_answer():
+    from ui.render import article_panel
+
+    text = "start " + "word " * 5000 + "ANSWER" + " more" * 5000
+    i = text.index("ANSWER")
+    out = article_panel(text, i, i + 6, width=100)
+    assert out.startswith("… word ") and out.endswith(" more …") and "<mark>ANSWER</mark>" in out
+    assert 200 < len(out) < 300
+
+
+def test_the_copy_text_is_plain_with_citations_as_text():
+    from ui.render import reply_text
+
+    a = span_answer("300 homes")
+    text = reply_text(a, "How many homes lost power?", "How many homes lost power?")
+    assert text.splitlines() == [
+        "Mayor Ana Ruiz said 300 homes lost power. [1]",
+        "Answer: 300 homes",
+        "",
+        "Sources:",
+        f"[1] Storm Hits Coast (storm.txt): “{' '.join(TEXT.split())}”",
+    ]
+    out = render_reply(a, "How many homes lost power?", "How many homes lost power?")
+    hidden = re.search(r'<div class="qa-copytext" hidden>(.*?)</div>', out).group(1)
+    assert html.unescape(hidden) == text
+    assert 'class="qa-copy"' in out
+    evil = span_answer("said", text="T\n\nThe mayor <script>x()</script> said **yes**.")
+    assert "<script" not in render_reply(evil, "q", "q")
+    nothing = Answer(question="q", text=None, score=0.1, passages=[passage()])
+    assert reply_text(nothing).startswith("The articles don't say.\n\nClosest passages:\n1. Storm Hits Coast (storm.txt)")
+
+
+def test_an_error_is_marked_as_an_error():
+    from ui.render import render_error
+
+    out = render_error("the index <b>is</b> gone")
+    assert 'class="qa-error"' in out and "<b>" not in out and "qa-copy" not in out
 
 
 def test_passage_excerpt_is_cut_around_the_answer():
@@ -79,7 +142,7 @@ def test_passage_excerpt_is_cut_around_the_answer():
     out = render_answer(a)
     quote = re.search(r'<blockquote class="qa-passage">(.*?)</blockquote>', out).group(1)
     assert quote.startswith("… ") and quote.endswith(" …") and "<mark>answer</mark>" in quote
-    assert len(visible(quote)) < 700
+    assert len(visible(quote)) < 400
 
 
 def test_no_answer_says_so_and_lists_closest_passages():
