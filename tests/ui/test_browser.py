@@ -21,6 +21,7 @@ from tests.ui.conftest import ARTIFACTS
 CHROMIUM = os.environ.get("QA_CHROMIUM", "/usr/bin/chromium")
 ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
         "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+# generous: a loaded CI machine can take long to upload a file or answer; a real failure still fails
 ANSWER_TIMEOUT_MS = 180_000
 
 pytestmark = [
@@ -283,11 +284,11 @@ def test_a_second_add_click_while_indexing_waits_its_turn(page, chat_server, tmp
     status = page.locator("#upload-status")
     try:
         page.locator("#upload input[type=file]").set_input_files(str(first))
-        page.locator("#upload").get_by_text("canal_a.txt").first.wait_for()
+        page.locator("#upload").get_by_text("canal_a.txt").first.wait_for(timeout=ANSWER_TIMEOUT_MS)
         page.click("#add")
         assert indexing.wait(120), "the first upload never started indexing"
         page.locator("#upload input[type=file]").set_input_files(str(second))  # joins the list
-        page.locator("#upload").get_by_text("canal_b.txt").first.wait_for()
+        page.locator("#upload").get_by_text("canal_b.txt").first.wait_for(timeout=ANSWER_TIMEOUT_MS)
         page.click("#add")  # while the first is being indexed: only the new file is queued
         status.get_by_text("Waiting to add 'canal_b.txt'").wait_for()
     finally:
@@ -349,7 +350,7 @@ def test_article_markup_never_runs(page, chat_server, tmp_path):
     )
     page.locator("#add-articles").get_by_text("Add articles").first.click()
     page.locator("#upload input[type=file]").set_input_files(str(evil))
-    page.locator("#upload").get_by_text("evil_article.txt").first.wait_for()
+    page.locator("#upload").get_by_text("evil_article.txt").first.wait_for(timeout=ANSWER_TIMEOUT_MS)
     page.click("#add")
     page.wait_for_function("document.querySelector('#upload-status')?.innerText.includes('Added')",
                            timeout=ANSWER_TIMEOUT_MS)
