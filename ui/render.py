@@ -18,6 +18,7 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping, Sequence
 
+from qa.answer_types import confidence_level
 from qa.answering import NO_ANSWER_MESSAGE
 from qa.sentences import sentence_around
 from qa.types import Answer, Article, Citation, Passage
@@ -186,7 +187,11 @@ def render_answer(answer: Answer, articles: Mapping[str, Article] | None = None)
     short = answer.text.strip() != sentence.strip()
     lines = [f'<p class="qa-answer">{body}{marks}</p>']
     meta = f'Answer: <strong>{esc(answer.text)}</strong> · ' if short else ""
-    lines.append(f'<p class="qa-meta">{meta}confidence {answer.score:.2f}</p>')
+    if answer.kind == "evidence":  # a sentence, not a short answer: say so, so nobody reads it as one
+        meta = "From the article (no short answer to this kind of question) · "
+    level = confidence_level(answer.score)
+    lines.append(f'<p class="qa-meta">{meta}<span title="confidence {answer.score:.2f}">{level} confidence</span>'
+                 f' ({answer.score:.2f})</p>')
     if answer.citations:
         items = "".join(render_citation(i, c, articles.get(c.article_id)) for i, c in enumerate(answer.citations, 1))
         lines.append(f'<div class="qa-sources"><p class="qa-sources-title">Sources</p><ol>{items}</ol></div>')

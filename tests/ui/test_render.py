@@ -190,3 +190,15 @@ def test_a_rewrite_note_is_shown_escaped_with_or_without_a_rewrite():
     assert "Understood as: Why did <b>X</b> go? Read as <i>a guess</i>." in visible(out)
     assert "<b>" not in out and "<i>" not in out
     assert "qa-rewrite-note" not in render_reply(a, "Why?", "Why did X go?")
+
+
+def test_the_confidence_is_shown_in_words_and_an_evidence_sentence_is_labelled():
+    from dataclasses import replace
+
+    a = span_answer("said")
+    shown = visible(render_answer(replace(a, score=0.93)))
+    assert "High confidence (0.93)" in shown and "From the article" not in shown
+    assert "Low confidence (0.20)" in visible(render_answer(replace(a, score=0.2)))
+    evidence = visible(render_answer(replace(a, score=0.6, kind="evidence")))
+    assert "From the article (no short answer to this kind of question)" in evidence
+    assert "Medium confidence (0.60)" in evidence
