@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 import shutil
 import socket
+import threading
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -46,3 +47,18 @@ def chat_server(tmp_path_factory, embedder):
         watcher.stop()
         demo.chat_app.close()
         demo.close()
+
+
+def hold_indexing(chat_server, monkeypatch) -> tuple[threading.Event, threading.Event]:
+    """Hold every ``qa.add`` of the server inside its indexing: ``(indexing, release)``; the first is set
+    when an add has started, setting the second lets it finish."""
+    indexing, release = threading.Event(), threading.Event()
+    add = chat_server.qa.add
+
+    def held_add(paths):
+        indexing.set()
+        assert release.wait(300), "the test never let the indexing finish"
+        return add(paths)
+
+    monkeypatch.setattr(chat_server.qa, "add", held_add)
+    return indexing, release

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.ui.conftest import ARTIFACTS
+from tests.ui.conftest import ARTIFACTS, hold_indexing
 
 CHROMIUM = os.environ.get("QA_CHROMIUM", "/usr/bin/chromium")
 ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
@@ -268,15 +268,7 @@ def test_a_new_reply_on_a_narrow_screen_shows_its_start(browser, chat_server):
 
 
 def test_a_second_add_click_while_indexing_waits_its_turn(page, chat_server, tmp_path, monkeypatch):
-    indexing, release = threading.Event(), threading.Event()
-    real_add = chat_server.qa.add
-
-    def held_add(paths):
-        indexing.set()
-        assert release.wait(300), "the test never let the indexing finish"
-        return real_add(paths)
-
-    monkeypatch.setattr(chat_server.qa, "add", held_add)
+    indexing, release = hold_indexing(chat_server, monkeypatch)
     first, second = tmp_path / "canal_a.txt", tmp_path / "canal_b.txt"
     first.write_text("Canal Lock Reopens\n\nThe Brevik canal lock reopened on Monday.\n", encoding="utf-8")
     second.write_text("Canal Fees Rise\n\nFees on the Brevik canal rise by 4 percent in May.\n", encoding="utf-8")

@@ -14,6 +14,7 @@ pytest.importorskip("gradio_client")
 from gradio_client import Client, handle_file  # noqa: E402
 
 from tests.conftest import SEED_FILE  # noqa: E402
+from tests.ui.conftest import hold_indexing  # noqa: E402
 
 pytestmark = [
     pytest.mark.slow,  # a launched server (and a browser): about a minute together
@@ -152,15 +153,7 @@ def test_thirty_people_at_once_are_all_answered(chat_server):
 
 def test_questions_are_answered_while_an_upload_is_indexed(chat_server, tmp_path, monkeypatch):
     """The upload is held inside its indexing until the question has its answer."""
-    indexing, release = threading.Event(), threading.Event()
-    add = chat_server.qa.add
-
-    def held_add(paths):
-        indexing.set()
-        assert release.wait(300), "the test never let the indexing finish"
-        return add(paths)
-
-    monkeypatch.setattr(chat_server.qa, "add", held_add)
+    indexing, release = hold_indexing(chat_server, monkeypatch)
     article = tmp_path / "harvests.txt"
     article.write_text("Kelmoria Harvest Reports\n\nThe harvest in Kelmoria reached 1,204 tonnes this autumn.",
                        encoding="utf-8")
