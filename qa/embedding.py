@@ -131,7 +131,6 @@ def get_embedder(name: str = "all-MiniLM-L6-v2") -> Embedder:
     from qa.config import split_embedder
 
     model, backend = split_embedder(name)
-    _model_path(model)  # an unknown name fails here, with what to do, not when the first text is embedded
     if backend == "torch":
         return SentenceTransformerEmbedder(model)
     from qa.onnx_embedding import OnnxEmbedder
