@@ -7,16 +7,22 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 
-.PHONY: install ask chat index test test-fast reader clean
+.PHONY: install prepare ask chat index test test-fast reader clean
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet torch==2.13.0
 	$(PY) -m pip install --quiet -e '.[dev,ray]'
+	# export the embedder and the reader to ONNX now (torch's only job outside training), so that no
+	# question waits for it; idempotent
+	$(VENV)/bin/qa prepare
 	touch $(STAMP)
 
 install: $(STAMP)
+
+prepare: $(STAMP)
+	$(VENV)/bin/qa prepare
 
 ask: $(STAMP)
 	@test -n "$(Q)" || { echo 'usage: make ask Q="your question"' >&2; exit 2; }
@@ -47,6 +53,7 @@ reader: $(STAMP)
 		--export-dir $(READER_WORK)/stage2-cut/export
 	$(PY) -m qa.reader.soup --out qa/reader/weights $(READER_WORK)/stage2/export $(READER_WORK)/stage2-cut/export
 	$(PY) -m qa.reader.evaluate --calibrate --news
+	$(VENV)/bin/qa prepare
 
 clean:
 	rm -rf $(VENV) vectors bench/.cache .pytest_cache

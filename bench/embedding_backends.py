@@ -91,13 +91,15 @@ def main() -> None:
         emb.embed(queries[:1])
 
     bulk: dict[str, list[float]] = {b: [] for b in names}
+    bulk_cpu: dict[str, list[float]] = {b: [] for b in names}
     query: dict[str, list[float]] = {b: [] for b in names}
     for r in range(args.repeats):
         order = names[r % len(names):] + names[: r % len(names)]
         for b in order:
-            t = time.perf_counter()
+            t, c = time.perf_counter(), time.process_time()
             embedders[b].embed(texts)
             bulk[b].append(time.perf_counter() - t)
+            bulk_cpu[b].append(time.process_time() - c)
             for q in queries:
                 t = time.perf_counter()
                 embedders[b].embed([q])
@@ -110,6 +112,8 @@ def main() -> None:
             "embedder": embedders[b].name,
             "chunks_per_s": len(texts) / median(bulk[b]),
             "speedup_vs_torch": median(ratios) if ratios else None,
+            "cpu_s": median(bulk_cpu[b]),
+            "cpu_speedup_vs_torch": median([bulk_cpu["torch"][i] / bulk_cpu[b][i] for i in range(args.repeats)]) if ratios else None,
             "query_p50_ms": median(query[b]) * 1000, "query_p95_ms": percentile(query[b], 95) * 1000,
             "query_speedup_vs_torch": median(query["torch"]) / median(query[b]) if "torch" in query else None,
         }
@@ -118,7 +122,7 @@ def main() -> None:
             if INDEXES[b].exists():
                 result["backends"][b]["recall_test"] = recall(b, embedders[b], questions)
                 print(b, result["backends"][b]["recall_test"], flush=True)
-    result.update({"machine": machine(), "date": today()})
+    result.update({"machine": machine(), "date": today(), "load_average": __import__("os").getloadavg()})
     print(json.dumps(result, indent=1))
     if args.out:
         Path(args.out).write_text(json.dumps(result, indent=1))

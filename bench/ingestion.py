@@ -1,6 +1,6 @@
-"""Ingestion throughput: the indexing pipeline against the embedder's raw ``encode`` on the same chunks.
+"""Ingestion throughput: the indexing pipeline against raw ``SentenceTransformer.encode`` on the same chunks.
 
-    python bench/ingestion.py [--articles 1000] [--repeats 3] [--embedder all-MiniLM-L6-v2] [--profile]
+    python bench/ingestion.py [--articles 1000] [--repeats 3] [--embedder DEFAULT] [--profile]
 
 A fixed sample of BBC + Reuters articles (seed 0, from ``bench.common.news_corpus``) is written once to
 ``bench/.cache/corpus-news-sample-N/``. Each repeat times, in one warm process and alternating which
@@ -8,13 +8,15 @@ goes first:
 
 * **pipeline**: ``load_articles`` on that folder, then ``ChunkIndex.sync`` into a fresh index folder
   (chunk, embed, build the FAISS index, write and fsync the generation), the code path of ``qa index``;
-* **raw**: ``SentenceTransformer.encode`` (batch 64, normalised, all cores) of exactly the texts the
-  pipeline embeds (``qa.index.embed_text`` of each chunk), for ``+onnx`` embedders their session run.
+* **raw**: ``SentenceTransformer.encode`` of the bundled model on PyTorch (batch 64, normalised, all
+  cores) of exactly the texts the pipeline embeds (``qa.index.embed_text`` of each chunk): what a user
+  would write by hand, the baseline whatever ``--embedder`` the pipeline uses (default: the settings').
 
 Reported: medians of chunks/s and articles/s, and the median over repeats of pipeline/raw throughput
-(target >= 0.9: at most 10% overhead), in wall time and in CPU time of this process (steadier on a
-shared machine), and the share of the pipeline's wall time spent outside ``embed`` (loading, chunking,
-FAISS, writing). ``--profile`` adds a cProfile of one pipeline run.
+(the "fast by default" target is >= 2: the whole pipeline twice as fast as bare ``encode``), in wall
+time and in CPU time of this process (steadier on a shared machine), and the share of the pipeline's
+wall time spent outside ``embed`` (loading, chunking, FAISS, writing). ``--profile`` adds a cProfile of
+one pipeline run.
 """
 
 from __future__ import annotations
@@ -89,12 +91,17 @@ def run_pipeline(folder: Path, settings: Settings, embedder, timings: dict | Non
         shutil.rmtree(index_dir, ignore_errors=True)
 
 
-def raw_encoder(embedder):
-    """The library call under the embedder, without the pipeline: ``encode`` or the ONNX batches."""
-    if hasattr(embedder, "model"):  # SentenceTransformerEmbedder
-        model = embedder.model
-        return lambda texts: model.encode(texts, batch_size=64, convert_to_numpy=True, normalize_embeddings=True)
-    return embedder.embed  # OnnxEmbedder: its embed is the raw session loop
+def raw_encoder():
+    """Bare ``SentenceTransformer.encode`` of the bundled model, on every core (the baseline)."""
+    import os
+
+    import torch
+
+    from qa.embedding import SentenceTransformerEmbedder
+
+    torch.set_num_threads(os.cpu_count() or 1)
+    model = SentenceTransformerEmbedder("all-MiniLM-L6-v2").model
+    return lambda texts: model.encode(texts, batch_size=64, convert_to_numpy=True, normalize_embeddings=True)
 
 
 def main() -> None:
@@ -109,9 +116,10 @@ def main() -> None:
     folder = sample_corpus(args.articles)
     settings = Settings(articles_dir=folder, index_dir=CACHE / "unused", embedder=args.embedder)
     embedder = get_embedder(args.embedder)
-    encode = raw_encoder(embedder)
+    encode = raw_encoder()
     _, n_articles, n_chunks, texts = run_pipeline(folder, settings, embedder)  # warm-up: model, caches
-    print(f"{n_articles} articles, {n_chunks} chunks, embedder {embedder.name}")
+    encode(texts[:64])
+    print(f"{n_articles} articles, {n_chunks} chunks, pipeline embedder {embedder.name}, raw: SentenceTransformer.encode")
     rows = []
     for r in range(args.repeats):
         order = ("raw", "pipeline") if r % 2 == 0 else ("pipeline", "raw")
@@ -133,7 +141,8 @@ def main() -> None:
               f"CPU ratio {row['ratio_cpu']:.3f}, outside embedding {row['outside_embed_share']:.1%}", flush=True)
     pipe, raw = median([r["pipeline_s"] for r in rows]), median([r["raw_s"] for r in rows])
     result = {
-        "articles": n_articles, "chunks": n_chunks, "embedder": embedder.name, "repeats": args.repeats,
+        "articles": n_articles, "chunks": n_chunks, "embedder": embedder.name, "raw": "SentenceTransformer.encode",
+        "repeats": args.repeats, "load_average": __import__("os").getloadavg(),
         "pipeline": {"seconds": pipe, "chunks_per_s": n_chunks / pipe, "articles_per_s": n_articles / pipe},
         "raw_encode": {"seconds": raw, "chunks_per_s": n_chunks / raw},
         "ratio_median": median([r["ratio"] for r in rows]), "ratio_cpu_median": median([r["ratio_cpu"] for r in rows]),

@@ -1,7 +1,7 @@
 """Memory: peak RSS of serving an index (load it, answer questions) and of indexing it.
 
     python bench/memory.py [--index bench/.cache/index-news-bbc-reuters] [--questions 20] [--repeats 2]
-                           [--embedders all-MiniLM-L6-v2,all-MiniLM-L6-v2+onnx-int8]
+                           [--embedders default,all-MiniLM-L6-v2+onnx] [--before] [--stand-in]
                            [--index-log bench/.cache/logs/index-news.log]
 
 **Serving**: each repeat and embedder starts a fresh process that loads the index read-only (the
@@ -11,7 +11,10 @@ each step: imports, index loaded (FAISS + metadata + BM25), first question embed
 loaded), first answer (reader loaded), all answers; and the peak (``VmHWM``). Baselines in the same
 run: a process that only imports the libraries, and the raw size of the vectors (chunks x dim x 4 bytes).
 An embedder other than the one the index was built with is measured for memory only (its answers are
-not the point).
+not the point). ``default`` is the working tree's default embedder; ``--before`` adds the committed code
+(``git archive HEAD``, same virtualenv) with its default embedder, the baseline. Before the measured
+repeats each configuration serves once unmeasured, so that what ``make install`` and ``qa index`` leave
+behind (ONNX exports, the saved BM25 index) exists, as it does for a user.
 
 **Indexing**: the peak RSS of a ``qa index`` run is read from its ``/usr/bin/time -v`` log.
 
@@ -74,9 +77,9 @@ print(json.dumps(steps))
 """
 
 
-def serve(index: Path, embedder: str, questions: int, mode: str = "serve") -> dict:
+def serve(index: Path, embedder: str, questions: int, mode: str = "serve", root: Path = REPO) -> dict:
     out = subprocess.run([sys.executable, "-c", SERVE, str(index), embedder, str(questions), mode],
-                         capture_output=True, text=True, cwd=REPO)
+                         capture_output=True, text=True, cwd=root)
     if out.returncode != 0:
         raise RuntimeError(out.stderr[-3000:])
     return json.loads(out.stdout.strip().splitlines()[-1])
@@ -124,7 +127,8 @@ def stand_in_index() -> Path:
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("--index", type=Path, default=CACHE / "index-news-bbc-reuters")
-    ap.add_argument("--embedders", default="all-MiniLM-L6-v2,all-MiniLM-L6-v2+onnx-int8")
+    ap.add_argument("--embedders", default="default")
+    ap.add_argument("--before", action="store_true", help="also serve with the committed code (git HEAD)")
     ap.add_argument("--questions", type=int, default=20)
     ap.add_argument("--repeats", type=int, default=2)
     ap.add_argument("--index-log", type=Path, default=CACHE / "logs" / "index-news.log")
@@ -134,12 +138,36 @@ def main() -> None:
     if args.stand_in:
         args.index = stand_in_index()
 
+    import shutil
+    import tempfile
+
+    from qa.config import Settings
+
+    configs: dict[str, tuple[Path, str]] = {}
+    tmp = None
+    if args.before:
+        tmp = Path(tempfile.mkdtemp(prefix="memory-before-"))
+        subprocess.run(f"git -C {REPO} archive HEAD | tar -x -C {tmp}", shell=True, check=True)
+        head_default = subprocess.run([sys.executable, "-c", "from qa.config import Settings; print(Settings().embedder)"],
+                                      cwd=tmp, capture_output=True, text=True, check=True).stdout.strip()
+        configs[f"before (HEAD): {head_default}"] = (tmp, head_default)
+    for emb in args.embedders.split(","):
+        emb = Settings().embedder if emb == "default" else emb
+        configs[f"after: {emb}"] = (REPO, emb)
     runs: dict[str, list[dict]] = {}
-    for r in range(args.repeats):
-        runs.setdefault("imports only", []).append(serve(args.index, "all-MiniLM-L6-v2", 1, "imports-only"))
-        for emb in args.embedders.split(","):
-            runs.setdefault(emb, []).append(serve(args.index, emb, args.questions))
-        print(f"repeat {r + 1}/{args.repeats} done", flush=True)
+    try:
+        for root, emb in configs.values():
+            serve(args.index, emb, 1, root=root)  # exports and saved BM25 in place, as after install + indexing
+        names = list(configs)
+        for r in range(args.repeats):
+            runs.setdefault("imports only", []).append(serve(args.index, "all-MiniLM-L6-v2", 1, "imports-only"))
+            for name in names[r % len(names):] + names[:r % len(names)]:
+                root, emb = configs[name]
+                runs.setdefault(name, []).append(serve(args.index, emb, args.questions, root=root))
+            print(f"repeat {r + 1}/{args.repeats} done", flush=True)
+    finally:
+        if tmp:
+            shutil.rmtree(tmp, ignore_errors=True)
     summary = {}
     for name, rs in runs.items():
         s = {step: {k: median([x[step][k] for x in rs]) for k in ("rss_mb", "peak_mb")}

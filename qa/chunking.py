@@ -19,23 +19,31 @@ class Chunker:
     """Cuts article text into chunks of at most ``chunk_size`` characters overlapping by ``chunk_overlap``."""
 
     def __init__(self, chunk_size: int = 1000, chunk_overlap: int = 200) -> None:
-        from langchain_text_splitters import RecursiveCharacterTextSplitter
-
         self.chunk_size = chunk_size
         self.chunk_overlap = chunk_overlap
-        self._splitter = RecursiveCharacterTextSplitter(
-            chunk_size=chunk_size,
-            chunk_overlap=chunk_overlap,
-            separators=SEPARATORS,
-            keep_separator="end",
-            strip_whitespace=True,
-        )
+        self._splitter = None
+
+    @property
+    def splitter(self):
+        """The text splitter, made on first use: answering from an index that is up to date never
+        splits text, so it never imports langchain."""
+        if self._splitter is None:
+            from langchain_text_splitters import RecursiveCharacterTextSplitter
+
+            self._splitter = RecursiveCharacterTextSplitter(
+                chunk_size=self.chunk_size,
+                chunk_overlap=self.chunk_overlap,
+                separators=SEPARATORS,
+                keep_separator="end",
+                strip_whitespace=True,
+            )
+        return self._splitter
 
     def spans(self, text: str) -> list[tuple[int, int]]:
         """``(start, end)`` character spans of the chunks of ``text``, in order."""
         spans: list[tuple[int, int]] = []
         cursor = 0
-        for piece in self._splitter.split_text(text):
+        for piece in self.splitter.split_text(text):
             start = text.find(piece, cursor)
             if start < 0:  # cannot happen with strip_whitespace splitting, but never emit a wrong offset
                 start = text.find(piece)

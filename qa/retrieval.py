@@ -17,21 +17,22 @@ get the seconds spent per stage (``embed_s``, ``dense_s``, ``lexical_s``, ``fuse
 
 from __future__ import annotations
 
-import os
+import hashlib
+import json
 import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 
 import numpy as np
 
-from qa.config import Settings
+from qa.config import SMALL_CALL, Settings, query_threads
 from qa.embedding import Embedder
 from qa.index import IndexSnapshot, embed_text
 from qa.lexical import LexicalIndex
 from qa.types import Passage
 
-#: Below this many questions a FAISS search runs on one OpenMP thread (``$QA_QUERY_THREADS`` overrides).
-SMALL_SEARCH = 16
+#: bump if :func:`qa.index.embed_text` changes what is indexed for a chunk: saved BM25 indexes then rebuild
+EMBED_TEXT_VERSION = 1
 
 
 @contextmanager
@@ -49,6 +50,22 @@ def faiss_threads(n: int) -> Iterator[None]:
             faiss.omp_set_num_threads(before)
 
 
+def content_key(snapshot: IndexSnapshot) -> str | None:
+    """A name for the text of every chunk of ``snapshot``, in order, from its manifest's checksums (the
+    chunk list and each segment's files: article titles and texts), so that its BM25 index can be
+    saved and reused; ``None`` when the manifest has no checksums to go by."""
+    m = snapshot.manifest or {}
+    segments = m.get("segments")
+    chunks = (m.get("checksums") or {}).get("chunks.jsonl", {}).get("sha256")
+    if not segments or not chunks:
+        return None
+    files = sorted((name, f.get("sha256")) for seg in segments for name, f in seg.get("files", {}).items())
+    if any(sha is None for _, sha in files):
+        return None
+    parts = [chunks, files, len(snapshot.chunks), EMBED_TEXT_VERSION]
+    return hashlib.sha256(json.dumps(parts).encode()).hexdigest()
+
+
 class HybridRetriever:
     """Ranks the chunks of one index snapshot for a question."""
 
@@ -58,8 +75,8 @@ class HybridRetriever:
         self.settings = settings
         arts = snapshot.articles
         self._row_ids = np.array([c.id for c in snapshot.chunks], dtype=np.int64)
-        self.lexical = LexicalIndex([embed_text(arts[c.article_id], c) for c in snapshot.chunks],
-                                    k1=settings.bm25_k1, b=settings.bm25_b)
+        self.lexical = LexicalIndex(lambda: [embed_text(arts[c.article_id], c) for c in snapshot.chunks],
+                                    k1=settings.bm25_k1, b=settings.bm25_b, cache_key=content_key(snapshot))
 
     def search(self, question: str, k: int | None = None) -> list[Passage]:
         """The ``k`` best passages for ``question``, best first."""
@@ -80,9 +97,8 @@ class HybridRetriever:
         if vectors is None:
             vectors = self.embedder.embed(list(questions))
         t1 = time.perf_counter()
-        threads = int(os.environ.get("QA_QUERY_THREADS", 1)) if len(questions) < SMALL_SEARCH else None
-        if threads:
-            with faiss_threads(threads):
+        if len(questions) < SMALL_CALL:  # FAISS's own OpenMP default otherwise
+            with faiss_threads(query_threads()):
                 dense_scores, dense_ids = self.snapshot.faiss_index.search(vectors, depth)
         else:
             dense_scores, dense_ids = self.snapshot.faiss_index.search(vectors, depth)

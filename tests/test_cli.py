@@ -110,11 +110,12 @@ def test_index_and_ask_import_only_what_they_need(seeds_copy, tmp_path):
     env.pop("QA_EMBEDDER", None)
     folders = ["--articles", str(seeds_copy), "--index", str(tmp_path / "v"), "-q"]
     code, modules = _modules_after(["index", *folders], env)
-    assert code == 0 and {"faiss", "sentence_transformers"} <= modules  # it did embed and write
+    assert code == 0 and {"faiss", "onnxruntime"} <= modules  # it did embed (the default ONNX embedder) and write
     assert not modules & {"gradio", "ui", "fastapi", "uvicorn", "ray"}
     code, modules = _modules_after(["ask", "Who slipped out of Venezuela last week?", *folders], env)
     assert code == 0 and {"faiss", "bm25s"} <= modules
-    assert not modules & {"gradio", "ui", "fastapi", "uvicorn", "ray", "trafilatura"}
+    assert not modules & {"gradio", "ui", "fastapi", "uvicorn", "ray", "trafilatura", "torch", "transformers",
+                          "sentence_transformers", "langchain_text_splitters"}
 
 
 @pytest.mark.parametrize("name", ["bogus-model", "bogus-model+onnx-int8"])

@@ -22,11 +22,30 @@ def test_bundled_model_loads_offline_and_embeds(embedder):
     assert embedder.embed([]).shape == (0, 384)
 
 
+@pytest.fixture(scope="module")
+def torch_embedder():
+    """The bundled model on PyTorch: the reference the ONNX exports are held to."""
+    return SentenceTransformerEmbedder("all-MiniLM-L6-v2")
+
+
 def test_query_and_bulk_calls_agree(embedder):
     texts = [f"Sentence number {i} about the harbour." for i in range(20)]  # bulk path (>= 16 texts)
     bulk = embedder.embed(texts)
     single = np.vstack([embedder.embed([t]) for t in texts[:3]])  # one-thread query path
     assert np.allclose(bulk[:3], single, atol=1e-5)
+
+
+def test_a_texts_onnx_vector_does_not_depend_on_the_other_texts_of_the_call(tmp_path):
+    """Each text runs alone, so even int8 (activations quantised per run) gives a question the same
+    vector asked alone or in a batch, and an article the same vector indexed alone or with others."""
+    from qa.onnx_embedding import OnnxEmbedder
+
+    texts = TEXTS + [f"Sentence number {i} about the harbour." for i in range(20)]
+    for quantize in (False, True):
+        emb = OnnxEmbedder("all-MiniLM-L6-v2", quantize=quantize)
+        bulk = emb.embed(texts)  # several at once, on every core
+        assert np.array_equal(bulk[:3], np.vstack([emb.embed([t]) for t in texts[:3]]))
+        assert np.array_equal(bulk[3:5], emb.embed(texts[3:5]))
 
 
 def test_local_folder_model_is_swappable(tmp_path):
@@ -78,14 +97,14 @@ def test_two_processes_exporting_at_once_share_one_complete_export(onnx_cache):
 
 
 @pytest.mark.slow
-def test_onnx_float32_vectors_match_pytorch(onnx_cache, embedder, monkeypatch):
+def test_onnx_float32_vectors_match_pytorch(onnx_cache, torch_embedder, monkeypatch):
     from qa.onnx_embedding import OnnxEmbedder
 
     monkeypatch.setenv("QA_CACHE_DIR", str(onnx_cache[0].parent / "unused"))
     onnx = OnnxEmbedder("all-MiniLM-L6-v2", cache_dir=onnx_cache[0])
     assert str(onnx.folder) == onnx_cache[2][0]  # reused, not exported again
     texts = TEXTS + [f"Sentence number {i} about the harbour." for i in range(20)]
-    v, ref = onnx.embed(texts), embedder.embed(texts)  # bulk path, batches of mixed lengths
+    v, ref = onnx.embed(texts), torch_embedder.embed(texts)  # bulk path, texts of mixed lengths
     assert v.shape == ref.shape == (len(texts), 384) and v.dtype == np.float32
     assert np.allclose(v, ref, atol=1e-5)
     assert np.allclose(np.vstack([onnx.embed([t]) for t in TEXTS[:3]]), ref[:3], atol=1e-5)  # query path
@@ -93,12 +112,12 @@ def test_onnx_float32_vectors_match_pytorch(onnx_cache, embedder, monkeypatch):
 
 
 @pytest.mark.slow
-def test_onnx_int8_vectors_are_close_and_rank_alike(tmp_path, embedder):
+def test_onnx_int8_vectors_are_close_and_rank_alike(tmp_path, torch_embedder):
     from qa.onnx_embedding import OnnxEmbedder
 
     int8 = OnnxEmbedder("all-MiniLM-L6-v2", quantize=True, cache_dir=tmp_path)
     assert int8.folder.name.startswith("model-int8-")
-    v, ref = int8.embed(TEXTS), embedder.embed(TEXTS)
+    v, ref = int8.embed(TEXTS), torch_embedder.embed(TEXTS)
     cos = (v * ref).sum(axis=1)
     assert cos.mean() > 0.99 and cos.min() > 0.98, cos
     assert np.allclose(np.linalg.norm(v, axis=1), 1.0, atol=1e-4)

@@ -334,8 +334,8 @@ def test_evaluate_over_the_seed_article(seed_qa, tmp_path):
     assert m["latency_s"]["p50"] > 0
     assert report["unknown_doc_ids"] == ["missing.txt"] and "missing.txt" in warnings[0]
     s = report["settings"]
-    assert s["answerer"] == seed_qa.answerer.name and s["embedder"] == "all-MiniLM-L6-v2"
-    assert s["index"]["embedder"]["name"] == "all-MiniLM-L6-v2" and s["index"]["splitter"]["chunk_size"] == 1000
+    assert s["answerer"] == seed_qa.answerer.name and s["embedder"] == seed_qa.embedder.name
+    assert s["index"]["embedder"]["name"] == seed_qa.embedder.name and s["index"]["splitter"]["chunk_size"] == 1000
     assert s["settings"]["k"] == 3 and s["package_version"]
 
 

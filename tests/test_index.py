@@ -58,7 +58,7 @@ def test_build_persists_faiss_metadata_and_manifest(tmp_path, embedder):
     assert len(report.added) == 3 and report.chunks_embedded >= 3
     snap = index.load()
     man = snap.manifest
-    assert man["embedder"] == {"name": "all-MiniLM-L6-v2", "dim": 384}
+    assert man["embedder"] == {"name": embedder.name, "dim": 384}
     assert man["splitter"]["chunk_size"] == 200 and man["splitter"]["chunk_overlap"] == 20
     assert {v["source"] for v in man["articles"].values()} == set(ARTICLES)
     assert snap.faiss_index.ntotal == len(snap.chunks) == man["n_chunks"]
@@ -298,7 +298,7 @@ def _write_format_1(index_dir, embedder, articles):
     (gdir / "articles.jsonl").write_text("".join(json.dumps(a.to_dict()) + "\n" for a in articles))
     (gdir / "chunks.jsonl").write_text("".join(json.dumps([c.id, c.article_id, c.start, c.end]) + "\n" for c in chunks))
     manifest = {
-        "format": 1, "signature": {"embedder": "all-MiniLM-L6-v2", "chunk_size": 200, "chunk_overlap": 20, "dim": 384, "format": 1},
+        "format": 1, "signature": {"embedder": Settings(embedder=embedder.name).index_signature()["embedder"], "chunk_size": 200, "chunk_overlap": 20, "dim": 384, "format": 1},
         "embedder": {"name": embedder.name, "dim": 384}, "n_articles": len(articles), "n_chunks": len(chunks),
         "next_chunk_id": len(chunks), "fingerprint": {},
         "articles": {a.id: {"hash": a.content_hash, "source": a.source, "title": a.title} for a in articles},

@@ -19,10 +19,12 @@ Inference backends (:data:`READER_BACKENDS`): ``torch`` runs the fp16 weights as
 (the default) the ONNX export with int8 weights, one scale per output channel: same validation F1 as
 ``torch``, ~3x faster on one thread (``MODEL_CARD.md``, "Speed"); ``torch-int8`` PyTorch's own dynamic
 int8 quantisation of the Linear layers (faster, but 3.8 F1 points lower). The ONNX files are exported
-from the shipped weights on first use and cached on disk (:mod:`qa.reader.onnx_runtime`); without
-onnxruntime (or ``onnx``, needed to quantise) the reader falls back to ``torch`` with a warning.
-A call with few windows (one question) runs on ``$QA_QUERY_THREADS`` threads (default 1: on a busy
-2-core machine a second thread made it slower), a bigger batch on all cores.
+from the shipped weights by ``qa prepare`` (``make install``), else on first use, and cached on disk
+(:mod:`qa.reader.onnx_runtime`); without onnxruntime (or ``onnx``, needed to quantise) the reader falls
+back to ``torch`` with a warning. The ONNX backends tokenise with the ``tokenizers`` package
+(:mod:`qa.reader.tokenization`) and import neither torch nor transformers. A call with few windows (one
+question) runs on ``$QA_QUERY_THREADS`` threads (default 1: on a busy 2-core machine a second thread
+made it slower), a bigger batch on all cores (:func:`qa.config.threads_for`).
 """
 
 from __future__ import annotations
@@ -51,6 +53,7 @@ from qa.answer_types import (
     wrong_type_message,
 )
 from qa.answering import cite, no_answer
+from qa.reader.tokenization import ReaderTokenizer
 from qa.types import Answer, Citation, Passage
 
 log = logging.getLogger(__name__)
@@ -102,6 +105,8 @@ def base_model_path() -> str:
 
 
 def load_tokenizer(path: str | os.PathLike):
+    """``transformers``' fast tokenizer, for training (which saves it next to the weights); features are
+    made by :class:`qa.reader.tokenization.ReaderTokenizer` either way (:func:`featurize`)."""
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     from transformers import AutoTokenizer
 
@@ -147,12 +152,20 @@ class Feature:
     context_end_token: int  # inclusive
 
 
+def reader_tokenizer(tokenizer) -> ReaderTokenizer:
+    """``tokenizer`` as a :class:`ReaderTokenizer`: as is, or ``transformers``' fast tokenizer (training's)
+    turned into one from the same ``tokenizers`` object."""
+    if isinstance(tokenizer, ReaderTokenizer):
+        return tokenizer
+    return ReaderTokenizer(tokenizer.backend_tokenizer.to_str())
+
+
 def truncate_question(tokenizer, question: str, max_query_tokens: int = DEFAULT_MAX_QUERY_TOKENS) -> str:
     question = " ".join(question.split())
-    enc = tokenizer(question, add_special_tokens=False, return_offsets_mapping=True)
-    if len(enc["input_ids"]) <= max_query_tokens:
+    enc = reader_tokenizer(tokenizer).encode_plain(question)
+    if len(enc.ids) <= max_query_tokens:
         return question
-    return question[: enc["offset_mapping"][max_query_tokens - 1][1]]
+    return question[: enc.offsets[max_query_tokens - 1][1]]
 
 
 def featurize(
@@ -163,36 +176,27 @@ def featurize(
     stride: int = DEFAULT_STRIDE,
     max_query_tokens: int = DEFAULT_MAX_QUERY_TOKENS,
 ) -> list[Feature]:
-    """Sliding windows over each (question, context) pair; ``stride`` is the token overlap between windows."""
-    qs = [truncate_question(tokenizer, q, max_query_tokens) for q in questions]
+    """Sliding windows over each (question, context) pair; ``stride`` is the token overlap between windows.
+    ``tokenizer``: a :class:`ReaderTokenizer` (or ``transformers``' fast tokenizer, see
+    :func:`reader_tokenizer`)."""
+    tok = reader_tokenizer(tokenizer)
+    qs = [truncate_question(tok, q, max_query_tokens) for q in questions]
     feats: list[Feature] = []
     if not qs:
         return feats
-    enc = tokenizer(
-        qs,
-        list(contexts),
-        truncation="only_second",
-        max_length=max_seq_len,
-        stride=stride,
-        return_overflowing_tokens=True,
-        return_offsets_mapping=True,
-        return_token_type_ids=True,
-        padding=False,
-    )
-    for i in range(len(enc["input_ids"])):
-        seq_ids = enc.sequence_ids(i)
-        offs = enc["offset_mapping"][i]
+    for pair_index, enc in tok.encode_pairs(qs, list(contexts), max_seq_len, stride):
+        seq_ids = enc.sequence_ids
         offsets: list[tuple[int, int] | None] = [
-            (int(o[0]), int(o[1])) if s == 1 else None for o, s in zip(offs, seq_ids)
+            (int(o[0]), int(o[1])) if s == 1 else None for o, s in zip(enc.offsets, seq_ids)
         ]
         ctx_tokens = [k for k, s in enumerate(seq_ids) if s == 1]
         if not ctx_tokens:
             continue
         feats.append(
             Feature(
-                pair_index=int(enc["overflow_to_sample_mapping"][i]),
-                input_ids=list(enc["input_ids"][i]),
-                token_type_ids=list(enc["token_type_ids"][i]),
+                pair_index=pair_index,
+                input_ids=list(enc.ids),
+                token_type_ids=list(enc.type_ids),
                 offsets=offsets,
                 context_start_token=ctx_tokens[0],
                 context_end_token=ctx_tokens[-1],
@@ -450,7 +454,7 @@ class SpanReader:
                 return
             if not (self.weights_dir / "config.json").exists():
                 raise FileNotFoundError(f"no reader weights in {self.weights_dir}")
-            self._tokenizer = load_tokenizer(self.weights_dir)
+            self._tokenizer = ReaderTokenizer.from_dir(self.weights_dir)
             backend = self.backend
             if backend.startswith("onnx"):
                 backend = self._load_onnx(quantize=backend == "onnx-int8")
@@ -481,7 +485,7 @@ class SpanReader:
                         "with PyTorch (pip install onnxruntime onnx to get it)", wanted, " and onnx" if quantize else "")
             return "torch"
         try:
-            self._onnx = OnnxSpanModel(self.weights_dir, self._load_torch, quantize=quantize)
+            self._onnx = OnnxSpanModel(self.weights_dir, quantize=quantize)
         except Exception as e:  # noqa: BLE001 - any export failure: answer with PyTorch rather than fail
             log.warning("could not export the reader to ONNX (%s); running it with PyTorch", e)
             return "torch"
@@ -504,17 +508,15 @@ class SpanReader:
 
     def threads_for(self, n_windows: int) -> int:
         """Threads for a forward pass over ``n_windows`` windows."""
+        from qa.config import threads_for
+
         if self.num_threads:
             return int(self.num_threads)
-        if n_windows < SMALL_FORWARD:
-            return max(1, int(os.environ.get("QA_QUERY_THREADS", 1)))
-        if os.environ.get("QA_BULK_THREADS"):
-            return max(1, int(os.environ["QA_BULK_THREADS"]))
         import sys
 
-        if "torch" in sys.modules:  # respect torch.set_num_threads of the caller (evaluation, training)
-            return max(1, int(sys.modules["torch"].get_num_threads()))
-        return os.cpu_count() or 1
+        if n_windows >= SMALL_FORWARD and not os.environ.get("QA_BULK_THREADS") and "torch" in sys.modules:
+            return max(1, int(sys.modules["torch"].get_num_threads()))  # the caller's torch.set_num_threads (evaluation)
+        return threads_for(n_windows, SMALL_FORWARD)
 
     def confidence(self, margin: float) -> float:
         """Calibrated probability that the span with this margin is right."""
@@ -533,9 +535,18 @@ class SpanReader:
         starts: list[Any] = [None] * len(feats)
         ends: list[Any] = [None] * len(feats)
         threads = self.threads_for(len(feats))
-        # int8 backends quantise activations per batch, so a window's logits would depend on what else is
-        # in its batch: they run each window alone (also faster for one question: no padding)
-        size = 1 if self.backend_used in ("onnx-int8", "torch-int8") else self.batch_size
+        if self.backend_used == "onnx-int8":
+            # each window alone (see OnnxSpanModel.run_each): the same logits whether a question is asked
+            # alone or in a batch, and a batch's windows spread over the cores
+            with self._forward_lock:
+                out = self._onnx.run_each([collate_numpy([feats[k]]) for k in order], workers=threads)
+            for k, (sl, el) in zip(order, out):
+                L = len(feats[k].input_ids)
+                starts[k] = np.array(sl[0, :L], dtype=np.float32)
+                ends[k] = np.array(el[0, :L], dtype=np.float32)
+            return starts, ends
+        # torch-int8 quantises activations per batch too, so it also runs each window alone
+        size = 1 if self.backend_used == "torch-int8" else self.batch_size
         with self._forward_lock:
             for b in range(0, len(order), size):
                 idx = order[b : b + size]

@@ -1,24 +1,23 @@
 """The span reader's network run by ONNX Runtime, exported locally from the shipped weights and cached.
 
     from qa.reader.onnx_runtime import OnnxSpanModel, onnx_available
-    model = OnnxSpanModel(weights_dir, quantize=True)     # exports on first use, then loads from disk
+    model = OnnxSpanModel(weights_dir, quantize=True)     # exported by `qa prepare`, else here, once
     start, end = model(input_ids, token_type_ids, attention_mask)   # int64 arrays -> float32 logits
+    logits = model.run_each(windows, workers=2)          # many windows, each alone, 2 at a time
 
-The first use exports the PyTorch model (``torch.onnx.export``) and, for ``quantize=True``, quantises
-its weights to int8 (ONNX Runtime's dynamic quantisation, one scale per output channel). The files are cached under
-``$QA_CACHE_DIR/reader-onnx/<key>/`` (default ``~/.cache/article-qa``), where ``<key>`` hashes the
-weights and the torch/onnxruntime versions, so new weights or a new exporter never reuse a stale file.
-Writing is atomic (a temporary file in the same folder, then ``os.replace``) and two processes
-exporting at once take turns on a file lock: neither ever loads a half-written model.
+The export traces the PyTorch ``BertForQuestionAnswering``, fuses each layer's attention with ONNX
+Runtime's transformer optimiser and, for ``quantize=True``, quantises its weights to int8, one scale per
+output channel (:func:`qa.onnx_cache.export_transformer`). It is kept in ``reader-onnx/`` of the model
+cache (:mod:`qa.onnx_cache`), keyed by the weights and the torch/onnx/onnxruntime versions. Running it
+imports onnxruntime only: neither torch nor transformers.
 """
 
 from __future__ import annotations
 
-import hashlib
 import logging
 import os
-import tempfile
 import threading
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -28,146 +27,77 @@ log = logging.getLogger(__name__)
 
 INPUTS = ("input_ids", "attention_mask", "token_type_ids")
 OUTPUTS = ("start_logits", "end_logits")
-OPSET = 17
-EXPORT_VERSION = 3  # bump when the export changes: cached files of older versions are not reused
+MODEL_FILE = "model.onnx"
+EXPORT_VERSION = 4  # bump when the export changes: cached files of older versions are not reused
 
 
 def onnx_available(quantize: bool = False) -> bool:
-    """Whether ONNX Runtime (and, to quantise, the ``onnx`` package) can be imported."""
+    """Whether ONNX Runtime (and, to quantise, the ``onnx`` package) is installed. ``onnx`` is looked
+    up, not imported: only an export uses it."""
+    from importlib.util import find_spec
+
     try:
         import onnxruntime  # noqa: F401
-
-        if quantize:
-            import onnx  # noqa: F401
     except ImportError:
         return False
-    return True
+    return not quantize or find_spec("onnx") is not None
 
 
-def weights_key(weights_dir: Path) -> str:
-    """A short hash of the weights, their config and the exporter/runtime versions."""
-    import onnxruntime
+def load_for_export(weights_dir: Path):
+    """The float32 PyTorch network with eager attention, whose traced graph ONNX Runtime can fuse."""
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
     import torch
+    from transformers import BertForQuestionAnswering
 
-    h = hashlib.sha256()
-    for name in ("config.json", "model.safetensors"):
-        with open(weights_dir / name, "rb") as f:
-            for block in iter(lambda: f.read(1 << 20), b""):
-                h.update(block)
-    h.update(f"torch={torch.__version__};onnxruntime={onnxruntime.__version__};opset={OPSET};export={EXPORT_VERSION}".encode())
-    return h.hexdigest()[:16]
-
-
-def _atomic_target(path: Path):
-    """A temporary path next to ``path`` (same file system, so ``os.replace`` is atomic)."""
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    os.close(fd)
-    return Path(tmp)
-
-
-def export_onnx(model, path: Path) -> Path:
-    """Export a ``BertForQuestionAnswering`` (float32, eval mode) to ``path`` atomically."""
-    import warnings
-
-    import torch
-
-    tmp = _atomic_target(path)
     try:
-        ids = torch.ones((2, 16), dtype=torch.long)
-        mask = torch.ones_like(ids)
-        mask[1, 10:] = 0  # trace with padding, so no "mask is all ones" shortcut is frozen into the graph
-        dyn = {name: {0: "batch", 1: "sequence"} for name in INPUTS + OUTPUTS}
-        # the tracer warns about shape checks it freezes; tests check padded batches of other shapes
-        with torch.inference_mode(), warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            torch.onnx.export(
-                model, (ids, mask, torch.zeros_like(ids)), str(tmp), dynamo=False,
-                input_names=list(INPUTS), output_names=list(OUTPUTS), dynamic_axes=dyn, opset_version=OPSET,
-            )
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)
-    return path
+        model = BertForQuestionAnswering.from_pretrained(str(weights_dir), local_files_only=True, dtype=torch.float32,
+                                                         attn_implementation="eager")
+    except TypeError:  # older transformers spell it torch_dtype
+        model = BertForQuestionAnswering.from_pretrained(str(weights_dir), local_files_only=True,
+                                                         torch_dtype=torch.float32, attn_implementation="eager")
+    return model.eval()
 
 
-def quantize_onnx(source: Path, path: Path) -> Path:
-    """Int8 dynamic quantisation of ``source``'s weights, per output channel (activations stay float),
-    written atomically."""
-    from onnxruntime.quantization import QuantType, quantize_dynamic
+def exported_reader(weights_dir: str | os.PathLike, quantize: bool, load_torch_model: Callable[[], Any] | None = None,
+                    root: Path | None = None) -> Path:
+    """The ONNX file of the reader in ``weights_dir`` (exported first if missing). ``load_torch_model()``
+    gives the float32 PyTorch model to export (default :func:`load_for_export`); it is called only when
+    exporting."""
+    from qa.onnx_cache import cached_export, export_transformer, source_key
 
-    tmp = _atomic_target(path)
-    quiet = _QuietQuantizer()
-    logging.getLogger().addFilter(quiet)  # it logs advice meant for image models through the root logger
-    try:
-        # per output channel: per-tensor scales cost 3.3 F1 points on the validation articles, these 0.1
-        quantize_dynamic(str(source), str(tmp), weight_type=QuantType.QInt8, per_channel=True)
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, path)
-    finally:
-        logging.getLogger().removeFilter(quiet)
-        tmp.unlink(missing_ok=True)
-    return path
+    weights_dir = Path(weights_dir)
+    load = load_torch_model or (lambda: load_for_export(weights_dir))
+    key = source_key([weights_dir / "config.json", weights_dir / "model.safetensors"], "reader", EXPORT_VERSION, quantize)
 
+    def build(folder: Path) -> dict:
+        export_transformer(load, folder / MODEL_FILE, inputs=INPUTS, outputs=OUTPUTS, config=weights_dir / "config.json",
+                           quantize=quantize)
+        return {"weights": str(weights_dir), "quantize": quantize, "export_version": EXPORT_VERSION}
 
-class _QuietQuantizer(logging.Filter):
-    def filter(self, record: logging.LogRecord) -> bool:
-        return record.name != "root" or record.levelno >= logging.ERROR
-
-
-def ensure_onnx_file(weights_dir: Path, load_torch_model, quantize: bool, root: Path | None = None) -> Path:
-    """The cached ONNX file for ``weights_dir`` (exported/quantised first if missing).
-
-    ``load_torch_model()`` returns the float32 PyTorch model; it is called only when exporting.
-    """
-    from filelock import FileLock
-
-    from qa.config import cache_dir
-
-    folder = (root or cache_dir()) / "reader-onnx" / weights_key(weights_dir)
-    try:
-        folder.mkdir(parents=True, exist_ok=True)
-    except OSError as e:
-        raise OSError(f"cannot create the reader's ONNX cache '{folder}' ({e.strerror}); "
-                      "set QA_CACHE_DIR to a writable folder") from e
-    fp32, int8 = folder / "reader.onnx", folder / "reader-int8.onnx"
-    target = int8 if quantize else fp32
-    if target.exists():
-        return target
-    with FileLock(str(folder / ".lock"), timeout=600):
-        if target.exists():  # another process finished it while we waited
-            return target
-        if not fp32.exists():
-            log.info("Exporting the span reader to ONNX (%s); this happens once", fp32)
-            export_onnx(load_torch_model(), fp32)
-        if quantize:
-            quantize_onnx(fp32, int8)
-    return target
+    variant = "int8" if quantize else "fp32"
+    folder = cached_export("reader-onnx", f"reader-{variant}", key, build,
+                           what=f"the span reader{' (int8)' if quantize else ''}", root=root)
+    return folder / MODEL_FILE
 
 
 class OnnxSpanModel:
     """Start/end logits from an ONNX Runtime session, one session per thread count (created lazily)."""
 
-    def __init__(self, weights_dir: str | os.PathLike, load_torch_model, quantize: bool = True,
-                 root: Path | None = None) -> None:
-        self.path = ensure_onnx_file(Path(weights_dir), load_torch_model, quantize, root)
+    def __init__(self, weights_dir: str | os.PathLike, load_torch_model: Callable[[], Any] | None = None,
+                 quantize: bool = True, root: Path | None = None) -> None:
+        self.path = exported_reader(weights_dir, quantize, load_torch_model, root)
         self.quantized = quantize
         self._sessions: dict[int, Any] = {}
         self._lock = threading.Lock()
 
     def session(self, threads: int):
+        threads = int(threads)
         if threads not in self._sessions:
             with self._lock:
                 if threads not in self._sessions:
-                    import onnxruntime as ort
+                    from qa.onnx_cache import new_session
 
-                    opts = ort.SessionOptions()
-                    opts.intra_op_num_threads = int(threads)
-                    opts.inter_op_num_threads = 1
-                    opts.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
-                    self._sessions[threads] = ort.InferenceSession(
-                        str(self.path), opts, providers=["CPUExecutionProvider"]
-                    )
+                    self._sessions[threads] = new_session(self.path, threads)
         return self._sessions[threads]
 
     def __call__(self, input_ids: np.ndarray, token_type_ids: np.ndarray, attention_mask: np.ndarray,
@@ -179,3 +109,13 @@ class OnnxSpanModel:
         }
         start, end = self.session(threads).run(list(OUTPUTS), feeds)
         return start, end
+
+    def run_each(self, windows: Sequence[tuple[np.ndarray, np.ndarray, np.ndarray]], workers: int = 1
+                 ) -> list[tuple[np.ndarray, np.ndarray]]:
+        """Logits of each window ``(input_ids, token_type_ids, attention_mask)`` (a batch of one), each
+        computed alone on one thread, ``workers`` at a time (:func:`qa.onnx_cache.run_each`): exactly the
+        logits of the same window read for a single question, however many are read together."""
+        from qa.onnx_cache import run_each
+
+        self.session(1)  # made once, before the workers share it
+        return run_each(lambda w: self(*w, threads=1), windows, workers)

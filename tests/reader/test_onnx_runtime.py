@@ -1,5 +1,6 @@
 """The span reader's inference backends (PyTorch, ONNX Runtime float32 and int8) with the REAL shipped
-weights on real text: same spans and offsets as PyTorch, cached export, two processes, fallback."""
+weights on real text: same spans and offsets as PyTorch, cached export, two processes, fallback; and its
+tokenizer on the ``tokenizers`` package giving exactly the features ``transformers`` gave."""
 
 from __future__ import annotations
 
@@ -89,15 +90,20 @@ def test_onnx_int8_returns_the_same_spans_as_torch_up_to_a_boundary_word(torch_a
 
 def test_int8_windows_do_not_depend_on_their_batch():
     """int8 quantises activations per batch, so each window runs alone: one question asked alone or
-    with others gets exactly the same answer and confidence."""
-    from qa.reader.model import SpanReader
+    with others gets exactly the same answer and confidence, also when a batch's windows are read on
+    several cores at once."""
+    from qa.reader.model import SMALL_FORWARD, SpanReader
 
     reader = SpanReader(backend="onnx-int8", null_threshold=-1e9)
-    qs = ["Who slipped out of Venezuela?", "How many countries have recognized Guaido?"]
-    ps = [[passage(GUAIDO)], [passage(ARTICLE)]]
-    many = reader.answer_many(qs, ps)
-    one = [reader.answer(q, p) for q, p in zip(qs, ps)]
-    assert [(a.text, a.score) for a in many] == [(a.text, a.score) for a in one]
+    parallel = SpanReader(backend="onnx-int8", null_threshold=-1e9, num_threads=2)
+    qs = ["Who slipped out of Venezuela?", "How many countries have recognized Guaido?", "Who is the Kremlin spokesman?"]
+    qs = qs * (SMALL_FORWARD // len(qs) + 1)  # enough windows for the bulk path
+    ps = [[passage(GUAIDO)], [passage(ARTICLE)], [passage(ARTICLE), passage(GUAIDO, article_id="a2", rank=1)]]
+    ps = ps * (SMALL_FORWARD // 3 + 1)
+    one = [(a.text, a.score) for a in (reader.answer(q, p) for q, p in zip(qs[:3], ps[:3]))]
+    for r in (reader, parallel):
+        many = r.answer_many(qs, ps)
+        assert [(a.text, a.score) for a in many] == one * (len(qs) // 3)
 
 
 @pytest.mark.slow
@@ -118,10 +124,10 @@ def test_onnx_float32_logits_match_torch_on_a_padded_batch(torch_answers):
 
 @pytest.mark.slow
 def test_export_is_cached_and_reused(tmp_path):
-    from qa.reader.model import WEIGHTS_DIR, SpanReader
+    from qa.reader.model import WEIGHTS_DIR
     from qa.reader.onnx_runtime import OnnxSpanModel
 
-    first = OnnxSpanModel(WEIGHTS_DIR, SpanReader(backend="torch")._load_torch, quantize=False, root=tmp_path)
+    first = OnnxSpanModel(WEIGHTS_DIR, quantize=False, root=tmp_path)
     assert first.path.is_file() and first.path.stat().st_size > 10_000_000
 
     def no_export():
@@ -129,7 +135,9 @@ def test_export_is_cached_and_reused(tmp_path):
 
     again = OnnxSpanModel(WEIGHTS_DIR, no_export, quantize=False, root=tmp_path)
     assert again.path == first.path
-    assert sorted(p.name for p in first.path.parent.iterdir()) == [".lock", "reader.onnx"]  # no temporary files left
+    assert sorted(p.name for p in first.path.parent.iterdir()) == ["export.json", "model.onnx"]
+    folder = first.path.parent.name
+    assert sorted(p.name for p in tmp_path.iterdir()) == [folder, folder + ".lock"]  # no temporary files left
 
 
 RUN = """
@@ -160,8 +168,9 @@ def test_two_processes_exporting_at_once(tmp_path):
         assert p.returncode == 0, err[-2000:]
         results.append(json.loads(out.strip().splitlines()[-1]))
     assert all(r["backend"] == "onnx-int8" and "Guaido" in r["text"] for r in results), results
-    (folder,) = (tmp_path / "reader-onnx").iterdir()
-    assert sorted(p.name for p in folder.iterdir()) == [".lock", "reader-int8.onnx", "reader.onnx"]
+    (folder,) = [p for p in (tmp_path / "reader-onnx").iterdir() if p.is_dir()]  # one export, no leftovers
+    assert folder.name.startswith("reader-int8-")
+    assert sorted(p.name for p in folder.iterdir()) == ["export.json", "model.onnx"]
 
 
 @pytest.mark.slow
@@ -190,3 +199,103 @@ def test_backend_from_environment(monkeypatch):
     assert SpanReader().backend == "torch"
     monkeypatch.delenv("QA_READER_BACKEND")
     assert SpanReader().backend == DEFAULT_BACKEND
+
+
+# ---------------------------------------------------------------- features without transformers
+
+
+def _hf_featurize(tok, questions, contexts, max_seq_len, stride, max_query_tokens):
+    """The reader's features as they were made with ``transformers.AutoTokenizer`` (the reference)."""
+    qs = []
+    for q in questions:
+        q = " ".join(q.split())
+        enc = tok(q, add_special_tokens=False, return_offsets_mapping=True)
+        qs.append(q if len(enc["input_ids"]) <= max_query_tokens else q[: enc["offset_mapping"][max_query_tokens - 1][1]])
+    enc = tok(qs, list(contexts), truncation="only_second", max_length=max_seq_len, stride=stride,
+              return_overflowing_tokens=True, return_offsets_mapping=True, return_token_type_ids=True, padding=False)
+    out = []
+    for i in range(len(enc["input_ids"])):
+        seq = enc.sequence_ids(i)
+        ctx = [k for k, s in enumerate(seq) if s == 1]
+        if not ctx:
+            continue
+        offsets = [(int(o[0]), int(o[1])) if s == 1 else None for o, s in zip(enc["offset_mapping"][i], seq)]
+        out.append((int(enc["overflow_to_sample_mapping"][i]), list(enc["input_ids"][i]), list(enc["token_type_ids"][i]),
+                    offsets, ctx[0], ctx[-1]))
+    return out
+
+
+def _real_pairs(n: int = 400):
+    """(question, context) pairs from real data: SQuAD validation questions over their paragraphs and over
+    whole articles (many windows each), BBC and Reuters news under those questions, plus edge cases."""
+    import random
+
+    from qa.reader.augment import news_path
+    from qa.reader.data import load_docs, load_examples
+
+    rng = random.Random(7)
+    examples = load_examples("squad20", "validation")
+    rng.shuffle(examples)
+    docs = list(load_docs("squad11").values())
+    news = []
+    for name in ("bbc", "reuters"):
+        with open(news_path(name), encoding="utf-8") as f:
+            news += [json.loads(line)["text"] for _, line in zip(range(300), f)]
+    pairs = [(ex.question, ex.context) for ex in examples[: n // 2]]
+    pairs += [(ex.question, rng.choice(docs)["text"][:6000]) for ex in examples[n // 2: n // 2 + n // 8]]
+    pairs += [(ex.question, rng.choice(news)) for ex in examples[n // 2 + n // 8: n]]
+    long_q = " ".join(ex.question for ex in examples[:12])  # longer than max_query_tokens: cut
+    pairs += [
+        (long_q, examples[0].context),
+        ("  Who   slipped\tout of\nVenezuela? ", GUAIDO),
+        ("Qui a signé le traité à Genève, et où est née Zoë Saldaña?", "Le traité fut signé à Genève par Zoë Saldaña — 1999 ½ über naïve café 東京 Ελλάδα."),
+        ("What?", "x"),
+        ("Who is it?", "   "),
+    ]
+    return pairs
+
+
+@pytest.mark.slow
+def test_features_equal_those_of_transformers_on_real_text():
+    """Every window of every pair: the same ids, type ids, offsets and context bounds as the
+    ``transformers`` fast tokenizer gave, at the shipped settings and at other windows and strides."""
+    from transformers import AutoTokenizer
+
+    from qa.reader.model import WEIGHTS_DIR, SpanReader, featurize
+    from qa.reader.tokenization import ReaderTokenizer
+
+    hf = AutoTokenizer.from_pretrained(str(WEIGHTS_DIR), local_files_only=True, use_fast=True)
+    ours = ReaderTokenizer.from_dir(WEIGHTS_DIR)
+    reader = SpanReader(backend="onnx-int8")
+    pairs = _real_pairs()
+    questions, contexts = [q for q, _ in pairs], [c for _, c in pairs]
+    total = 0
+    for max_len, stride, max_q in ((reader.max_seq_len, reader.stride, reader.max_query_tokens), (384, 128, 64), (128, 32, 16)):
+        want = _hf_featurize(hf, questions, contexts, max_len, stride, max_q)
+        got = [(f.pair_index, f.input_ids, f.token_type_ids, f.offsets, f.context_start_token, f.context_end_token)
+               for f in featurize(ours, questions, contexts, max_len, stride, max_q)]
+        assert len(got) == len(want)
+        for g, w in zip(got, want):
+            assert g == w, (pairs[w[0]][0], pairs[w[0]][1][:80])
+        total += len(got)
+    assert total > 1500  # many windows, not a handful
+    assert max(i for i, *_ in want) == len(pairs) - 2  # the whitespace-only context has no window
+
+
+def test_reader_tokenizer_is_thread_safe_across_settings():
+    """Each window setting has its own tokenizer, so threads using different settings never mix them."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from qa.reader.model import WEIGHTS_DIR
+    from qa.reader.tokenization import ReaderTokenizer
+
+    tok = ReaderTokenizer.from_dir(WEIGHTS_DIR)
+    text = " ".join([ARTICLE] * 6)
+
+    def windows(setting):
+        return [len(e.ids) for _, e in tok.encode_pairs(["Who?"] * 3, [text] * 3, *setting)]
+
+    settings = [(128, 32), (192, 64)] * 20
+    expected = {s: windows(s) for s in set(settings)}
+    with ThreadPoolExecutor(4) as pool:
+        assert list(pool.map(windows, settings)) == [expected[s] for s in settings]

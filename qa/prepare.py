@@ -1,0 +1,65 @@
+"""Export the models that answer questions to ONNX ahead of use, so that no question waits for an export.
+
+    qa prepare            # or: python -m qa.prepare (``make install`` runs it)
+
+Exports what the current settings run (``$QA_EMBEDDER``, ``$QA_READER_BACKEND``): the embedder and the span
+reader, each into the model cache (:mod:`qa.onnx_cache`). Each export is skipped when already there, so
+running it again is instant. PyTorch backends need no export and are left alone. This is the step that
+needs torch; answering afterwards imports only onnxruntime and tokenizers.
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+import time
+from pathlib import Path
+
+log = logging.getLogger(__name__)
+
+
+def prepare() -> list[tuple[str, Path | None, float]]:
+    """``(model, exported file or folder, seconds)`` for the embedder and the reader the settings use
+    (``None`` for a model that runs on PyTorch and needs no export)."""
+    from qa.config import Settings, split_embedder
+    from qa.embedding import get_embedder
+
+    done: list[tuple[str, Path | None, float]] = []
+    settings = Settings()
+    t = time.perf_counter()
+    embedder = get_embedder(settings.embedder)
+    folder = None
+    if split_embedder(settings.embedder)[1] != "torch":
+        from qa.onnx_embedding import OnnxEmbedder
+
+        assert isinstance(embedder, OnnxEmbedder)
+        folder = embedder.folder  # exported on first access
+    done.append((f"embedder {settings.embedder}", folder, time.perf_counter() - t))
+
+    from qa.reader import weights_available
+
+    if weights_available():
+        import os
+
+        from qa.reader.model import DEFAULT_BACKEND, WEIGHTS_DIR
+
+        backend = os.environ.get("QA_READER_BACKEND", "").strip() or DEFAULT_BACKEND
+        t = time.perf_counter()
+        path = None
+        if backend.startswith("onnx"):
+            from qa.reader.onnx_runtime import exported_reader
+
+            path = exported_reader(WEIGHTS_DIR, quantize=backend == "onnx-int8")
+        done.append((f"span reader {backend}", path, time.perf_counter() - t))
+    return done
+
+
+def run_prepare_command(args=None) -> int:
+    for what, where, seconds in prepare():
+        print(f"{what}: {f'ready in {where}' if where else 'runs on PyTorch, nothing to export'} ({seconds:.1f} s)")
+    return 0
+
+
+if __name__ == "__main__":
+    logging.basicConfig(level=logging.WARNING, format="%(message)s", stream=sys.stderr)
+    raise SystemExit(run_prepare_command())
