@@ -10,6 +10,7 @@ import time
 from pathlib import Path
 
 from qa.reader.augment import NEWS_FILES, news_path
+from qa.stats import percentile  # noqa: F401  (the one definition; benches import it from here)
 
 REPO = Path(__file__).resolve().parent.parent
 DATA = Path(os.environ.get("QA_DATA_DIR", REPO.parent / "shared" / "data"))
@@ -48,14 +49,6 @@ def squad_bbc_corpus(version: str = "squad11") -> Path:
 
 def median(xs) -> float:
     return statistics.median(xs) if xs else float("nan")
-
-
-def percentile(xs, q: float) -> float:
-    xs = sorted(xs)
-    if not xs:
-        return float("nan")
-    i = min(len(xs) - 1, max(0, round(q / 100 * (len(xs) - 1))))
-    return xs[i]
 
 
 def with_and_without_own_article(qa, questions: list[dict], k: int) -> list[tuple[list, list]]:

@@ -47,27 +47,6 @@ def cache_dir() -> Path:
     return Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "article-qa"
 
 
-#: Calls below this size are "a query" and run on :func:`query_threads` threads, larger ones (indexing,
-#: batches) on :func:`bulk_threads`: texts for the embedder, questions for FAISS, windows for the reader.
-SMALL_CALL = 16
-
-
-def query_threads() -> int:
-    """Threads for one question: ``$QA_QUERY_THREADS``, default 1. On a 2-core machine with anything else
-    running, a second thread made a query several times slower (bench/RESULTS.md, thread settings)."""
-    return max(1, int(os.environ.get("QA_QUERY_THREADS") or 1))
-
-
-def bulk_threads() -> int:
-    """Threads for indexing and batches: ``$QA_BULK_THREADS``, default every core."""
-    return max(1, int(os.environ.get("QA_BULK_THREADS") or os.cpu_count() or 1))
-
-
-def threads_for(n: int, small: int = SMALL_CALL) -> int:
-    """The thread policy of every model and search: :func:`query_threads` below ``small`` items."""
-    return query_threads() if n < small else bulk_threads()
-
-
 def default_embedder() -> str:
     """``$QA_EMBEDDER``, else :data:`DEFAULT_EMBEDDER`."""
     return os.environ.get("QA_EMBEDDER", "").strip() or DEFAULT_EMBEDDER

@@ -15,13 +15,12 @@ from __future__ import annotations
 import os
 import threading
 from collections.abc import Sequence
-from contextlib import contextmanager
 from typing import Protocol, runtime_checkable
 
 import numpy as np
 
-from qa.config import SMALL_CALL, threads_for
 from qa.errors import QAError
+from qa.runtime.threads import SMALL_CALL, threads_for, torch_threads
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
@@ -66,7 +65,7 @@ class SentenceTransformerEmbedder:
         self.name = name
         self.batch_size = batch_size
         self.device = device
-        # None: the policy of qa.config.threads_for (a question on 1 thread, a bulk call on every core)
+        # None: the policy of qa.runtime.threads.threads_for (a question on 1 thread, a bulk call on every core)
         self.query_threads, self.bulk_threads = query_threads, bulk_threads
         self._path = _model_path(name)
         self._model = None
@@ -106,21 +105,6 @@ class SentenceTransformerEmbedder:
                 show_progress_bar=progress,
             )
         return np.ascontiguousarray(vecs, dtype=np.float32)
-
-
-@contextmanager
-def torch_threads(n: int):
-    """Run the block with ``n`` intra-op threads in torch (process-wide; restored afterwards)."""
-    import torch
-
-    before = torch.get_num_threads()
-    if n != before:
-        torch.set_num_threads(n)
-    try:
-        yield
-    finally:
-        if n != before:
-            torch.set_num_threads(before)
 
 
 def get_embedder(name: str | None = None) -> Embedder:

@@ -35,7 +35,9 @@ from typing import Any
 
 from qa.batch import Warn, _read_text, _stderr_warning, ask_batch, lines
 from qa.errors import QAError
+from qa.fileio import atomic_write
 from qa.reader.metrics import normalize_answer, score_one
+from qa.stats import percentile
 
 SQUAD_ARTICLES_FILE = "squad_contexts.jsonl"
 DEFAULT_EVAL_BATCH_SIZE = 16
@@ -55,17 +57,6 @@ def score_prediction(prediction: str | None, references: Sequence[str]) -> tuple
 
 def is_answerable(references: Sequence[str]) -> bool:
     return any(normalize_answer(r) for r in references)
-
-
-def percentile(values: Sequence[float], q: float) -> float | None:
-    """The ``q``-th percentile (linear interpolation, as numpy's default); ``None`` for no values."""
-    xs = sorted(values)
-    if not xs:
-        return None
-    pos = (len(xs) - 1) * q / 100.0
-    lo = int(pos)
-    hi = min(lo + 1, len(xs) - 1)
-    return xs[lo] + (xs[hi] - xs[lo]) * (pos - lo)
 
 
 def _pct(num: float, den: int) -> float | None:
@@ -270,17 +261,8 @@ def write_squad_articles(articles: Sequence[dict[str, str]], folder: str | Path)
     path = folder / SQUAD_ARTICLES_FILE
     data = "".join(json.dumps(a, ensure_ascii=False) + "\n" for a in articles).encode("utf-8")
     if not (path.is_file() and path.read_bytes() == data):
-        _atomic_write(path, data)
+        atomic_write(path, data)
     return folder
-
-
-def _atomic_write(path: Path, data: bytes) -> None:
-    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
-    with open(tmp, "wb") as f:
-        f.write(data)
-        f.flush()
-        os.fsync(f.fileno())
-    os.replace(tmp, path)
 
 
 # ---------------------------------------------------------------------------------------------- evaluating
@@ -517,8 +499,8 @@ def write_report(report: dict[str, Any], base: str | Path) -> tuple[Path, Path]:
     base.parent.mkdir(parents=True, exist_ok=True)
     json_path = base.with_name(base.name + ".json")
     md_path = base.with_name(base.name + ".md")
-    _atomic_write(json_path, (json.dumps(report, ensure_ascii=False, indent=1) + "\n").encode("utf-8"))
-    _atomic_write(md_path, to_markdown(report).encode("utf-8"))
+    atomic_write(json_path, (json.dumps(report, ensure_ascii=False, indent=1) + "\n").encode("utf-8"))
+    atomic_write(md_path, to_markdown(report).encode("utf-8"))
     return json_path, md_path
 
 
@@ -638,10 +620,10 @@ def feedback_to_gold(feedback: str | Path, output: str | Path, review: str | Pat
         else:
             summary.answered += 1
             gold_rows.append({**row, "answers": [answer], **({"doc_id": source} if source else {})})
-    _atomic_write(output, "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in gold_rows).encode("utf-8"))
+    atomic_write(output, "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in gold_rows).encode("utf-8"))
     if review is not None:
         summary.review = len(review_rows)
-        _atomic_write(Path(review),
+        atomic_write(Path(review),
                       "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in review_rows).encode("utf-8"))
     return summary
 

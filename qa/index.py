@@ -61,8 +61,16 @@ from qa.chunking import Chunker
 from qa.config import Settings
 from qa.embedding import Embedder
 from qa.errors import IndexBusyError, IndexLocationError, IndexUnusableError
+from qa.fileio import fsync_dir, sha256_file, write_synced
 from qa.types import Article, Chunk
-from qa.vector_store import VectorIndexSettings, VectorLayout, build_index, plan_layout, train_layout, training_size
+from qa.vector_store import (
+    VectorIndexSettings,
+    VectorLayout,
+    build_index,
+    plan_layout,
+    train_layout,
+    training_size,
+)
 
 log = logging.getLogger(__name__)
 
@@ -134,21 +142,6 @@ class SyncReport:
         if self.problems:
             parts.append(f"{len(self.problems)} skipped")
         return ", ".join(parts)
-
-
-def sha256_file(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
-
-
-def _fsync_write(path: Path, data: bytes) -> None:
-    with open(path, "wb") as f:
-        f.write(data)
-        f.flush()
-        os.fsync(f.fileno())
 
 
 def _jsonl(rows) -> bytes:
@@ -744,7 +737,7 @@ class ChunkIndex:
         a tiny flushed write, then the free space against a low estimate of what ``articles`` take."""
         probe = self.dir / f".write-test-{os.getpid()}"
         try:
-            _fsync_write(probe, b"\n")
+            write_synced(probe, b"\n")
         finally:
             with contextlib.suppress(OSError):
                 probe.unlink()
@@ -855,19 +848,19 @@ class ChunkIndex:
                 for part, data in (("vectors.npy", _npy(np.asarray(n.vectors, dtype=np.float32))),
                                    ("ids.npy", _npy(np.asarray(n.ids, dtype=np.int64))),
                                    ("articles.jsonl", _jsonl(a.to_dict() for a in n.articles))):
-                    _fsync_write(tmp / f"{n.name}.{part}", data)
+                    write_synced(tmp / f"{n.name}.{part}", data)
                     files[f"{n.name}.{part}"] = _file_entry(data)
                 all_segments.append(Segment(n.name, len(n.ids), len(n.articles), files))
             if trained is not None:
                 layout = VectorLayout(layout.kind, layout.nlist, layout.trained_on, f"ivf-{gen}.faiss")
                 data = faiss.serialize_index(trained).tobytes()
-                _fsync_write(tmp / layout.trained_file, data)
+                write_synced(tmp / layout.trained_file, data)
                 checksums[layout.trained_file] = _file_entry(data)
             elif layout.trained_file is not None:
                 _link_or_copy(self.dir / prev_gen / layout.trained_file, tmp / layout.trained_file)  # type: ignore[operator]
                 checksums[layout.trained_file] = prev_checksums[layout.trained_file]
             data = table if table is not None else _chunk_table(rows)
-            _fsync_write(tmp / CHUNKS, data)
+            write_synced(tmp / CHUNKS, data)
             checksums[CHUNKS] = _file_entry(data)
             manifest = {
                 "format": FORMAT_VERSION,
@@ -889,7 +882,7 @@ class ChunkIndex:
                 "fingerprint": fingerprint,
                 "checksums": checksums,
             }
-            _fsync_write(tmp / MANIFEST, _manifest_bytes(manifest))
+            write_synced(tmp / MANIFEST, _manifest_bytes(manifest))
             os.replace(tmp, self.dir / gen)
             self._unusable.pop(gen, None)  # a number freed by pruning a damaged generation may come back
             self._set_current(gen)
@@ -901,16 +894,16 @@ class ChunkIndex:
 
     def _set_current(self, gen: str) -> None:
         tmp = self.dir / f".{CURRENT}.tmp-{os.getpid()}"
-        _fsync_write(tmp, (gen + "\n").encode())
+        write_synced(tmp, (gen + "\n").encode())
         os.replace(tmp, self.dir / CURRENT)
-        _fsync_dir(self.dir)
+        fsync_dir(self.dir)
 
     def _rewrite_manifest(self, gen: str, manifest: dict[str, Any]) -> None:
         """Record new file times without touching the vectors (the articles themselves are unchanged)."""
         gdir = self.dir / gen
         tmp = gdir / f".manifest.tmp-{os.getpid()}"
         try:
-            _fsync_write(tmp, _manifest_bytes(manifest))
+            write_synced(tmp, _manifest_bytes(manifest))
             os.replace(tmp, gdir / MANIFEST)
         except BaseException:
             with contextlib.suppress(OSError):
@@ -977,17 +970,6 @@ def _link_or_copy(src: Path, dst: Path) -> None:
         shutil.copy2(src, dst)
         with open(dst, "rb") as f:
             os.fsync(f.fileno())
-
-
-def _fsync_dir(path: Path) -> None:
-    try:
-        fd = os.open(path, os.O_RDONLY)
-        try:
-            os.fsync(fd)
-        finally:
-            os.close(fd)
-    except OSError:
-        pass
 
 
 def _segment_articles(gdir: Path, seg: Segment, entries: dict[str, dict[str, Any]]) -> Iterator[Article]:

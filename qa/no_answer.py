@@ -27,6 +27,7 @@ from pathlib import Path
 
 from qa.answer_types import EVIDENCE
 from qa.answering import Answerer, no_answer, passages_to_read
+from qa.stats import sigmoid
 from qa.types import Answer, Passage
 
 CALIBRATION_FILE = Path(__file__).with_name("calibration.json")
@@ -74,7 +75,7 @@ class NoAnswerGate:
 
     def probability(self, answer: Answer) -> float:
         z = sum(w * x for w, x in zip(self.weights, features(answer))) + self.bias
-        return 1.0 / (1.0 + math.exp(-max(min(z, 50.0), -50.0)))
+        return sigmoid(z)
 
     @classmethod
     def load(cls, path: Path = CALIBRATION_FILE) -> NoAnswerGate | None:

@@ -6,8 +6,8 @@
 
 The export (``qa prepare`` at install, else the first use) traces the PyTorch weights (transformer, mean
 pooling and L2 normalisation in one graph), fuses each layer's attention with ONNX Runtime's transformer
-optimiser and, for ``int8``, quantises the weights (:func:`qa.onnx_cache.export_transformer`). It is kept
-in ``embedder-onnx/`` of the model cache (:mod:`qa.onnx_cache`; never inside the installed package).
+optimiser and, for ``int8``, quantises the weights (:func:`qa.runtime.onnx.export_transformer`). It is kept
+in ``embedder-onnx/`` of the model cache (:mod:`qa.runtime.onnx`; never inside the installed package).
 Embedding imports only onnxruntime and tokenizers: neither torch nor sentence-transformers.
 
 Needs ``onnxruntime`` and, to export, ``onnx`` and torch (dependencies of the package, pinned in
@@ -72,8 +72,8 @@ def _weights_file(model_path: Path) -> Path:
 
 def exported_model(model_path: str | Path, quantize: bool, root: Path | None = None) -> Path:
     """The folder holding ``model.onnx`` and ``tokenizer.json`` for ``model_path``, exported on first use
-    (:func:`qa.onnx_cache.cached_export`: safe when several processes ask at once)."""
-    from qa.onnx_cache import cached_export, source_key
+    (:func:`qa.runtime.onnx.cached_export`: safe when several processes ask at once)."""
+    from qa.runtime.onnx import cached_export, source_key
 
     model_path = Path(model_path)
     _check_supported(model_path)
@@ -87,7 +87,7 @@ def exported_model(model_path: str | Path, quantize: bool, root: Path | None = N
 
 def _export_into(model_path: Path, folder: Path, quantize: bool) -> dict:
     require_onnxruntime()
-    from qa.onnx_cache import export_transformer
+    from qa.runtime.onnx import export_transformer
 
     export_transformer(lambda: _pooled_model(model_path), folder / MODEL_FILE, inputs=INPUTS, outputs=("embedding",),
                        config=model_path / "config.json", quantize=quantize)
@@ -125,7 +125,7 @@ def _pooled_model(model_path: Path):
 class OnnxEmbedder:
     """A mean-pooled sentence-transformers model run by ONNX Runtime on the CPU; loaded lazily, thread-safe.
 
-    Texts run one at a time per thread, as many at once as :func:`qa.config.threads_for` gives (a
+    Texts run one at a time per thread, as many at once as :func:`qa.runtime.threads.threads_for` gives (a
     question on one thread, indexing on every core).
     """
 
@@ -136,7 +136,7 @@ class OnnxEmbedder:
         self.model_name = name
         self.quantize = quantize
         self.name = f"{name}+onnx{'-int8' if quantize else ''}"
-        # None: the policy of qa.config.threads_for (a question on 1 thread, a bulk call on every core)
+        # None: the policy of qa.runtime.threads.threads_for (a question on 1 thread, a bulk call on every core)
         self.query_threads, self.bulk_threads = query_threads, bulk_threads
         self.cache_dir = cache_dir
         self._path = Path(_model_path(name))
@@ -181,7 +181,7 @@ class OnnxEmbedder:
 
     def threads(self, n_texts: int) -> int:
         """How many texts run at once (each on one thread)."""
-        from qa.config import SMALL_CALL, threads_for
+        from qa.runtime.threads import SMALL_CALL, threads_for
 
         return (self.query_threads if n_texts < SMALL_CALL else self.bulk_threads) or threads_for(n_texts)
 
@@ -189,7 +189,7 @@ class OnnxEmbedder:
         """The inference session running on ``threads`` intra-op threads."""
         if threads not in self._sessions:
             require_onnxruntime()
-            from qa.onnx_cache import new_session
+            from qa.runtime.onnx import new_session
 
             path = self.folder / MODEL_FILE
             with self._lock:
@@ -198,10 +198,10 @@ class OnnxEmbedder:
         return self._sessions[threads]
 
     def embed(self, texts: Sequence[str], progress: bool = False) -> np.ndarray:
-        """Each text runs alone on one thread (:func:`qa.onnx_cache.run_each`), so its vector does not
+        """Each text runs alone on one thread (:func:`qa.runtime.threads.run_each`), so its vector does not
         depend on the other texts of the call: a question gets the same vector asked alone or in a
         batch, an article the same whether indexed alone or with the whole folder."""
-        from qa.onnx_cache import run_each
+        from qa.runtime.threads import run_each
 
         if not texts:
             return np.zeros((0, self.dim), dtype=np.float32)

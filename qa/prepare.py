@@ -3,7 +3,7 @@
     qa prepare            # or: python -m qa.prepare (``make install`` runs it)
 
 Exports what the current settings run (``$QA_EMBEDDER``, ``$QA_READER_BACKEND``): the embedder and the span
-reader, each into the model cache (:mod:`qa.onnx_cache`). Each export is skipped when already there, so
+reader, each into the model cache (:mod:`qa.runtime.onnx`). Each export is skipped when already there, so
 running it again is instant. PyTorch backends need no export and are left alone. This is the step that
 needs torch; answering afterwards imports only onnxruntime and tokenizers.
 """

@@ -20,34 +20,19 @@ from __future__ import annotations
 import hashlib
 import json
 import time
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Sequence
 
 import numpy as np
 
-from qa.config import SMALL_CALL, Settings, query_threads
+from qa.config import Settings
 from qa.embedding import Embedder
 from qa.index import IndexSnapshot, embed_text
 from qa.lexical import LexicalIndex
+from qa.runtime.threads import SMALL_CALL, faiss_threads, query_threads
 from qa.types import Passage
 
 #: bump if :func:`qa.index.embed_text` changes what is indexed for a chunk: saved BM25 indexes then rebuild
 EMBED_TEXT_VERSION = 1
-
-
-@contextmanager
-def faiss_threads(n: int) -> Iterator[None]:
-    """Run the block with ``n`` OpenMP threads for FAISS in the calling thread (restored afterwards)."""
-    import faiss
-
-    before = faiss.omp_get_max_threads()
-    if n != before:
-        faiss.omp_set_num_threads(n)
-    try:
-        yield
-    finally:
-        if n != before:
-            faiss.omp_set_num_threads(before)
 
 
 def content_key(snapshot: IndexSnapshot) -> str | None:

@@ -13,7 +13,6 @@ the answer is "not in the articles". It is the fallback when no trained span rea
 from __future__ import annotations
 
 import json
-import math
 import re
 from collections.abc import Sequence
 from pathlib import Path
@@ -23,6 +22,7 @@ import numpy as np
 from qa.answering import cite, no_answer
 from qa.embedding import Embedder
 from qa.sentences import split_sentences
+from qa.stats import sigmoid
 from qa.types import Answer, Passage
 
 CALIBRATION_FILE = Path(__file__).with_name("calibration.json")
@@ -90,7 +90,7 @@ class SentenceAnswerer:
         return self._score(question, vecs[0], cands, vecs[1:])
 
     def confidence(self, score: float) -> float:
-        return 1.0 / (1.0 + math.exp(-12.0 * (score - self.threshold)))
+        return sigmoid(12.0 * (score - self.threshold))
 
     def answer(self, question: str, passages: Sequence[Passage]) -> Answer:
         return self._decide(question, passages, self.candidates(question, passages))

@@ -98,7 +98,7 @@ def test_finding_an_export_imports_neither_torch_nor_onnx(tmp_path):
     code = """
 import sys
 from pathlib import Path
-from qa.onnx_cache import source_key
+from qa.runtime.onnx import source_key
 source_key([Path(sys.argv[1])], "x", 1)
 print(sorted({m.split(".")[0] for m in sys.modules} & {"torch", "onnx", "transformers"}))
 """

@@ -125,17 +125,17 @@ def test_crash_while_writing_leaves_previous_index_loadable(tmp_path, embedder, 
 
     import qa.index as mod
 
-    real = mod._fsync_write
+    real = mod.write_synced
 
     def crash(path, data):
         if path.name == "chunks.jsonl":
             raise OSError(28, "No space left on device")
         real(path, data)
 
-    monkeypatch.setattr(mod, "_fsync_write", crash)
+    monkeypatch.setattr(mod, "write_synced", crash)
     with pytest.raises(OSError, match="No space"):
         _sync(index, folder)
-    monkeypatch.setattr(mod, "_fsync_write", real)
+    monkeypatch.setattr(mod, "write_synced", real)
     assert index.current_generation() == gen
     assert len(index.load().articles) == 3
     assert not list((tmp_path / "v").glob(".tmp-*"))

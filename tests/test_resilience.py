@@ -3,7 +3,7 @@ held lock, damage to CURRENT, a generation or its manifest, and paths that point
 
 The tests run as root, and root ignores file permissions, so ``chmod`` cannot make a folder read-only here:
 read-only and permission failures are simulated by making the index's one low-level writer
-(``qa.index._fsync_write``) raise the error a read-only or forbidden folder gives; a full disk likewise.
+(``qa.index.write_synced``) raise the error a read-only or forbidden folder gives; a full disk likewise.
 """
 
 from __future__ import annotations
@@ -78,14 +78,14 @@ def _embedded(spy, text: str) -> int:
 
 def _raise_on_write(monkeypatch, code: int, only: str | None = None):
     """Make index writes fail with ``code`` (all of them, or those of files named ``only``); returns the real writer."""
-    real = mod._fsync_write
+    real = mod.write_synced
 
     def write(path, data):
         if only is None or path.name == only:
             raise OSError(code, os.strerror(code))
         real(path, data)
 
-    monkeypatch.setattr(mod, "_fsync_write", write)
+    monkeypatch.setattr(mod, "write_synced", write)
     return real
 
 
@@ -202,7 +202,7 @@ def test_a_failed_update_is_not_redone_by_every_question(tmp_path, embedder, rea
     assert _embedded(spy, "warehouses") == 2 and _embedded(spy, "Voters in Springfield") == 1
     assert len(_warnings(caplog, "cannot update the index")) == 1  # same cause, no second warning
 
-    monkeypatch.setattr(mod, "_fsync_write", real)  # space again
+    monkeypatch.setattr(mod, "write_synced", real)  # space again
     write_articles(seeds_copy, {"quake.txt": "Earthquake\n\nAn earthquake shook Lima at dawn."})
     a = qa_.ask("What did the fire destroy in Brest?")
     assert "warehouses" in (a.text or "") and a.citations[0].source == "harbour.txt"

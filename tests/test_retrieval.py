@@ -74,7 +74,7 @@ def test_search_reports_stage_timings_and_restores_faiss_threads(small_qa):
 def test_faiss_threads_context_restores_the_count():
     import faiss
 
-    from qa.retrieval import faiss_threads
+    from qa.runtime.threads import faiss_threads
 
     before = faiss.omp_get_max_threads()
     with faiss_threads(1):

@@ -24,7 +24,7 @@ from the shipped weights by ``qa prepare`` (``make install``), else on first use
 back to ``torch`` with a warning. The ONNX backends tokenise with the ``tokenizers`` package
 (:mod:`qa.reader.tokenization`) and import neither torch nor transformers. A call with few windows (one
 question) runs on ``$QA_QUERY_THREADS`` threads (default 1: on a busy 2-core machine a second thread
-made it slower), a bigger batch on all cores (:func:`qa.config.threads_for`).
+made it slower), a bigger batch on all cores (:func:`qa.runtime.threads.threads_for`).
 """
 
 from __future__ import annotations
@@ -54,6 +54,7 @@ from qa.answer_types import (
 )
 from qa.answering import cite, no_answer
 from qa.reader.tokenization import ReaderTokenizer
+from qa.stats import sigmoid
 from qa.types import Answer, Citation, Passage
 
 log = logging.getLogger(__name__)
@@ -346,13 +347,6 @@ def repair_span(text: str, start: int, end: int, question: str) -> tuple[int, in
 # the reader
 
 
-def _sigmoid(x: float) -> float:
-    if x >= 0:
-        return 1.0 / (1.0 + math.exp(-x))
-    z = math.exp(x)
-    return z / (1.0 + z)
-
-
 @dataclass
 class Prediction:
     """Raw reader output for one question (before the no-answer decision)."""
@@ -508,7 +502,7 @@ class SpanReader:
 
     def threads_for(self, n_windows: int) -> int:
         """Threads for a forward pass over ``n_windows`` windows."""
-        from qa.config import threads_for
+        from qa.runtime.threads import threads_for
 
         if self.num_threads:
             return int(self.num_threads)
@@ -522,7 +516,7 @@ class SpanReader:
         """Calibrated probability that the span with this margin is right."""
         if margin == -math.inf:
             return 0.0
-        return _sigmoid(self.confidence_scale * margin + self.confidence_bias)
+        return sigmoid(self.confidence_scale * margin + self.confidence_bias)
 
     # ---------------------------------------------------------------- scoring
 
@@ -565,7 +559,7 @@ class SpanReader:
             return self._onnx(input_ids, token_type_ids, attention_mask, threads=threads)
         import torch
 
-        from qa.embedding import torch_threads
+        from qa.runtime.threads import torch_threads
 
         with torch_threads(threads), torch.inference_mode():
             out = self._model(input_ids=torch.from_numpy(input_ids), token_type_ids=torch.from_numpy(token_type_ids),

@@ -7,8 +7,8 @@
 
 The export traces the PyTorch ``BertForQuestionAnswering``, fuses each layer's attention with ONNX
 Runtime's transformer optimiser and, for ``quantize=True``, quantises its weights to int8, one scale per
-output channel (:func:`qa.onnx_cache.export_transformer`). It is kept in ``reader-onnx/`` of the model
-cache (:mod:`qa.onnx_cache`), keyed by the weights and the torch/onnx/onnxruntime versions. Running it
+output channel (:func:`qa.runtime.onnx.export_transformer`). It is kept in ``reader-onnx/`` of the model
+cache (:mod:`qa.runtime.onnx`), keyed by the weights and the torch/onnx/onnxruntime versions. Running it
 imports onnxruntime only: neither torch nor transformers.
 """
 
@@ -63,7 +63,7 @@ def exported_reader(weights_dir: str | os.PathLike, quantize: bool, load_torch_m
     """The ONNX file of the reader in ``weights_dir`` (exported first if missing). ``load_torch_model()``
     gives the float32 PyTorch model to export (default :func:`load_for_export`); it is called only when
     exporting."""
-    from qa.onnx_cache import cached_export, export_transformer, source_key
+    from qa.runtime.onnx import cached_export, export_transformer, source_key
 
     weights_dir = Path(weights_dir)
     load = load_torch_model or (lambda: load_for_export(weights_dir))
@@ -95,7 +95,7 @@ class OnnxSpanModel:
         if threads not in self._sessions:
             with self._lock:
                 if threads not in self._sessions:
-                    from qa.onnx_cache import new_session
+                    from qa.runtime.onnx import new_session
 
                     self._sessions[threads] = new_session(self.path, threads)
         return self._sessions[threads]
@@ -113,9 +113,9 @@ class OnnxSpanModel:
     def run_each(self, windows: Sequence[tuple[np.ndarray, np.ndarray, np.ndarray]], workers: int = 1
                  ) -> list[tuple[np.ndarray, np.ndarray]]:
         """Logits of each window ``(input_ids, token_type_ids, attention_mask)`` (a batch of one), each
-        computed alone on one thread, ``workers`` at a time (:func:`qa.onnx_cache.run_each`): exactly the
+        computed alone on one thread, ``workers`` at a time (:func:`qa.runtime.threads.run_each`): exactly the
         logits of the same window read for a single question, however many are read together."""
-        from qa.onnx_cache import run_each
+        from qa.runtime.threads import run_each
 
         self.session(1)  # made once, before the workers share it
         return run_each(lambda w: self(*w, threads=1), windows, workers)

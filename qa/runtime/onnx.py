@@ -2,7 +2,7 @@
 mechanism the embedder (:mod:`qa.onnx_embedding`) and the span reader (:mod:`qa.reader.onnx_runtime`)
 share.
 
-    from qa.onnx_cache import cached_export, source_key, new_session
+    from qa.runtime.onnx import cached_export, source_key, new_session
     folder = cached_export("reader-onnx", "reader-int8", source_key(weights), build, what="the span reader")
     session = new_session(folder / "model.onnx", threads=1)
 
@@ -24,15 +24,11 @@ import os
 import shutil
 import tempfile
 from collections.abc import Callable, Iterable, Sequence
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import TypeVar
 
 from qa.errors import QAError
 
 log = logging.getLogger(__name__)
-T = TypeVar("T")
-R = TypeVar("R")
 
 #: Written last into every export folder: its presence means the folder is complete.
 DONE_FILE = "export.json"
@@ -189,21 +185,6 @@ def _fuse(source: Path, config: Path, out: Path) -> Path:
         return source
     model.save_model_to_file(str(out))
     return out
-
-
-def run_each(fn: Callable[[T], R], items: Sequence[T], workers: int) -> list[R]:
-    """``[fn(x) for x in items]``, ``workers`` at a time on a thread pool (ONNX Runtime releases the GIL).
-
-    The models run one input at a time (a text, a reader window) on one thread each, and a bulk call
-    spreads its inputs over the cores: int8 quantises activations per batch, so batching would make an
-    input's output depend on what it was batched with, and on this CPU one input at a time per core was
-    also faster than batches split over cores (no padding, no sharing of each operator across threads;
-    bench/RESULTS.md, ingestion and batch).
-    """
-    if workers <= 1 or len(items) <= 1:
-        return [fn(x) for x in items]
-    with ThreadPoolExecutor(max_workers=min(workers, len(items))) as pool:
-        return list(pool.map(fn, items))
 
 
 def new_session(path: Path, threads: int):
