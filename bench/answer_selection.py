@@ -33,7 +33,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from bench.common import CACHE, DATA, machine, read_jsonl, squad_bbc_corpus, today  # noqa: E402
 from qa import QA, Settings  # noqa: E402
 from qa.reader.data import VALIDATION_ARTICLES, article_name  # noqa: E402
-from qa.reader.metrics import score_one  # noqa: E402
+from qa.metrics import score_one  # noqa: E402
 from qa.reader.model import NO_SPAN_MARGIN  # noqa: E402
 
 WEIGHTS = (0.05, 0.1, 0.2, 0.3, 0.5, 1.0)

@@ -50,7 +50,7 @@ from qa.answer_types import EVIDENCE, HIGH, MEDIUM, SPAN, confidence_level, ques
 from qa.answering import passages_to_read  # noqa: E402
 from qa.no_answer import FEATURES, NoAnswerGate, features, fit_gate  # noqa: E402
 from qa.reader.data import VALIDATION_ARTICLES, article_name  # noqa: E402
-from qa.reader.metrics import normalize_answer, score_one  # noqa: E402
+from qa.metrics import normalize_answer, score_one  # noqa: E402
 from qa.types import Answer  # noqa: E402
 
 CONFIDENT = 0.8

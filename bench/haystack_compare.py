@@ -209,7 +209,7 @@ def main() -> None:
     ap.add_argument("--out", default=None, help="write the figures as JSON here")
     args = ap.parse_args()
 
-    from qa.reader.metrics import score_one
+    from qa.metrics import score_one
 
     folder, questions = corpus_and_questions(args.questions, args.seed)
     hpy = haystack_python()

@@ -36,7 +36,7 @@ from typing import Any
 from qa.batch import Warn, _read_text, _stderr_warning, ask_batch, lines
 from qa.errors import QAError
 from qa.fileio import atomic_write
-from qa.reader.metrics import normalize_answer, score_one
+from qa.metrics import normalize_answer, score_one
 from qa.stats import percentile
 
 SQUAD_ARTICLES_FILE = "squad_contexts.jsonl"

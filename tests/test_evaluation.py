@@ -15,7 +15,7 @@ from qa.evaluation import (
     GoldQuestion, _score_row, doc_keys, evaluate, feedback_to_gold, load_gold, percentile, resolve_doc_ids,
     score_prediction, summarize, to_markdown, write_report,
 )
-from qa.reader.metrics import normalize_answer
+from qa.metrics import normalize_answer
 from qa.types import Answer, Article, Passage
 
 from .conftest import SEED_FILE

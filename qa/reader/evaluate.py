@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from qa.reader.data import load_examples
-from qa.reader.metrics import best_threshold, score_one, squad_scores
+from qa.metrics import best_threshold, score_one, squad_scores
 
 
 def _predict_examples(reader, examples, cache: dict | None = None) -> list[tuple[str | None, float]]:

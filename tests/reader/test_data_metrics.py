@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from qa.reader import data
-from qa.reader.metrics import best_threshold, exact_match, f1, normalize_answer, score_one, squad_scores
+from qa.metrics import best_threshold, exact_match, f1, normalize_answer, score_one, squad_scores
 from qa.reader.model import trim_span
 
 HAVE_DATA = (data.squad_dir() / "squad11" / "docs.jsonl").exists()

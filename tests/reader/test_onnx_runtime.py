@@ -70,7 +70,7 @@ def test_onnx_int8_returns_the_same_spans_as_torch_up_to_a_boundary_word(torch_a
     ("Vice-President Mike Pence" for "Mike Pence") on one machine and not on another. What holds on
     every CPU: the span is in the same place of the same article, its offsets reproduce it, its
     confidence is close, and the words agree (token F1 against the float32 span)."""
-    from qa.reader.metrics import f1
+    from qa.metrics import f1
     from qa.reader.model import SpanReader
 
     _, expected = torch_answers
