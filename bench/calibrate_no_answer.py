@@ -23,8 +23,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench.common import CACHE, DATA, read_jsonl, squad_bbc_corpus, today, with_and_without_own_article  # noqa: E402
 from qa import QA, Settings  # noqa: E402
+from qa.answerers.calibration import CALIBRATION_FILE  # noqa: E402
+from qa.answerers.sentence import SentenceAnswerer, best_score  # noqa: E402
 from qa.reader.data import VALIDATION_ARTICLES, article_name  # noqa: E402
-from qa.sentence_answerer import CALIBRATION_FILE, SentenceAnswerer, best_score  # noqa: E402
 
 
 def scores(qa: QA, answerer: SentenceAnswerer, qs: list[dict], k: int) -> tuple[list[float], list[float]]:

@@ -17,7 +17,7 @@ are cached under ``bench/.cache``):
   unanswerable training questions;
 - **now**: the reader as it ships (answer types, evidence sentences, edge repair) behind the gate of
   ``qa/calibration.json`` (``--calibrate`` refits it first, on the training articles: all
-  :data:`qa.no_answer.FEATURES`, labels "the answer shown is right", same threshold rule).
+  :data:`qa.answerers.gate.FEATURES`, labels "the answer shown is right", same threshold rule).
 
 An answer is *right* when it is a span with token F1 >= 0.5 against a reference, or an evidence
 sentence that holds a reference (SQuAD normalisation); every answer to an unanswerable question is
@@ -44,14 +44,23 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.common import CACHE, DATA, machine, read_jsonl, squad_bbc_corpus, today, with_and_without_own_article, write_section  # noqa: E402
+from bench.common import (  # noqa: E402
+    CACHE,
+    DATA,
+    machine,
+    read_jsonl,
+    squad_bbc_corpus,
+    today,
+    with_and_without_own_article,
+    write_section,
+)
 from qa import QA, Settings  # noqa: E402
-from qa.answer_types import EVIDENCE, HIGH, MEDIUM, SPAN, confidence_level, question_type, wrong_type_message  # noqa: E402
-from qa.answering import passages_to_read  # noqa: E402
-from qa.no_answer import FEATURES, NoAnswerGate, features, fit_gate  # noqa: E402
-from qa.reader.data import VALIDATION_ARTICLES, article_name  # noqa: E402
+from qa.answerers.answer_types import question_type, wrong_type_message  # noqa: E402
+from qa.answerers.gate import FEATURES, NoAnswerGate, features, fit_gate  # noqa: E402
+from qa.answerers.protocol import passages_to_read  # noqa: E402
 from qa.metrics import normalize_answer, score_one  # noqa: E402
-from qa.types import Answer  # noqa: E402
+from qa.reader.data import VALIDATION_ARTICLES, article_name  # noqa: E402
+from qa.types import EVIDENCE, HIGH, MEDIUM, SPAN, Answer, confidence_level  # noqa: E402
 
 CONFIDENT = 0.8
 BINS = 10
@@ -277,7 +286,7 @@ def markdown(result: dict) -> str:
         lines.append(f"| {rb['bin']} | " + " | ".join(cells) + " |")
     lines += [
         "",
-        f"Confidence levels of the shown answers (`qa.answer_types.confidence_level`: High >= {HIGH}, Medium >= {MEDIUM}):",
+        f"Confidence levels of the shown answers (`qa.types.confidence_level`: High >= {HIGH}, Medium >= {MEDIUM}):",
         "",
         "| level | before: n, right | now: n, right |",
         "|---|---|---|",
@@ -311,11 +320,11 @@ def main() -> None:
     ap.add_argument("--write", action="store_true", help="put the tables in bench/RESULTS.md")
     ap.add_argument("--out", default=None)
     args = ap.parse_args()
-    from qa.reader.model import SpanReader
+    from qa.reader import SpanReader
 
     qa = QA(settings=Settings(articles_dir=squad_bbc_corpus(), index_dir=CACHE / "index-squad-bbc-1000-200"))
     qa.refresh()
-    reader = SpanReader(args.weights, null_threshold=-1e9, rerank_weight=args.rerank)
+    reader = SpanReader(args.weights, abstain=False, rerank_weight=args.rerank)
     depth = passages_to_read(reader, args.k)
     questions = read_jsonl(DATA / "squad" / "squad11" / "qa.jsonl")
     rng = random.Random(0)

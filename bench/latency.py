@@ -25,7 +25,7 @@ by stage: ``HybridRetriever.search_many(timings=...)`` (embed question, FAISS, B
 answerer on those passages (read), inside which the network's own forward passes are timed (forward).
 The target (issue 6): ``ask`` p50 at most 1.5x the reader's time on the same passages.
 
-``--readers`` times each reader backend (``qa.reader.model.READER_BACKENDS``) on the passages that
+``--readers`` times each reader backend (``qa.reader.backends.READER_BACKENDS``) on the passages that
 retrieval gives the questions on ``--reader-corpus`` (default ``news``; ``squad-bbc`` when the news
 index is not built), rotating the order per question, against the
 PyTorch reader as shipped before (float32, torch's default thread count) measured in the same run, and
@@ -51,7 +51,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench.common import CACHE, DATA, machine, median, news_corpus, percentile, read_jsonl, today  # noqa: E402
 from qa import QA, Settings  # noqa: E402
-from qa.answering import passages_to_read  # noqa: E402
+from qa.answerers.protocol import passages_to_read  # noqa: E402
 
 OUT = CACHE / "latency"
 NEWS_INDEX = CACHE / "index-news-bbc-reuters"
@@ -253,11 +253,11 @@ READER_VARIANTS = {  # name: (backend, threads); "torch-shipped" is the baseline
 
 
 def measure_readers(qs: list[str], k: int, repeats: int, variants: list[str], corpus: str) -> dict:
-    from qa.reader.model import SpanReader
+    from qa.reader import SpanReader
 
     qa, note = open_qa(corpus)
     passages = qa.retriever.search_many(qs, k)
-    readers = {v: SpanReader(backend=READER_VARIANTS[v][0], num_threads=READER_VARIANTS[v][1], null_threshold=-1e9)
+    readers = {v: SpanReader(backend=READER_VARIANTS[v][0], num_threads=READER_VARIANTS[v][1], abstain=False)
                for v in variants}
     timers = {v: ForwardTimer(r) for v, r in readers.items()}
     for r in readers.values():
@@ -290,8 +290,8 @@ def measure_readers(qs: list[str], k: int, repeats: int, variants: list[str], co
 
 
 def measure_f1(variants: list[str]) -> dict:
+    from qa.reader import SpanReader
     from qa.reader.evaluate import evaluate
-    from qa.reader.model import SpanReader
 
     out = {}
     for v in variants:

@@ -39,7 +39,7 @@ def main() -> None:
 
     qa = QA(settings=Settings(articles_dir=squad_bbc_corpus(), index_dir=CACHE / "index-squad-bbc-1000-200"))
     qa.refresh()
-    reader = SpanReader(null_threshold=-1e9)
+    reader = SpanReader(abstain=False)
     by_source = {a.source: a.id for a in qa.snapshot.articles.values()}
     questions = read_jsonl(DATA / "squad" / "squad11" / "qa.jsonl")
     rng = np.random.default_rng(0)

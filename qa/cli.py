@@ -16,7 +16,7 @@ import logging
 import sys
 from pathlib import Path
 
-from qa.answer_types import confidence_level  # light: regular expressions only
+from qa.types import confidence_level
 
 EXIT_ERROR = 2
 EXIT_INTERRUPTED = 130

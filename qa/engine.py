@@ -28,10 +28,12 @@ import shutil
 import threading
 import time
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
-from qa.answering import Answerer, no_answer, passages_to_read
+from qa.answerers.gate import GatedAnswerer, NoAnswerGate
+from qa.answerers.protocol import Answerer, no_answer, passages_to_read
+from qa.answerers.sentence import SentenceAnswerer
 from qa.articles import SUPPORTED_SUFFIXES, folder_fingerprint, load_articles
 from qa.config import Settings
 from qa.embedding import Embedder, get_embedder
@@ -45,6 +47,7 @@ from qa.errors import (
     QAError,
 )
 from qa.index import ChunkIndex, IndexSnapshot, SyncReport
+from qa.reader import SpanReader, weights_available
 from qa.retrieval import HybridRetriever
 from qa.types import Answer, Article, Passage
 
@@ -67,21 +70,14 @@ class FailedUpdate:
 def default_answerer(embedder: Embedder, name: str | None = None) -> Answerer:
     """The trained span reader (behind its calibrated no-answer gate) when its weights are installed,
     else the sentence answerer. ``$QA_ANSWERER`` = ``reader`` or ``sentence`` forces one."""
-    import os
-
-    from qa.sentence_answerer import SentenceAnswerer
-
     name = name or os.environ.get("QA_ANSWERER", "auto")
     if name in ("auto", "reader"):
-        from qa.reader import SpanReader, weights_available
-
         if weights_available():
-            from qa.no_answer import GatedAnswerer, NoAnswerGate
-
             gate = NoAnswerGate.load()
             if gate is None:
                 return SpanReader()
-            return GatedAnswerer(SpanReader(null_threshold=-1e9), gate)
+            # the gate decides whether to answer, so the reader always proposes its best span
+            return GatedAnswerer(SpanReader(abstain=False), gate)
         if name == "reader":
             raise QAError("the span reader's weights are not installed; reinstall the package")
     return SentenceAnswerer(embedder)
@@ -346,26 +342,25 @@ class QA:
         k = k or self.settings.k
         retriever = self.retriever
         answerer = self.answerer
+        if not qs:
+            return []
         t0 = time.perf_counter()
         # an answerer that re-ranks (the span reader) reads more passages than the k it returns
         passages = retriever.search_many(qs, passages_to_read(answerer, k))
         t1 = time.perf_counter()
-        many = getattr(answerer, "answer_many", None)
-        if many is not None and len(qs) > 1:
-            answers = many(qs, passages)
+        if len(qs) > 1:
+            answers = answerer.answer_many(qs, passages)
         else:
-            answers = [answerer.answer(q, ps) if ps else no_answer(q, ps) for q, ps in zip(qs, passages)]
+            answers = [answerer.answer(qs[0], passages[0]) if passages[0] else no_answer(qs[0], passages[0])]
         t2 = time.perf_counter()
-        for a in answers:
-            a.passages = _top_passages(a, k)
-            a.timings.update({"retrieve_s": (t1 - t0) / len(qs), "read_s": (t2 - t1) / len(qs)})
-        return answers
+        timings = {"retrieve_s": (t1 - t0) / len(qs), "read_s": (t2 - t1) / len(qs)}
+        return [replace(a, passages=_top_passages(a, k), timings={**a.timings, **timings}) for a in answers]
 
 
-def _top_passages(answer: Answer, k: int) -> list[Passage]:
+def _top_passages(answer: Answer, k: int) -> tuple[Passage, ...]:
     """The answer's first ``k`` passages, plus any further passage one of its citations quotes."""
     cited = {(c.article_id, c.passage_start) for c in answer.citations}
-    return [p for i, p in enumerate(answer.passages) if i < k or (p.article_id, p.start) in cited]
+    return tuple(p for i, p in enumerate(answer.passages) if i < k or (p.article_id, p.start) in cited)
 
 
 def _inside(folder: Path, source: str) -> Path:

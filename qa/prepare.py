@@ -41,13 +41,14 @@ def prepare() -> list[tuple[str, Path | None, float]]:
     if weights_available():
         import os
 
-        from qa.reader.model import DEFAULT_BACKEND, WEIGHTS_DIR
+        from qa.reader.backends import DEFAULT_BACKEND
+        from qa.reader.shipped import WEIGHTS_DIR
 
         backend = os.environ.get("QA_READER_BACKEND", "").strip() or DEFAULT_BACKEND
         t = time.perf_counter()
         path = None
         if backend.startswith("onnx"):
-            from qa.reader.onnx_runtime import exported_reader
+            from qa.reader.backends import exported_reader
 
             path = exported_reader(WEIGHTS_DIR, quantize=backend == "onnx-int8")
         done.append((f"span reader {backend}", path, time.perf_counter() - t))

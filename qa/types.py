@@ -4,13 +4,35 @@ articles -> :class:`Article` -> chunking -> :class:`Chunk` -> retrieval -> :clas
 -> answering -> :class:`Answer` (with :class:`Citation` s).
 
 Every offset is a character offset into :attr:`Article.text`, so that
-``article.text[citation.start:citation.end] == answer.text`` always holds.
+``article.text[citation.start:citation.end] == answer.text`` always holds. The records are frozen: a
+stage that changes one returns a new one (``dataclasses.replace``).
 """
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+from collections.abc import Mapping
+from dataclasses import asdict, dataclass, field, fields
 from typing import Any
+
+#: :attr:`Answer.kind` of a short answer copied from an article
+SPAN = "span"
+#: :attr:`Answer.kind` of the sentence that speaks to a question no short span can answer
+EVIDENCE = "evidence"
+
+#: lower bounds of the "High" and "Medium" confidence levels, read off the end-to-end reliability
+#: table (``bench/end_to_end.py``, ``bench/RESULTS.md`` "Trustworthy answers"): High answers were
+#: nearly always right there, Medium ones more often right than wrong, Low ones more often wrong
+HIGH = 0.8
+MEDIUM = 0.5
+
+
+def confidence_level(score: float) -> str:
+    """``"High"``, ``"Medium"`` or ``"Low"`` for a calibrated confidence in [0, 1]."""
+    if score >= HIGH:
+        return "High"
+    if score >= MEDIUM:
+        return "Medium"
+    return "Low"
 
 
 @dataclass(frozen=True)
@@ -54,10 +76,12 @@ class Chunk:
 class Passage:
     """A retrieved chunk with its article's metadata and retrieval scores.
 
-    ``score`` is the fused retrieval score (higher is better; in an answer from the span reader, the
-    score it re-ranked the passages by: fused score + weight x best span margin); ``dense_score`` is the cosine similarity
-    between question and chunk embeddings (``None`` when the chunk was found by BM25 alone) and
-    ``lexical_score`` the BM25 score (``None`` when found by the dense search alone).
+    ``score`` is the fused retrieval score (higher is better) and ``rank`` the passage's place in the
+    retriever's list (0 = best); ``dense_score`` is the cosine similarity between question and chunk
+    embeddings (``None`` when the chunk was found by BM25 alone) and ``lexical_score`` the BM25 score
+    (``None`` when found by the dense search alone). ``rerank_score`` is set by a reader that re-ranks
+    what it read (:mod:`qa.answerers.rerank`): the order of an answer's passages is then by it, while
+    ``score`` and ``rank`` still say what retrieval found.
     """
 
     chunk_id: int
@@ -71,9 +95,14 @@ class Passage:
     rank: int
     dense_score: float | None = None
     lexical_score: float | None = None
+    rerank_score: float | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
+
+    @classmethod
+    def from_dict(cls, d: Mapping[str, Any]) -> Passage:
+        return cls(**_known(cls, d))
 
 
 @dataclass(frozen=True)
@@ -81,7 +110,8 @@ class Citation:
     """Where an answer comes from.
 
     ``start``/``end`` are offsets of the answer in the article text; ``passage`` is the retrieved
-    passage that holds it, at ``passage_start``/``passage_end`` in the article text.
+    passage that holds it, at ``passage_start``/``passage_end`` in the article text, and
+    ``passage_dense_score`` that passage's question-passage cosine (:attr:`Passage.dense_score`).
     """
 
     article_id: str
@@ -93,54 +123,112 @@ class Citation:
     passage_start: int
     passage_end: int
     score: float = 0.0
+    passage_dense_score: float | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
 
+    @classmethod
+    def from_dict(cls, d: Mapping[str, Any]) -> Citation:
+        return cls(**_known(cls, d))
 
-@dataclass
+
+@dataclass(frozen=True)
 class Answer:
     """The result of a question.
 
     ``text`` is the extracted answer span, or ``None`` when the articles do not hold the answer;
     ``message`` is what to tell a person either way; ``passages`` are the closest passages retrieved
     (also kept on a no-answer, so a person can read them). ``context`` is the sentence around the
-    answer, when known. ``score`` is a confidence in [0, 1] (with the no-answer gate: the calibrated
-    probability that the answer is right; ``to_dict`` adds its ``confidence_level``).
+    answer, when known, and ``context_offset`` where it starts in the article of the first citation,
+    so that the answer is ``context[c.start - context_offset : c.end - context_offset]``. ``score`` is a
+    confidence in [0, 1] (with the no-answer gate: the calibrated probability that the answer is right;
+    :attr:`confidence_level` names its band).
 
-    ``kind`` says what ``text`` is: ``"span"``, a short answer copied from an article, or
-    ``"evidence"``, the sentence of an article that speaks to a question no short span can answer
+    ``kind`` says what ``text`` is: :data:`SPAN`, a short answer copied from an article, or
+    :data:`EVIDENCE`, the sentence of an article that speaks to a question no short span can answer
     (why, how, yes/no, or when no span of the asked-for type was found); either way every citation
     reproduces ``text`` exactly.
+
+    Frozen: each stage (reader, gate, engine) returns a new answer. ``citations`` and ``passages`` are
+    kept as tuples (lists given are converted).
     """
 
     question: str
     text: str | None
     score: float
-    citations: list[Citation] = field(default_factory=list)
-    passages: list[Passage] = field(default_factory=list)
+    citations: tuple[Citation, ...] = ()
+    passages: tuple[Passage, ...] = ()
     context: str | None = None
     message: str = ""
-    timings: dict[str, float] = field(default_factory=dict)
-    kind: str = "span"
+    timings: Mapping[str, float] = field(default_factory=dict)
+    kind: str = SPAN
+    context_offset: int | None = None
+
+    def __post_init__(self) -> None:
+        # frozen: the conversions go through object.__setattr__, once, at construction
+        object.__setattr__(self, "citations", tuple(self.citations))
+        object.__setattr__(self, "passages", tuple(self.passages))
+        object.__setattr__(self, "timings", dict(self.timings))
 
     @property
     def found(self) -> bool:
         return self.text is not None
 
-    def to_dict(self) -> dict[str, Any]:
-        from qa.answer_types import confidence_level
+    @property
+    def confidence_level(self) -> str | None:
+        """:func:`confidence_level` of the score; ``None`` on a no-answer."""
+        return confidence_level(self.score) if self.found else None
 
+    @property
+    def span_in_context(self) -> tuple[int, int] | None:
+        """``(start, end)`` of the answer inside :attr:`context`, from the offsets (``None`` when the
+        answer has no context, no offset or no citation)."""
+        if self.text is None or self.context is None or self.context_offset is None or not self.citations:
+            return None
+        c = self.citations[0]
+        start, end = c.start - self.context_offset, c.end - self.context_offset
+        if not (0 <= start < end <= len(self.context)) or self.context[start:end] != self.text:
+            return None
+        return start, end
+
+    def to_dict(self) -> dict[str, Any]:
+        """The one JSON form of an answer (``found`` and ``confidence_level`` derived, for readers of it);
+        :meth:`from_dict` reads it back."""
         return {
             "question": self.question,
             "answer": self.text,
             "found": self.found,
             "kind": self.kind,
             "score": self.score,
-            "confidence_level": confidence_level(self.score) if self.found else None,
+            "confidence_level": self.confidence_level,
             "message": self.message,
             "context": self.context,
+            "context_offset": self.context_offset,
             "citations": [c.to_dict() for c in self.citations],
             "passages": [p.to_dict() for p in self.passages],
             "timings": dict(self.timings),
         }
+
+    @classmethod
+    def from_dict(cls, d: Mapping[str, Any]) -> Answer:
+        """The answer :meth:`to_dict` wrote (derived keys are ignored; missing optional keys default)."""
+        return cls(
+            question=d["question"],
+            text=d["answer"],
+            score=float(d["score"]),
+            citations=tuple(Citation.from_dict(c) for c in d.get("citations", ())),
+            passages=tuple(Passage.from_dict(p) for p in d.get("passages", ())),
+            context=d.get("context"),
+            message=d.get("message", ""),
+            timings={k: float(v) for k, v in (d.get("timings") or {}).items()},
+            kind=d.get("kind", SPAN),
+            context_offset=d.get("context_offset"),
+        )
+
+
+def _known(cls: type, d: Mapping[str, Any]) -> dict[str, Any]:
+    """The entries of ``d`` that are fields of the dataclass ``cls``."""
+    names = {f.name for f in fields(cls)}
+    return {k: v for k, v in d.items() if k in names}
+

@@ -1,20 +1,18 @@
-"""Question typing and span typing (qa/answer_types.py): pure functions, no model."""
+"""Question typing and span typing (qa/answerers/answer_types.py): pure functions, no model."""
 
 from __future__ import annotations
 
 import pytest
 
-from qa.answer_types import (
-    EVIDENCE,
-    SPAN,
+from qa.answerers.answer_types import (
     Agreement,
     Expects,
     agreement,
-    confidence_level,
     is_bare_title,
     question_type,
     repeats_question,
 )
+from qa.types import EVIDENCE, SPAN, confidence_level
 
 
 @pytest.mark.parametrize("question, expects", [

@@ -258,6 +258,7 @@ class CrashingReader:
 
     def __init__(self, reader, trigger: str) -> None:
         self.reader, self.trigger = reader, trigger
+        self.name, self.read_depth = reader.name, reader.read_depth
 
     def _check(self, question: str) -> None:
         if self.trigger in question:

@@ -24,7 +24,7 @@ def test_answers_the_seed_question_with_exact_citation(seed_qa):
 
 def test_unanswerable_question_says_so_and_lists_passages(seed_qa):
     a = seed_qa.ask("What is the boiling point of water?")
-    assert a.text is None and a.citations == []
+    assert a.text is None and a.citations == ()
     assert "do not contain" in a.message
     assert a.passages and all(p.text for p in a.passages)
     assert_citations_exact(a, seed_qa)

@@ -76,7 +76,7 @@ def test_qa_ask_command_imports_none_of_them_either(prepared_seed_index, capfd):
 
 def test_defaults_run_on_onnx_runtime(monkeypatch):
     from qa.config import Settings, split_embedder
-    from qa.reader.model import DEFAULT_BACKEND
+    from qa.reader.backends import DEFAULT_BACKEND
 
     monkeypatch.delenv("QA_EMBEDDER", raising=False)
     assert split_embedder(Settings().embedder)[1].startswith("onnx")

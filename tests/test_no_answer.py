@@ -1,11 +1,13 @@
 from __future__ import annotations
 
 import math
+from dataclasses import replace
 
 import pytest
 
-from qa.no_answer import FEATURES, GatedAnswerer, NoAnswerGate, features, fit_gate, question_overlap
-from qa.types import Answer, Citation, Passage
+from qa.answerers.gate import FEATURES, GatedAnswerer, NoAnswerGate, features, fit_gate, question_overlap
+from qa.answerers.protocol import Answerer, cite
+from qa.types import Answer, Passage
 
 from .conftest import assert_citations_exact
 
@@ -13,39 +15,37 @@ from .conftest import assert_citations_exact
 def _answer(score: float, dense: float, lexical: float | None) -> Answer:
     p = Passage(chunk_id=1, article_id="a", title="T", source="s.txt", start=10, end=40, text="x" * 30,
                 score=1.0, rank=0, dense_score=dense, lexical_score=lexical)
-    c = Citation("a", "T", "s.txt", 12, 15, p.text, 10, 40, score)
-    return Answer(question="q", text="xxx", score=score, citations=[c], passages=[p])
+    return Answer(question="q", text="xxx", score=score, citations=[cite(p, 2, 5, score)], passages=[p])
 
 
 def test_features_come_from_the_cited_passage():
     f = features(_answer(0.5, 0.6, math.e - 1))
     assert f[:3] == [0.0, 0.6, 0.0] and len(f) == len(FEATURES)
+    # the cosine is the cited passage's, carried by the citation, not looked up among the passages
+    assert features(replace(_answer(0.5, 0.6, None), passages=()))[1] == 0.6
 
 
 def test_an_evidence_sentence_is_a_feature():
     a = _answer(0.5, 0.6, None)
     assert features(a)[3] == 0.0
-    a.kind = "evidence"
-    assert features(a)[3] == 1.0
+    assert features(replace(a, kind="evidence"))[3] == 1.0
 
 
 def test_a_gate_with_fewer_weights_uses_the_first_features():
     old = NoAnswerGate([1.0, 5.0, 0.0], -3.0, 0.5)
     new = NoAnswerGate([1.0, 5.0, 0.0, -10.0], -3.0, 0.5)
-    a = _answer(0.9, 0.9, 1.0)
-    a.kind = "evidence"
+    a = replace(_answer(0.9, 0.9, 1.0), kind="evidence")
     assert old.probability(a) > 0.5 > new.probability(a)
 
 
 def test_question_overlap_counts_stemmed_content_words_of_the_answer_sentence():
-    a = _answer(0.5, 0.6, None)
-    a.question = "Which countries recognized Guaido as leader?"
-    a.context = "About fifty countries have recognised Guaido as Venezuela's legitimate leader."
+    a = replace(_answer(0.5, 0.6, None), question="Which countries recognized Guaido as leader?",
+                context="About fifty countries have recognised Guaido as Venezuela's legitimate leader.")
     # content terms of the question: which, countri, recogn, guaido, leader ("as" is a stop word);
     # the sentence holds countri, guaido, leader ("recognised" stems to "recognis", not "recogn")
     assert features(a)[2] == pytest.approx(3 / 5)
-    a.context = None  # no sentence: the cited passage stands in
-    assert features(a)[2] == 0.0
+    # no sentence: the cited passage stands in
+    assert features(replace(a, context=None))[2] == 0.0
     assert question_overlap("the of and", "anything") == 0.0
 
 
@@ -59,6 +59,7 @@ def test_fit_gate_separates_and_gate_refuses_below_threshold():
 
 class _AlwaysAnswers:
     name = "fixed"
+    read_depth = 0
 
     def __init__(self, answer):
         self.fixed = answer
@@ -66,20 +67,27 @@ class _AlwaysAnswers:
     def answer(self, question, passages):
         return self.fixed
 
+    def answer_many(self, questions, passages_per_question):
+        return [self.fixed for _ in questions]
+
 
 def test_gated_answerer_refuses_or_rescores():
     gate = NoAnswerGate([1.0, 5.0, 0.0], -3.0, 0.5)
     weak = GatedAnswerer(_AlwaysAnswers(_answer(0.5, 0.1, 1.0)), gate).answer("q", [])
-    assert weak.text is None and weak.score < 0.5 and weak.citations == []
-    strong = GatedAnswerer(_AlwaysAnswers(_answer(0.9, 0.9, 1.0)), gate).answer("q", [])
+    assert weak.text is None and weak.score < 0.5 and weak.citations == ()
+    proposed = _answer(0.9, 0.9, 1.0)
+    gated = GatedAnswerer(_AlwaysAnswers(proposed), gate)
+    assert isinstance(gated, Answerer) and gated.read_depth == 0 and gated.name == "fixed+gate"
+    strong = gated.answer("q", [])
     assert strong.text == "xxx" and strong.score == strong.citations[0].score > 0.5
+    assert proposed.score == 0.9 and proposed.citations[0].score == 0.9  # a new answer; the reader's is untouched
+    assert gated.answer_many(["q", "q"], [[], []]) == [strong, strong]
     assert strong.to_dict()["confidence_level"] in ("High", "Medium") and strong.to_dict()["kind"] == "span"
     assert weak.to_dict()["confidence_level"] is None
 
 
 def test_gated_answerer_keeps_an_evidence_answer_s_kind():
-    evidence = _answer(0.9, 0.9, 1.0)
-    evidence.kind = "evidence"
+    evidence = replace(_answer(0.9, 0.9, 1.0), kind="evidence")
     a = GatedAnswerer(_AlwaysAnswers(evidence), NoAnswerGate([1.0, 5.0, 0.0], -3.0, 0.5)).answer("q", [])
     assert a.kind == "evidence" and a.text == "xxx"
 

@@ -23,7 +23,7 @@ from .conftest import REPO, assert_citations_exact, write_articles
 def test_questions_without_words_to_look_for_get_a_no_answer(seed_qa, question):
     a = seed_qa.ask(question)
     assert a.question == question
-    assert a.text is None and a.citations == [] and a.message
+    assert a.text is None and a.citations == () and a.message
     assert_citations_exact(a, seed_qa)
 
 

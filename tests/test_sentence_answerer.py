@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from qa.sentence_answerer import SentenceAnswerer
+from qa.answerers.sentence import SentenceAnswerer
 
 from .conftest import assert_citations_exact
 
@@ -18,14 +18,14 @@ def test_unrelated_question_gets_no_answer(seed_qa, embedder):
     answerer = SentenceAnswerer(embedder)
     q = "What is the boiling point of water?"
     a = answerer.answer(q, seed_qa.search(q))
-    assert a.text is None and a.citations == [] and a.passages
+    assert a.text is None and a.citations == () and a.passages
     assert "do not contain" in a.message
 
 
 def test_threshold_comes_from_calibration_file(embedder):
     import json
 
-    from qa.sentence_answerer import CALIBRATION_FILE
+    from qa.answerers.calibration import CALIBRATION_FILE
 
     data = json.loads(CALIBRATION_FILE.read_text())["sentence"]
     assert SentenceAnswerer(embedder).threshold == data["threshold"]

@@ -18,10 +18,9 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping, Sequence
 
-from qa.answer_types import confidence_level
-from qa.answering import NO_ANSWER_MESSAGE
+from qa.answerers.protocol import NO_ANSWER_MESSAGE
 from qa.sentences import sentence_around
-from qa.types import Answer, Article, Citation, Passage
+from qa.types import Answer, Article, Citation, Passage, confidence_level
 
 NO_ANSWER_TEXT = "The articles don't say."
 EXCERPT_CHARS = 160      # characters of passage quoted on each side of the answer (the rest: in the article panel)
@@ -69,9 +68,10 @@ def highlight(text: str, start: int, end: int, width: int | None = EXCERPT_CHARS
 def answer_sentence(answer: Answer) -> tuple[str, int, int]:
     """``(sentence, start, end)``: the sentence the answer came from and the answer's place in it."""
     assert answer.text is not None
-    if answer.context and answer.text in answer.context:
-        i = answer.context.find(answer.text)
-        return answer.context, i, i + len(answer.text)
+    where = answer.span_in_context
+    if where is not None:
+        assert answer.context is not None
+        return answer.context, where[0], where[1]
     if answer.citations:
         c = answer.citations[0]
         rs, re_ = c.start - c.passage_start, c.end - c.passage_start

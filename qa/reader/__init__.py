@@ -3,27 +3,19 @@
     from qa.reader import SpanReader, weights_available
     reader = SpanReader()            # the shipped weights in qa/reader/weights/
     answer = reader.answer("Who slipped out of Venezuela?", passages)
+
+The reader's rooms, in the order a question goes through them:
+
+- :mod:`qa.reader.features`: question/context pairs as token windows (``ReaderTokenizer``, ``featurize``);
+- :mod:`qa.reader.backends`: the network on ONNX Runtime or PyTorch (start/end logits per window);
+- :mod:`qa.reader.spans`: candidate spans from the logits, their edges trimmed and repaired;
+- :mod:`qa.reader.reader`: :class:`SpanReader`, which reads, re-ranks and decides;
+- :mod:`qa.reader.shipped`: where the weights and their calibrated settings are installed.
 """
 
 from __future__ import annotations
 
-from pathlib import Path
-from typing import Any
+from qa.reader.reader import SpanReader
+from qa.reader.shipped import WEIGHTS_DIR, weights_available
 
 __all__ = ["SpanReader", "WEIGHTS_DIR", "weights_available"]
-
-WEIGHTS_DIR = Path(__file__).resolve().parent / "weights"
-
-
-def weights_available(weights_dir: str | Path | None = None) -> bool:
-    """Whether the reader's weights are installed (config and safetensors file present)."""
-    d = Path(weights_dir) if weights_dir else WEIGHTS_DIR
-    return (d / "config.json").is_file() and (d / "model.safetensors").is_file()
-
-
-def __getattr__(name: str) -> Any:
-    if name == "SpanReader":
-        from qa.reader.model import SpanReader
-
-        return SpanReader
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from qa.reader import data
 from qa.metrics import best_threshold, exact_match, f1, normalize_answer, score_one, squad_scores
-from qa.reader.model import trim_span
+from qa.reader import data
+from qa.reader.spans import trim_span
 
 HAVE_DATA = (data.squad_dir() / "squad11" / "docs.jsonl").exists()
 needs_data = pytest.mark.skipif(not HAVE_DATA, reason="SQuAD data not found (set QA_SQUAD_DIR)")

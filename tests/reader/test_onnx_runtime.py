@@ -42,18 +42,18 @@ def _answers(reader):
 
 @pytest.fixture(scope="module")
 def torch_answers():
-    from qa.reader.model import SpanReader
+    from qa.reader import SpanReader
 
-    r = SpanReader(backend="torch", null_threshold=-1e9)
+    r = SpanReader(backend="torch", abstain=False)
     return r, _answers(r)
 
 
 @pytest.mark.slow
 def test_onnx_float32_returns_the_same_spans_as_torch(torch_answers):
-    from qa.reader.model import SpanReader
+    from qa.reader import SpanReader
 
     _, expected = torch_answers
-    reader = SpanReader(backend="onnx", null_threshold=-1e9)
+    reader = SpanReader(backend="onnx", abstain=False)
     got = _answers(reader)
     assert reader.backend_used == "onnx"
     for (a, texts), (b, _) in zip(got, expected):
@@ -71,10 +71,10 @@ def test_onnx_int8_returns_the_same_spans_as_torch_up_to_a_boundary_word(torch_a
     every CPU: the span is in the same place of the same article, its offsets reproduce it, its
     confidence is close, and the words agree (token F1 against the float32 span)."""
     from qa.metrics import f1
-    from qa.reader.model import SpanReader
+    from qa.reader import SpanReader
 
     _, expected = torch_answers
-    reader = SpanReader(backend="onnx-int8", null_threshold=-1e9)
+    reader = SpanReader(backend="onnx-int8", abstain=False)
     got = _answers(reader)
     assert reader.backend_used == "onnx-int8"
     agreement = []
@@ -92,10 +92,10 @@ def test_int8_windows_do_not_depend_on_their_batch():
     """int8 quantises activations per batch, so each window runs alone: one question asked alone or
     with others gets exactly the same answer and confidence, also when a batch's windows are read on
     several cores at once."""
-    from qa.reader.model import SMALL_FORWARD, SpanReader
+    from qa.reader.reader import SMALL_FORWARD, SpanReader
 
-    reader = SpanReader(backend="onnx-int8", null_threshold=-1e9)
-    parallel = SpanReader(backend="onnx-int8", null_threshold=-1e9, num_threads=2)
+    reader = SpanReader(backend="onnx-int8", abstain=False)
+    parallel = SpanReader(backend="onnx-int8", abstain=False, num_threads=2)
     qs = ["Who slipped out of Venezuela?", "How many countries have recognized Guaido?", "Who is the Kremlin spokesman?"]
     qs = qs * (SMALL_FORWARD // len(qs) + 1)  # enough windows for the bulk path
     ps = [[passage(GUAIDO)], [passage(ARTICLE)], [passage(ARTICLE), passage(GUAIDO, article_id="a2", rank=1)]]
@@ -108,7 +108,8 @@ def test_int8_windows_do_not_depend_on_their_batch():
 
 @pytest.mark.slow
 def test_onnx_float32_logits_match_torch_on_a_padded_batch(torch_answers):
-    from qa.reader.model import SpanReader, collate_numpy, featurize
+    from qa.reader import SpanReader
+    from qa.reader.features import collate_numpy, featurize
 
     torch_reader, _ = torch_answers
     reader = SpanReader(backend="onnx")
@@ -124,8 +125,8 @@ def test_onnx_float32_logits_match_torch_on_a_padded_batch(torch_answers):
 
 @pytest.mark.slow
 def test_export_is_cached_and_reused(tmp_path):
-    from qa.reader.model import WEIGHTS_DIR
-    from qa.reader.onnx_runtime import OnnxSpanModel
+    from qa.reader.backends import OnnxSpanModel
+    from qa.reader.shipped import WEIGHTS_DIR
 
     first = OnnxSpanModel(WEIGHTS_DIR, quantize=False, root=tmp_path)
     assert first.path.is_file() and first.path.stat().st_size > 10_000_000
@@ -142,9 +143,9 @@ def test_export_is_cached_and_reused(tmp_path):
 
 RUN = """
 import json, sys
-from qa.reader.model import SpanReader
+from qa.reader import SpanReader
 from qa.types import Passage
-r = SpanReader(backend=sys.argv[1], null_threshold=-1e9)
+r = SpanReader(backend=sys.argv[1], abstain=False)
 text = {text!r}
 p = Passage(chunk_id=0, article_id="a", title="T", source="a.txt", start=0, end=len(text), text=text, score=1.0, rank=0)
 a = r.answer("Who slipped out of Venezuela?", [p])
@@ -186,14 +187,15 @@ def test_falls_back_to_torch_without_onnxruntime(tmp_path):
 
 
 def test_unknown_backend_is_a_clear_error():
-    from qa.reader.model import SpanReader
+    from qa.reader import SpanReader
 
     with pytest.raises(ValueError, match="unknown reader backend 'tensorrt': use one of torch, torch-int8, onnx, onnx-int8"):
         SpanReader(backend="tensorrt")
 
 
 def test_backend_from_environment(monkeypatch):
-    from qa.reader.model import DEFAULT_BACKEND, SpanReader
+    from qa.reader import SpanReader
+    from qa.reader.backends import DEFAULT_BACKEND
 
     monkeypatch.setenv("QA_READER_BACKEND", "torch")
     assert SpanReader().backend == "torch"
@@ -261,8 +263,8 @@ def test_features_equal_those_of_transformers_on_real_text():
     ``transformers`` fast tokenizer gave, at the shipped settings and at other windows and strides."""
     from transformers import AutoTokenizer
 
-    from qa.reader.model import WEIGHTS_DIR, SpanReader, featurize
-    from qa.reader.tokenization import ReaderTokenizer
+    from qa.reader import WEIGHTS_DIR, SpanReader
+    from qa.reader.features import ReaderTokenizer, featurize
 
     hf = AutoTokenizer.from_pretrained(str(WEIGHTS_DIR), local_files_only=True, use_fast=True)
     ours = ReaderTokenizer.from_dir(WEIGHTS_DIR)
@@ -286,8 +288,8 @@ def test_reader_tokenizer_is_thread_safe_across_settings():
     """Each window setting has its own tokenizer, so threads using different settings never mix them."""
     from concurrent.futures import ThreadPoolExecutor
 
-    from qa.reader.model import WEIGHTS_DIR
-    from qa.reader.tokenization import ReaderTokenizer
+    from qa.reader.features import ReaderTokenizer
+    from qa.reader.shipped import WEIGHTS_DIR
 
     tok = ReaderTokenizer.from_dir(WEIGHTS_DIR)
     text = " ".join([ARTICLE] * 6)

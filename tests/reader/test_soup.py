@@ -47,7 +47,7 @@ def test_cli_reports_a_bad_folder_in_one_line(tmp_path, capsys):
 
 def test_a_soup_of_the_shipped_reader_with_itself_reads_the_same(tmp_path):
     from qa.reader import SpanReader
-    from qa.reader.model import WEIGHTS_DIR
+    from qa.reader.shipped import WEIGHTS_DIR
 
     out = average_weights([WEIGHTS_DIR, WEIGHTS_DIR], tmp_path / "soup")
     q, ctx = "Who slipped out of Venezuela?", "Juan Guaido slipped out of Venezuela last week, defying a court order."

@@ -7,7 +7,7 @@ import sys
 
 import pytest
 
-from qa.answering import NO_ANSWER_MESSAGE, NO_PASSAGES_MESSAGE, Answerer
+from qa.answerers.protocol import NO_ANSWER_MESSAGE, NO_PASSAGES_MESSAGE, Answerer
 from qa.types import Passage
 
 GUAIDO = "Juan Guaido slipped out of Venezuela last week to join aid convoys in Colombia."
@@ -109,7 +109,7 @@ def test_offsets_invariant_with_article_offsets(reader):
 def test_clear_no_answer(reader):
     ans = reader.answer("What is the boiling point of liquid nitrogen in kelvin?", [passage(GUAIDO)])
     assert not ans.found
-    assert ans.text is None and ans.citations == []
+    assert ans.text is None and ans.citations == ()
     assert ans.message == NO_ANSWER_MESSAGE
     assert ans.passages and ans.passages[0].text == GUAIDO
     assert 0.0 <= ans.score <= 1.0
@@ -122,7 +122,7 @@ def test_no_passages(reader):
 
 @pytest.mark.slow
 def test_long_passage_uses_windows(reader):
-    from qa.reader.model import featurize
+    from qa.reader.features import featurize
 
     filler = [
         "The city council met on Tuesday to discuss the new budget for road repairs and public parks.",
@@ -218,7 +218,7 @@ BRIDGE = ("The Harwick footbridge was opened by the mayor on 12 May 2021. It is 
 
 def _cands(reader, text: str, spans: list[tuple[str, float]], p=None):
     """Candidates for the given span texts with the given margins (null score 0), best first."""
-    from qa.reader.model import SpanCandidate
+    from qa.reader.spans import SpanCandidate
 
     p = p or passage(text)
     out = []
@@ -231,7 +231,7 @@ def _cands(reader, text: str, spans: list[tuple[str, float]], p=None):
 def _typed_reader(**kw):
     from qa.reader import SpanReader
 
-    return SpanReader(null_threshold=-1e9, **kw)  # decide() needs no weights
+    return SpanReader(abstain=False, **kw)  # decide() needs no weights
 
 
 def test_a_span_of_the_asked_for_type_is_preferred_to_a_better_ranked_one():
@@ -253,7 +253,7 @@ def test_no_span_of_the_asked_for_type_is_refused_not_answered_with_a_wrong_span
     reader = _typed_reader()
     p, cands = _cands(reader, BRIDGE, [("12 May 2021", 6.0), ("the mayor", 2.0)])
     ans = reader.decide("How long is the Harwick footbridge?", [p], cands)
-    assert ans.text is None and ans.citations == [] and not ans.found
+    assert ans.text is None and ans.citations == () and not ans.found
     assert "quantity" in ans.message and [x.text for x in ans.passages] == [BRIDGE]
     assert ans.to_dict()["confidence_level"] is None
 
@@ -266,7 +266,7 @@ def test_a_far_worse_span_of_the_right_type_is_not_taken():
 
 
 def reader_window() -> float:
-    from qa.reader.model import TYPE_WINDOW
+    from qa.reader.reader import TYPE_WINDOW
 
     return TYPE_WINDOW / 0.5  # in margin units at the shipped re-ranking weight
 
@@ -292,7 +292,7 @@ def test_a_bare_title_is_not_a_who_answer():
 
 
 def test_edge_repair_drops_a_question_word_glued_to_a_name():
-    from qa.reader.model import repair_span
+    from qa.reader.spans import repair_span
 
     text = "The trade delegate to Portugal Maria Lopez, who arrived on Monday, met the unions."
     a, b = text.index("Portugal"), text.index(",")
@@ -308,7 +308,7 @@ def test_edge_repair_drops_a_question_word_glued_to_a_name():
 
 
 def test_edge_repair_drops_a_dangling_conjunction():
-    from qa.reader.model import repair_span
+    from qa.reader.spans import repair_span
 
     text = "Flights were cancelled in Lisbon and Porto on Friday."
     a, b = text.index("Lisbon"), text.index(" Porto")

@@ -17,7 +17,7 @@ HAVE_DATA = (data.squad_dir() / "squad11" / "docs.jsonl").exists() and news_path
 @pytest.mark.slow
 @pytest.mark.skipif(not HAVE_DATA, reason="SQuAD or news data not found (../shared/data; set QA_SQUAD_DIR / QA_DATA_DIR)")
 def test_two_stage_training_smoke(tmp_path, capsys):
-    from qa.reader.model import DEFAULT_READ_DEPTH, DEFAULT_RERANK_WEIGHT, SpanReader
+    from qa.reader.reader import DEFAULT_READ_DEPTH, DEFAULT_RERANK_WEIGHT, SpanReader
     from qa.reader.train import main
 
     stage1 = tmp_path / "stage1"

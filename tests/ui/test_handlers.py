@@ -12,9 +12,9 @@ import pytest
 
 pytest.importorskip("gradio")
 
-from qa.answering import cite  # noqa: E402
-from qa.conversation import Turn  # noqa: E402
+from qa.answerers.protocol import cite  # noqa: E402
 from qa.articles import make_article  # noqa: E402
+from qa.conversation import Turn  # noqa: E402
 from qa.types import Answer, Passage  # noqa: E402
 from ui.app import (  # noqa: E402
     MAX_UPLOAD_BYTES,

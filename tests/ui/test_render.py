@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import html
 import re
+from dataclasses import replace
 
-from qa.answering import cite
+from qa.answerers.protocol import cite
 from qa.types import Answer, Passage
 from ui.render import esc, excerpt, highlight, render_answer, render_question, render_reply
 
@@ -21,8 +22,9 @@ def passage(text: str = TEXT, start: int = 0, title: str = "Storm Hits Coast", s
 def span_answer(span: str, context: str | None = None, text: str = TEXT, **kw) -> Answer:
     p = passage(text, **kw)
     s = text.index(span)
+    offset = None if context is None else p.start + text.index(context)
     return Answer(question="q", text=span, score=0.8, citations=[cite(p, s, s + len(span), 0.8)], passages=[p],
-                  context=context)
+                  context=context, context_offset=offset)
 
 
 def visible(markup: str) -> str:
@@ -52,6 +54,19 @@ def test_context_is_used_when_given():
     assert "Mayor <strong>Ana Ruiz</strong> said 300 homes lost power." in render_answer(a)
 
 
+def test_the_answer_is_highlighted_where_it_was_found_not_where_its_words_first_appear():
+    text = "Storm Hits Coast\n\nOfficials said 300 homes lost power and 300 homes were flooded on Monday."
+    context = "Officials said 300 homes lost power and 300 homes were flooded on Monday."
+    p = passage(text)
+    s = text.index("300 homes were")
+    a = Answer(question="How many homes were flooded?", text="300 homes", score=0.8,
+               citations=[cite(p, s, s + len("300 homes"), 0.8)], passages=[p], context=context,
+               context_offset=text.index(context))
+    out = render_answer(a)
+    assert "lost power and <strong>300 homes</strong> were flooded" in out
+    assert "said <strong>300 homes</strong>" not in out
+
+
 def test_whole_sentence_answer_is_bold_without_repeating_it():
     sentence = "A storm hit the coast on Monday."
     out = render_answer(span_answer(sentence, context=sentence))
@@ -63,8 +78,7 @@ def test_citations_are_numbered_and_sources_listed_with_offsets():
     a = span_answer("300 homes")
     c = a.citations[0]
     second = cite(passage(TEXT, title="Other", source="other.txt"), c.start, c.end)
-    a.citations.append(second)
-    out = render_answer(a)
+    out = render_answer(replace(a, citations=(*a.citations, second)))
     assert out.count('class="qa-cite"') == 2 and "[1]" in out and "[2]" in out
     shown = visible(out)
     assert "Sources" in shown

@@ -1,6 +1,6 @@
 """The sentence answerer: the sentence of the retrieved passages that best answers the question.
 
-    from qa.sentence_answerer import SentenceAnswerer
+    from qa.answerers.sentence import SentenceAnswerer
     answerer = SentenceAnswerer(embedder)
     answer = answerer.answer("Who slipped out of Venezuela?", passages)
 
@@ -12,20 +12,18 @@ the answer is "not in the articles". It is the fallback when no trained span rea
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Sequence
-from pathlib import Path
 
 import numpy as np
 
-from qa.answering import cite, no_answer
+from qa.answerers.calibration import calibration_section
+from qa.answerers.protocol import cite, no_answer
 from qa.embedding import Embedder
 from qa.sentences import split_sentences
 from qa.stats import sigmoid
 from qa.types import Answer, Passage
 
-CALIBRATION_FILE = Path(__file__).with_name("calibration.json")
 _WORD = re.compile(r"\w+")
 STOPWORDS = frozenset(
     "a an the of in on at to for from by with and or but is are was were be been being do does did what "
@@ -40,9 +38,10 @@ def content_words(text: str) -> set[str]:
 
 
 def load_threshold(key: str, default: float) -> float:
+    """The calibrated threshold of section ``key`` of ``qa/calibration.json`` (``default`` without one)."""
     try:
-        return float(json.loads(CALIBRATION_FILE.read_text())[key]["threshold"])
-    except (OSError, KeyError, ValueError, TypeError):
+        return float(calibration_section(key)["threshold"])  # type: ignore[index]
+    except (KeyError, ValueError, TypeError):
         return default
 
 
@@ -50,6 +49,7 @@ class SentenceAnswerer:
     """Scores every sentence of the top passages; answers with the best one or says there is none."""
 
     name = "sentence"
+    read_depth = 0  # reads the k passages it is given
 
     def __init__(self, embedder: Embedder, threshold: float | None = None, overlap_weight: float = 0.5,
                  max_passages: int = 5) -> None:
@@ -122,8 +122,8 @@ class SentenceAnswerer:
         score, p, s, e = scored[0]
         conf = self.confidence(score)
         text = p.text[s:e]
-        return Answer(question=question, text=text, score=conf, citations=[cite(p, s, e, conf)],
-                      passages=list(passages), context=text, message="")
+        return Answer(question=question, text=text, score=conf, citations=(cite(p, s, e, conf),),
+                      passages=tuple(passages), context=text, context_offset=p.start + s, message="")
 
 
 def best_score(answerer: SentenceAnswerer, question: str, passages: Sequence[Passage]) -> float:

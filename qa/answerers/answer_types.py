@@ -1,15 +1,15 @@
 """What kind of answer a question wants, and whether a candidate span is of that kind.
 
-    from qa.answer_types import question_type, agreement
+    from qa.answerers.answer_types import question_type, agreement
     qt = question_type("How long is the Kestrel Bridge?")     # expects a quantity with a unit
     agreement(qt, "480 metres")      # Agreement.MATCH
     agreement(qt, "3 March 2024")    # Agreement.MISMATCH: a date is not a length
 
 Pure functions over strings, no model: the reader uses them to prefer a candidate span of the type
-the question asks for, and to refuse rather than show a span of another type (``qa/reader/model.py``).
+the question asks for, and to refuse rather than show a span of another type (``qa/reader/reader.py``).
 Some questions cannot be answered with a short span at all (why, how + verb, yes/no, "summarise",
 "what happened", "who is <name>?"): :func:`question_type` marks them ``kind="evidence"`` and the
-reader answers them with the sentence that speaks to the question (``qa/no_answer.py`` knows an
+reader answers them with the sentence that speaks to the question (``qa/answerers/gate.py`` knows an
 evidence answer from a span when it computes the confidence).
 
 The typing is deliberately conservative: a span is a MISMATCH only when it is clearly of another
@@ -25,6 +25,8 @@ import re
 from dataclasses import dataclass
 from enum import Enum
 
+from qa.types import EVIDENCE, SPAN
+
 # -------------------------------------------------------------------------------------------------
 # what a question wants
 
@@ -38,10 +40,6 @@ class Expects(str, Enum):
     PERSON = "person"  # a person or an organisation, not a bare title: who, whom, whose
     PLACE = "place"  # where, which country/city
     ANY = "any"  # nothing the patterns can check
-
-
-SPAN = "span"
-EVIDENCE = "evidence"
 
 
 @dataclass(frozen=True)
@@ -353,22 +351,3 @@ def wrong_type_message(qt: QuestionType) -> str:
     what = _WHAT.get(qt.expects, "an answer of the kind asked for")
     return f"The articles do not contain an answer to this question: the question asks for {what}, " \
            "and the closest passages hold none."
-
-
-# -------------------------------------------------------------------------------------------------
-# what a confidence means to a person
-
-#: lower bounds of the "High" and "Medium" confidence levels, read off the end-to-end reliability
-#: table (``bench/end_to_end.py``, ``bench/RESULTS.md`` "Trustworthy answers"): High answers were
-#: nearly always right there, Medium ones more often right than wrong, Low ones more often wrong
-HIGH = 0.8
-MEDIUM = 0.5
-
-
-def confidence_level(score: float) -> str:
-    """``"High"``, ``"Medium"`` or ``"Low"`` for a calibrated confidence in [0, 1]."""
-    if score >= HIGH:
-        return "High"
-    if score >= MEDIUM:
-        return "Medium"
-    return "Low"

@@ -1,14 +1,14 @@
 """Deciding when the articles do not hold the answer: a calibrated gate in front of a reader.
 
-    from qa.no_answer import GatedAnswerer, NoAnswerGate
-    answerer = GatedAnswerer(SpanReader(null_threshold=-1e9), NoAnswerGate.load())
+    from qa.answerers.gate import GatedAnswerer, NoAnswerGate
+    answerer = GatedAnswerer(SpanReader(abstain=False), NoAnswerGate.load())
 
 A reader alone judges a span against its passage; it cannot tell that the passage is about something
 else than the question. The gate is a logistic regression over the reader's confidence, the cosine
 similarity between the question and the passage the span comes from, how many of the question's
 words the answer's sentence holds (all independent of the corpus's size, unlike BM25 scores, whose
 scale follows the corpus's statistics) and whether the answer is an evidence sentence
-(:mod:`qa.answer_types`). It is fitted (``bench/end_to_end.py --calibrate``, stored in
+(:mod:`qa.answerers.answer_types`). It is fitted (``bench/end_to_end.py --calibrate``, stored in
 ``qa/calibration.json``) on questions of the SQuAD training articles, each asked with its article
 indexed and with that article taken out, to predict whether the answer shown is *right* (a span:
 token F1 >= 0.5 against a reference; an evidence sentence: it holds a reference; nothing is right
@@ -25,12 +25,12 @@ from collections.abc import Sequence
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
-from qa.answer_types import EVIDENCE
-from qa.answering import Answerer, no_answer, passages_to_read
+from qa.answerers.calibration import CALIBRATION_FILE, calibration_section
+from qa.answerers.protocol import Answerer, no_answer
+from qa.lexical import content_terms
 from qa.stats import sigmoid
-from qa.types import Answer, Passage
+from qa.types import EVIDENCE, Answer, Passage
 
-CALIBRATION_FILE = Path(__file__).with_name("calibration.json")
 KEY = "reader_gate"
 
 
@@ -51,25 +51,22 @@ def features(answer: Answer) -> list[float]:
     if not answer.citations:
         return [_logit(answer.score), 0.0, 0.0, 0.0]
     c = answer.citations[0]
-    p = next((p for p in answer.passages if p.article_id == c.article_id and p.start == c.passage_start), None)
-    dense = p.dense_score if p is not None and p.dense_score is not None else 0.0
+    dense = c.passage_dense_score if c.passage_dense_score is not None else 0.0
     return [_logit(answer.score), dense, question_overlap(answer.question, answer.context or c.passage),
             float(answer.kind == EVIDENCE)]
 
 
 def question_overlap(question: str, sentence: str) -> float:
     """Share of the question's content terms found in ``sentence`` (0 when the question has none)."""
-    from qa.lexical import content_terms
-
     q = content_terms(question)
     return len(q & content_terms(sentence)) / len(q) if q else 0.0
 
 
-@dataclass
+@dataclass(frozen=True)
 class NoAnswerGate:
     """``p = sigmoid(w . features + bias)``; answers with ``p < threshold`` are refused."""
 
-    weights: list[float]
+    weights: Sequence[float]
     bias: float
     threshold: float
 
@@ -80,9 +77,9 @@ class NoAnswerGate:
     @classmethod
     def load(cls, path: Path = CALIBRATION_FILE) -> NoAnswerGate | None:
         try:
-            d = json.loads(path.read_text())[KEY]
+            d = calibration_section(KEY, path)
             return cls(weights=[float(w) for w in d["weights"]], bias=float(d["bias"]), threshold=float(d["threshold"]))
-        except (OSError, KeyError, ValueError, TypeError):
+        except (KeyError, ValueError, TypeError):
             return None
 
     def save(self, extra: dict, path: Path = CALIBRATION_FILE) -> None:
@@ -119,24 +116,22 @@ class GatedAnswerer:
 
     @property
     def read_depth(self) -> int:
-        """Passages the wrapped answerer wants to read (0: just the k it is given)."""
-        return passages_to_read(self.inner, 0)
+        """Passages the wrapped answerer reads (0: just the k it is given)."""
+        return self.inner.read_depth
 
     def _apply(self, answer: Answer) -> Answer:
+        """The gate's answer to the wrapped answerer's: refused, or with the gate's probability as its
+        confidence (and its citations')."""
         if answer.text is None:
             return answer
         p = self.gate.probability(answer)
         if p < self.gate.threshold:
             return no_answer(answer.question, answer.passages, round(p, 6))
-        answer.score = round(p, 6)
-        answer.citations = [replace(c, score=answer.score) for c in answer.citations]
-        return answer
+        score = round(p, 6)
+        return replace(answer, score=score, citations=tuple(replace(c, score=score) for c in answer.citations))
 
     def answer(self, question: str, passages: Sequence[Passage]) -> Answer:
         return self._apply(self.inner.answer(question, passages))
 
     def answer_many(self, questions: Sequence[str], passages_per_question: Sequence[Sequence[Passage]]) -> list[Answer]:
-        many = getattr(self.inner, "answer_many", None)
-        if many is None:
-            return [self.answer(q, ps) for q, ps in zip(questions, passages_per_question)]
-        return [self._apply(a) for a in many(questions, passages_per_question)]
+        return [self._apply(a) for a in self.inner.answer_many(questions, passages_per_question)]

@@ -1,11 +1,11 @@
 """The answerer interface: turn a question and retrieved passages into an :class:`Answer`.
 
-Any object with an ``answer(question, passages)`` method returning an :class:`~qa.types.Answer` is an
-answerer; :class:`qa.engine.QA` takes one in its constructor, so readers can be swapped freely::
+An answerer implements every method of :class:`Answerer`; :class:`qa.engine.QA` takes one in its
+constructor, so readers can be swapped freely::
 
     from qa import QA
-    from qa.sentence_answerer import SentenceAnswerer
-    qa = QA(answerer=SentenceAnswerer())
+    from qa.answerers.sentence import SentenceAnswerer
+    qa = QA(answerer=SentenceAnswerer(embedder))
 
 The helpers below build the parts every answerer needs: citations whose offsets reproduce the answer
 exactly, and the "the articles do not say" response.
@@ -24,19 +24,29 @@ NO_PASSAGES_MESSAGE = "There are no indexed articles to answer from."
 
 @runtime_checkable
 class Answerer(Protocol):
-    """Picks the answer span for a question from retrieved passages."""
+    """Picks the answer for a question from retrieved passages.
+
+    ``read_depth`` is how many retrieved passages it reads per question: more than the engine's ``k``
+    when it re-ranks what it reads (the span reader), 0 when it reads just the ``k`` it is given. The
+    answer's passages come best first; the engine keeps the first ``k`` of them.
+    """
 
     name: str
+    read_depth: int
 
     def answer(self, question: str, passages: Sequence[Passage]) -> Answer:
         """Return the answer (``text=None`` when the passages do not support one)."""
         ...
 
+    def answer_many(self, questions: Sequence[str], passages_per_question: Sequence[Sequence[Passage]]
+                    ) -> list[Answer]:
+        """:meth:`answer` for each question with its passages, batched where the answerer can."""
+        ...
 
-def passages_to_read(answerer: object, k: int) -> int:
-    """How many passages to retrieve so that ``answerer`` can answer with ``k``: more than ``k`` when it
-    re-ranks what it reads (its ``read_depth``, e.g. the span reader), else ``k``."""
-    return max(k, int(getattr(answerer, "read_depth", 0) or 0))
+
+def passages_to_read(answerer: Answerer, k: int) -> int:
+    """How many passages to retrieve so that ``answerer`` can answer with ``k``."""
+    return max(k, answerer.read_depth)
 
 
 def cite(passage: Passage, start: int, end: int, score: float = 0.0) -> Citation:
@@ -56,10 +66,11 @@ def cite(passage: Passage, start: int, end: int, score: float = 0.0) -> Citation
         passage_start=passage.start,
         passage_end=passage.end,
         score=score,
+        passage_dense_score=passage.dense_score,
     )
 
 
 def no_answer(question: str, passages: Sequence[Passage], score: float = 0.0) -> Answer:
     """The response when the passages do not hold the answer: no text, the closest passages kept."""
     message = NO_ANSWER_MESSAGE if passages else NO_PASSAGES_MESSAGE
-    return Answer(question=question, text=None, score=score, passages=list(passages), message=message)
+    return Answer(question=question, text=None, score=score, passages=tuple(passages), message=message)
