@@ -31,7 +31,7 @@ from qa.types import EVIDENCE, SPAN
 # what a question wants
 
 
-class Expects(str, Enum):
+class Expects(str, Enum):  # noqa: UP042 - StrEnum would change str(Expects.X)
     """The answer type a question asks for."""
 
     QUANTITY = "quantity"  # a number with a unit, or a duration: how long/far/big/tall/heavy/old
@@ -157,7 +157,8 @@ _UNITS = ("metres?|meters?|kilometres?|kilometers?|centimetres?|centimeters?|mil
           f"{_TIME_UNITS}|years? old|years? of age")
 _CURRENCY_WORDS = ("dollars?|euros?|pounds?(?: sterling)?|yen|yuan|renminbi|francs?|marks?|rupees?|roubles?|rubles?|"
                    "pesos?|cents?|pence|p|shillings?|guineas?|crowns?|kronor|krona|bolivars?|lira|dinars?")
-_NUM = rf"(?:\d[\d,.]*(?:\s?(?:m|bn|k|million|billion|trillion|thousand))?|(?:a|an|one)\b|(?:{_NUMBER_WORDS})\b(?:-\w+)?)"
+_NUM = (rf"(?:\d[\d,.]*(?:\s?(?:m|bn|k|million|billion|trillion|thousand))?|(?:a|an|one)\b|"
+        rf"(?:{_NUMBER_WORDS})\b(?:-\w+)?)")
 
 _HAS_DIGIT = re.compile(r"\d")
 _NUMBER = re.compile(rf"\d|\b(?:{_NUMBER_WORDS})\b", re.I)
@@ -176,7 +177,8 @@ _DATE = re.compile(
     rf"|\b(?:today|yesterday|tomorrow|tonight|ago|recently|currently|now|nowadays|formerly|annually|weekly|daily)\b"
     rf"|\b(?:last|next|this|that|previous|following|same|early|late|mid)[\s-](?:week|month|year|weekend|night|morning|"
     rf"evening|afternoon|day|decade|century|spring|summer|autumn|fall|winter|season)\b"
-    rf"|\b(?:spring|summer|autumn|winter) (?:of )?\d{{4}}\b|\b\d{{1,2}}[:.]\d{{2}}\b|\b\d{{1,2}}\s?(?:am|pm|a\.m\.|p\.m\.)"
+    rf"|\b(?:spring|summer|autumn|winter) (?:of )?\d{{4}}\b|\b\d{{1,2}}[:.]\d{{2}}\b"
+    rf"|\b\d{{1,2}}\s?(?:am|pm|a\.m\.|p\.m\.)"
     rf"|\b(?:noon|midnight|o'clock|dawn|dusk)\b|\b(?:middle ages|renaissance|antiquity|prehistory|"
     rf"(?:world war|cold war|bronze age|iron age|stone age|industrial revolution))\b",
     re.I)
@@ -317,8 +319,9 @@ def agreement(qt: QuestionType, span: str, question: str = "") -> Agreement:
             return Agreement.MATCH
         if s.bare_title or (s.proper and not s.number):
             return Agreement.MISMATCH
-        return Agreement.UNKNOWN if re.search(r"\b(?:most|all|none|some|few|several|many|much|little|majority|"
-                                              r"minority|half|every|no|free|\w+fold)\b", span, re.I) else Agreement.MISMATCH
+        vague = re.search(r"\b(?:most|all|none|some|few|several|many|much|little|majority|"
+                          r"minority|half|every|no|free|\w+fold)\b", span, re.I)
+        return Agreement.UNKNOWN if vague else Agreement.MISMATCH
     if e is Expects.DATE:
         if s.date:
             return Agreement.MATCH

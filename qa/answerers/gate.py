@@ -71,7 +71,7 @@ class NoAnswerGate:
     threshold: float
 
     def probability(self, answer: Answer) -> float:
-        z = sum(w * x for w, x in zip(self.weights, features(answer))) + self.bias
+        z = sum(w * x for w, x in zip(self.weights, features(answer), strict=False)) + self.bias
         return sigmoid(z)
 
     @classmethod

@@ -22,6 +22,6 @@ def rerank(passages: Sequence[Passage], best_margins: Sequence[float], weight: f
     margin of the best span found in ``passages[i]``. Ties keep the retrieval order."""
     if len(passages) != len(best_margins):
         raise ValueError("passages and best_margins differ in length")
-    scores = [p.score + weight * m for p, m in zip(passages, best_margins)]
+    scores = [p.score + weight * m for p, m in zip(passages, best_margins, strict=False)]
     order = sorted(range(len(passages)), key=lambda i: -scores[i])  # stable
     return [(i, replace(passages[i], rerank_score=round(scores[i], 6))) for i in order]

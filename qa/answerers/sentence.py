@@ -75,7 +75,7 @@ class SentenceAnswerer:
         sims = vecs @ qvec
         qwords = content_words(question)
         scored = []
-        for (p, s, e), sim in zip(cands, sims):
+        for (p, s, e), sim in zip(cands, sims, strict=False):
             overlap = len(qwords & content_words(p.text[s:e])) / len(qwords) if qwords else 0.0
             scored.append((float(sim) + self.overlap_weight * overlap, p, s, e))
         scored.sort(key=lambda t: -t[0])
@@ -107,7 +107,7 @@ class SentenceAnswerer:
                 rows.setdefault(p.text[s:e], len(rows))
         vecs = self.embedder.embed(list(rows)) if rows else None
         answers = []
-        for q, ps, cands in zip(questions, passages_per_question, cand_lists):
+        for q, ps, cands in zip(questions, passages_per_question, cand_lists, strict=False):
             scored = []
             if cands:
                 idx = [rows[p.text[s:e]] for p, s, e in cands]

@@ -69,10 +69,12 @@ def exported_reader(weights_dir: str | os.PathLike, quantize: bool, load_torch_m
     exporting."""
     weights_dir = Path(weights_dir)
     load = load_torch_model or (lambda: load_for_export(weights_dir))
-    key = source_key([weights_dir / "config.json", weights_dir / "model.safetensors"], "reader", EXPORT_VERSION, quantize)
+    key = source_key([weights_dir / "config.json", weights_dir / "model.safetensors"], "reader", EXPORT_VERSION,
+                     quantize)
 
     def build(folder: Path) -> dict:
-        export_transformer(load, folder / MODEL_FILE, inputs=INPUTS, outputs=OUTPUTS, config=weights_dir / "config.json",
+        export_transformer(load, folder / MODEL_FILE, inputs=INPUTS, outputs=OUTPUTS,
+                           config=weights_dir / "config.json",
                            quantize=quantize)
         return {"weights": str(weights_dir), "quantize": quantize, "export_version": EXPORT_VERSION}
 
@@ -180,7 +182,8 @@ def load_network(weights_dir: str | os.PathLike, backend: str) -> tuple[SpanMode
         quantize = backend == "onnx-int8"
         if not onnx_available(quantize):
             log.warning("reader backend '%s' needs onnxruntime%s, which is not installed; running the reader "
-                        "with PyTorch (pip install onnxruntime onnx to get it)", backend, " and onnx" if quantize else "")
+                        "with PyTorch (pip install onnxruntime onnx to get it)", backend,
+                        " and onnx" if quantize else "")
             backend = "torch"
         else:
             try:

@@ -86,7 +86,8 @@ class ReaderTokenizer:
             return []
         tok = self._windows_tokenizer(max_length, stride)
         out = []
-        for i, enc in enumerate(tok.encode_batch(list(zip(questions, contexts)), add_special_tokens=True)):
+        pairs = list(zip(questions, contexts, strict=True))
+        for i, enc in enumerate(tok.encode_batch(pairs, add_special_tokens=True)):
             out.append((i, enc))
             out.extend((i, o) for o in enc.overflowing)
         return out
@@ -157,7 +158,7 @@ def featurize(
     for pair_index, enc in tok.encode_pairs(qs, list(contexts), max_seq_len, stride):
         seq_ids = enc.sequence_ids
         offsets: list[tuple[int, int] | None] = [
-            (int(o[0]), int(o[1])) if s == 1 else None for o, s in zip(enc.offsets, seq_ids)
+            (int(o[0]), int(o[1])) if s == 1 else None for o, s in zip(enc.offsets, seq_ids, strict=False)
         ]
         ctx_tokens = [k for k, s in enumerate(seq_ids) if s == 1]
         if not ctx_tokens:

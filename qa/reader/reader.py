@@ -168,7 +168,9 @@ class SpanReader:
         if merge_threshold is None:
             merge_threshold = self.null_threshold if abstain else -math.inf
         self.merge_threshold = float(merge_threshold)
-        self.rerank_weight = float(rerank_weight if rerank_weight is not None else cfg.get("rerank_weight", DEFAULT_RERANK_WEIGHT))
+        if rerank_weight is None:
+            rerank_weight = cfg.get("rerank_weight", DEFAULT_RERANK_WEIGHT)
+        self.rerank_weight = float(rerank_weight)
         # without re-ranking the reader reads just the k passages it is given
         self.read_depth = int(read_depth or cfg.get("read_depth", DEFAULT_READ_DEPTH)) if self.rerank_weight else 0
         self.confidence_scale = float(cfg.get("confidence_scale", 0.5))
@@ -207,7 +209,8 @@ class SpanReader:
         if self.num_threads:
             return int(self.num_threads)
         if n_windows >= SMALL_FORWARD and not os.environ.get("QA_BULK_THREADS") and "torch" in sys.modules:
-            return max(1, int(sys.modules["torch"].get_num_threads()))  # the caller's torch.set_num_threads (evaluation)
+            # the caller's torch.set_num_threads (evaluation)
+            return max(1, int(sys.modules["torch"].get_num_threads()))
         return threads_for(n_windows, SMALL_FORWARD)
 
     def confidence(self, margin: float) -> float:
@@ -257,7 +260,8 @@ class SpanReader:
         assert self._network is not None
         return self._network(input_ids, token_type_ids, attention_mask, threads=threads)
 
-    def predict_pairs(self, questions: Sequence[str], contexts: Sequence[str]) -> list[tuple[float, list[SpanCandidate]]]:
+    def predict_pairs(self, questions: Sequence[str], contexts: Sequence[str]
+                      ) -> list[tuple[float, list[SpanCandidate]]]:
         """For each (question, context) pair: (best null score over its windows, candidates by margin).
 
         Candidates keep offsets local to the context; each window's candidates carry that window's null.
@@ -286,7 +290,8 @@ class SpanReader:
             results[k] = (null, sorted(trimmed.values(), key=lambda c: -c.margin))
         return results
 
-    def read_many(self, questions: Sequence[str], passages_per_question: Sequence[Sequence[Passage]]) -> list[list[Read]]:
+    def read_many(self, questions: Sequence[str], passages_per_question: Sequence[Sequence[Passage]]
+                  ) -> list[list[Read]]:
         """The network's part of :meth:`answer_many`: for each question, every candidate span found in
         its passages as ``(passage, pair number, candidate)`` (offsets local to the passage);
         :meth:`decide` turns them into the answer."""

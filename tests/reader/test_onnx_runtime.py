@@ -56,7 +56,7 @@ def test_onnx_float32_returns_the_same_spans_as_torch(torch_answers):
     reader = SpanReader(backend="onnx", abstain=False)
     got = _answers(reader)
     assert reader.backend_used == "onnx"
-    for (a, texts), (b, _) in zip(got, expected):
+    for (a, texts), (b, _) in zip(got, expected, strict=False):
         assert a.text == b.text, (a.question, a.text, b.text)
         assert [(c.article_id, c.start, c.end) for c in a.citations] == [(c.article_id, c.start, c.end) for c in b.citations]
         assert a.score == pytest.approx(b.score, abs=1e-3)
@@ -78,14 +78,14 @@ def test_onnx_int8_returns_the_same_spans_as_torch_up_to_a_boundary_word(torch_a
     got = _answers(reader)
     assert reader.backend_used == "onnx-int8"
     agreement = []
-    for (a, texts), (b, _) in zip(got, expected):
+    for (a, texts), (b, _) in zip(got, expected, strict=False):
         check_citations(a, texts)
         ca, cb = a.citations[0], b.citations[0]
         assert ca.article_id == cb.article_id and ca.start < cb.end and cb.start < ca.end, (a.question, a.text, b.text)
         assert a.score == pytest.approx(b.score, abs=0.1)
         agreement.append(f1(a.text, b.text))
     # a boundary word off in every second span still passes; spans that merely touch do not
-    assert sum(agreement) / len(agreement) >= 0.75, list(zip([q for q, _ in CASES], agreement))
+    assert sum(agreement) / len(agreement) >= 0.75, list(zip([q for q, _ in CASES], agreement, strict=False))
 
 
 def test_int8_windows_do_not_depend_on_their_batch():
@@ -100,7 +100,7 @@ def test_int8_windows_do_not_depend_on_their_batch():
     qs = qs * (SMALL_FORWARD // len(qs) + 1)  # enough windows for the bulk path
     ps = [[passage(GUAIDO)], [passage(ARTICLE)], [passage(ARTICLE), passage(GUAIDO, article_id="a2", rank=1)]]
     ps = ps * (SMALL_FORWARD // 3 + 1)
-    one = [(a.text, a.score) for a in (reader.answer(q, p) for q, p in zip(qs[:3], ps[:3]))]
+    one = [(a.text, a.score) for a in (reader.answer(q, p) for q, p in zip(qs[:3], ps[:3], strict=False))]
     for r in (reader, parallel):
         many = r.answer_many(qs, ps)
         assert [(a.text, a.score) for a in many] == one * (len(qs) // 3)
@@ -221,7 +221,7 @@ def _hf_featurize(tok, questions, contexts, max_seq_len, stride, max_query_token
         ctx = [k for k, s in enumerate(seq) if s == 1]
         if not ctx:
             continue
-        offsets = [(int(o[0]), int(o[1])) if s == 1 else None for o, s in zip(enc["offset_mapping"][i], seq)]
+        offsets = [(int(o[0]), int(o[1])) if s == 1 else None for o, s in zip(enc["offset_mapping"][i], seq, strict=False)]
         out.append((int(enc["overflow_to_sample_mapping"][i]), list(enc["input_ids"][i]), list(enc["token_type_ids"][i]),
                     offsets, ctx[0], ctx[-1]))
     return out
@@ -242,7 +242,7 @@ def _real_pairs(n: int = 400):
     news = []
     for name in ("bbc", "reuters"):
         with open(news_path(name), encoding="utf-8") as f:
-            news += [json.loads(line)["text"] for _, line in zip(range(300), f)]
+            news += [json.loads(line)["text"] for _, line in zip(range(300), f, strict=False)]
     pairs = [(ex.question, ex.context) for ex in examples[: n // 2]]
     pairs += [(ex.question, rng.choice(docs)["text"][:6000]) for ex in examples[n // 2: n // 2 + n // 8]]
     pairs += [(ex.question, rng.choice(news)) for ex in examples[n // 2 + n // 8: n]]
@@ -277,7 +277,7 @@ def test_features_equal_those_of_transformers_on_real_text():
         got = [(f.pair_index, f.input_ids, f.token_type_ids, f.offsets, f.context_start_token, f.context_end_token)
                for f in featurize(ours, questions, contexts, max_len, stride, max_q)]
         assert len(got) == len(want)
-        for g, w in zip(got, want):
+        for g, w in zip(got, want, strict=False):
             assert g == w, (pairs[w[0]][0], pairs[w[0]][1][:80])
         total += len(got)
     assert total > 1500  # many windows, not a handful
