@@ -20,6 +20,10 @@ every passage), re-rank (:func:`qa.answerers.rerank.rerank`), decide (:meth:`~Sp
 span of the asked-for type, or the evidence sentence, or no answer). A call with few windows (one
 question) runs on ``$QA_QUERY_THREADS`` threads (default 1), a bigger batch on all cores
 (:func:`qa.runtime.threads.threads_for`).
+
+Longer than most modules because it is one class: reading and deciding share the settings calibrated in
+``reader_config.json``; everything that needs none of them lives in the other rooms of :mod:`qa.reader`
+and in :mod:`qa.answerers.rerank`.
 """
 
 from __future__ import annotations
