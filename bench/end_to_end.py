@@ -44,16 +44,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.common import (  # noqa: E402
-    CACHE,
-    DATA,
-    machine,
-    read_jsonl,
-    squad_bbc_corpus,
-    today,
-    with_and_without_own_article,
-    write_section,
-)
+from bench.common import CACHE, DATA, machine, read_jsonl, squad_bbc_corpus, today, with_and_without_own_article, write_section  # noqa: E402
 from qa import QA, Settings  # noqa: E402
 from qa.answerers.answer_types import question_type, wrong_type_message  # noqa: E402
 from qa.answerers.gate import FEATURES, NoAnswerGate, features, fit_gate  # noqa: E402
