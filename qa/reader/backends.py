@@ -42,7 +42,7 @@ DEFAULT_BACKEND = "onnx-int8"
 INPUTS = ("input_ids", "attention_mask", "token_type_ids")
 OUTPUTS = ("start_logits", "end_logits")
 MODEL_FILE = "model.onnx"
-EXPORT_VERSION = 4  # bump when the export changes: cached files of older versions are not reused
+EXPORT_VERSION = 5  # bump when the export changes: cached files of older versions are not reused (5: fused attention)
 
 
 def onnx_available(quantize: bool = False) -> bool:
