@@ -26,7 +26,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench.common import CACHE, DATA, machine, median, percentile, read_jsonl, today  # noqa: E402
 from qa.config import Settings  # noqa: E402
-from qa.embedding import get_embedder  # noqa: E402
+from qa.embedders import get_embedder  # noqa: E402
 from qa.index import ChunkIndex, embed_text  # noqa: E402
 from qa.retrieval import HybridRetriever  # noqa: E402
 

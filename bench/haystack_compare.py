@@ -53,7 +53,7 @@ def rss():
     d = dict(l.split(":", 1) for l in open("/proc/self/status") if ":" in l)
     return int(d["VmHWM"].split()[0]) / 1024
 from qa import QA, Settings
-from qa.embedding import get_embedder
+from qa.embedders import get_embedder
 from qa.engine import default_answerer
 from qa.types import Passage
 t = time.perf_counter()

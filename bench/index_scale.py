@@ -65,7 +65,7 @@ def squad_queries(n: int) -> np.ndarray:
     path = CACHE / f"index-scale-queries-{n}.npy"
     if path.exists():
         return np.load(path, allow_pickle=False)
-    from qa.embedding import get_embedder
+    from qa.embedders import get_embedder
 
     qs = [q["question"] for q in read_jsonl(DATA / "squad" / "squad11" / "qa.jsonl")]
     pick = np.random.default_rng(0).choice(len(qs), n, replace=False)
@@ -226,7 +226,7 @@ def cmd_update_one(args) -> dict:
     """One implementation (the one importable as ``qa``): base build, then ``repeats`` updates of 10 articles."""
     from qa.articles import load_articles
     from qa.config import Settings
-    from qa.embedding import get_embedder
+    from qa.embedders import get_embedder
     from qa.index import ChunkIndex, LocalChunkEncoder
 
     import qa.index as qa_index

@@ -38,7 +38,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from bench.common import CACHE, machine, median, news_corpus, read_jsonl, today  # noqa: E402
 from qa.articles import load_articles  # noqa: E402
 from qa.config import Settings  # noqa: E402
-from qa.embedding import get_embedder  # noqa: E402
+from qa.embedders import get_embedder  # noqa: E402
 from qa.index import ChunkIndex, embed_text  # noqa: E402
 
 
@@ -97,7 +97,7 @@ def raw_encoder():
 
     import torch
 
-    from qa.embedding import SentenceTransformerEmbedder
+    from qa.embedders import SentenceTransformerEmbedder
 
     torch.set_num_threads(os.cpu_count() or 1)
     model = SentenceTransformerEmbedder("all-MiniLM-L6-v2").model

@@ -46,7 +46,7 @@ steps = {}
 index_dir, embedder_name, n = sys.argv[1], sys.argv[2], int(sys.argv[3])
 import numpy, faiss, bm25s
 from qa.config import Settings
-from qa.embedding import get_embedder
+from qa.embedders import get_embedder
 from qa.engine import default_answerer
 from qa.index import ChunkIndex
 from qa.retrieval import HybridRetriever

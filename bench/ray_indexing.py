@@ -33,7 +33,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from bench.common import REPO, RESULTS, machine, median, news_corpus, today, write_section  # noqa: E402
 from qa.articles import load_articles  # noqa: E402
 from qa.config import Settings  # noqa: E402
-from qa.embedding import get_embedder  # noqa: E402
+from qa.embedders import get_embedder  # noqa: E402
 from qa.index import ChunkIndex  # noqa: E402
 
 

@@ -20,7 +20,7 @@ from pathlib import Path
 import numpy as np
 
 from qa.answering import cite, no_answer
-from qa.embedding import Embedder
+from qa.embedders import Embedder
 from qa.sentences import split_sentences
 from qa.stats import sigmoid
 from qa.types import Answer, Passage
