@@ -30,11 +30,14 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.common import CACHE, DATA, machine, read_jsonl, squad_bbc_corpus, today  # noqa: E402
+from bench.common import machine, today  # noqa: E402
 from qa import QA, Settings  # noqa: E402
-from qa.reader.data import VALIDATION_ARTICLES, article_name  # noqa: E402
 from qa.metrics import score_one  # noqa: E402
-from qa.reader.model import NO_SPAN_MARGIN  # noqa: E402
+from qa.reader.model import (
+    NO_SPAN_MARGIN,  # noqa: E402
+    SpanReader,  # noqa: E402
+)
+from training.datasets import CACHE, DATA_ROOT, VALIDATION_ARTICLES, article_name, read_jsonl, squad_bbc_corpus  # noqa: E402
 
 WEIGHTS = (0.05, 0.1, 0.2, 0.3, 0.5, 1.0)
 
@@ -68,12 +71,11 @@ def main() -> None:
     ap.add_argument("-k", type=int, default=5)
     ap.add_argument("--out", default=None)
     args = ap.parse_args()
-    from qa.reader.model import SpanReader
 
     qa = QA(settings=Settings(articles_dir=squad_bbc_corpus(), index_dir=CACHE / "index-squad-bbc-1000-200"))
     qa.refresh()
     reader = SpanReader(null_threshold=-1e9)
-    questions = read_jsonl(DATA / "squad" / "squad11" / "qa.jsonl")
+    questions = read_jsonl(DATA_ROOT / "squad" / "squad11" / "qa.jsonl")
     rng = random.Random(0)  # the same questions as bench/end_to_end.py
     tune = rng.sample([q for q in questions if article_name(q["doc_id"]) not in VALIDATION_ARTICLES], args.n)
     test = rng.sample([q for q in questions if article_name(q["doc_id"]) in VALIDATION_ARTICLES], args.n)

@@ -35,7 +35,9 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.common import CACHE, REPO, machine, median, squad_bbc_corpus, today  # noqa: E402
+from bench.common import machine, median, today  # noqa: E402
+from qa.config import REPO_ROOT  # noqa: E402
+from training.datasets import CACHE, squad_bbc_corpus  # noqa: E402
 
 QUESTION = "Who slipped out of Venezuela last week?"
 HEAVY = ("torch", "sentence_transformers", "transformers", "onnxruntime", "onnx", "faiss", "bm25s", "scipy",
@@ -132,7 +134,7 @@ def prepare(which: str, configs: dict[str, tuple[Path, dict]]) -> tuple[Path, di
     if which == "seeds":
         articles = CACHE / "cold-start" / "seeds"
         if not articles.exists():
-            shutil.copytree(REPO / "seeds", articles)
+            shutil.copytree(REPO_ROOT / "seeds", articles)
     else:
         articles = squad_bbc_corpus()
     indexes = {}
@@ -172,18 +174,18 @@ def main() -> None:
     tmp = None
     if args.before:
         tmp = Path(tempfile.mkdtemp(prefix="cold-before-"))
-        subprocess.run(f"git -C {REPO} archive HEAD | tar -x -C {tmp}", shell=True, check=True)
+        subprocess.run(f"git -C {REPO_ROOT} archive HEAD | tar -x -C {tmp}", shell=True, check=True)
         configs["before: HEAD, default settings"] = (tmp, dict(base_env))
     for e in args.embedders.split(","):
         env = dict(base_env) if e == "default" else {**base_env, "QA_EMBEDDER": e}
-        configs[f"after: {'default settings' if e == 'default' else e}"] = (REPO, env)
+        configs[f"after: {'default settings' if e == 'default' else e}"] = (REPO_ROOT, env)
     py = sys.executable
     runs: dict[str, dict[str, list]] = {name: {} for name in ["python -c pass", *configs]}
     try:
         articles, indexes = prepare(args.index_of, configs)
         names = list(configs)
         for r in range(args.repeats):
-            wall, cpu, _ = child([py, "-c", "pass"], REPO, base_env)
+            wall, cpu, _ = child([py, "-c", "pass"], REPO_ROOT, base_env)
             runs["python -c pass"].setdefault("total", []).append({"wall": wall, "cpu": cpu})
             for name in names[r % len(names):] + names[:r % len(names)]:  # rotate who goes first
                 root, env = configs[name]

@@ -24,11 +24,12 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.common import CACHE, DATA, machine, median, percentile, read_jsonl, today  # noqa: E402
+from bench.common import machine, median, percentile, today  # noqa: E402
 from qa.config import Settings  # noqa: E402
 from qa.embedders import get_embedder  # noqa: E402
 from qa.index import ChunkIndex, embed_text  # noqa: E402
 from qa.retrieval import HybridRetriever  # noqa: E402
+from training.datasets import CACHE, DATA_ROOT, VALIDATION_ARTICLES, article_name, read_jsonl  # noqa: E402  # noqa: E402
 
 BACKENDS = {"torch": "all-MiniLM-L6-v2", "onnx": "all-MiniLM-L6-v2+onnx", "onnx-int8": "all-MiniLM-L6-v2+onnx-int8"}
 INDEXES = {"torch": CACHE / "index-squad-bbc-1000-200", "onnx": CACHE / "index-squad-bbc-1000-200",
@@ -36,9 +37,8 @@ INDEXES = {"torch": CACHE / "index-squad-bbc-1000-200", "onnx": CACHE / "index-s
 
 
 def test_questions() -> list[dict]:
-    from qa.reader.data import VALIDATION_ARTICLES, article_name
 
-    return [q for q in read_jsonl(DATA / "squad" / "squad11" / "qa.jsonl") if article_name(q["doc_id"]) in VALIDATION_ARTICLES]
+    return [q for q in read_jsonl(DATA_ROOT / "squad" / "squad11" / "qa.jsonl") if article_name(q["doc_id"]) in VALIDATION_ARTICLES]
 
 
 def recall(backend: str, embedder, questions: list[dict]) -> dict:

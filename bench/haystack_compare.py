@@ -2,7 +2,7 @@
 
     python bench/haystack_compare.py [--questions 600] [--seed 0]
 
-Articles: the 8 held-out SQuAD v1.1 validation articles (``qa.reader.data.VALIDATION_ARTICLES``) and the
+Articles: the 8 held-out SQuAD v1.1 validation articles (``training.datasets.VALIDATION_ARTICLES``) and the
 BBC corpus as distractors, written once to ``bench/.cache/compare-corpus/`` (two JSONL files). Questions:
 ``--questions`` SQuAD v1.1 questions of those articles (random, ``--seed``), scored by the official
 exact match and F1 against their gold answers.
@@ -34,12 +34,14 @@ import os
 import random
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.common import CACHE, DATA, REPO, machine, median, percentile, read_jsonl, today  # noqa: E402
+from bench.common import machine, median, percentile, today  # noqa: E402
+from qa.config import REPO_ROOT  # noqa: E402
+from qa.metrics import score_one  # noqa: E402
+from training.datasets import CACHE, DATA_ROOT, VALIDATION_ARTICLES, article_name, read_jsonl  # noqa: E402  # noqa: E402
 
 VENV = CACHE / "haystack-venv"
 HAYSTACK_PACKAGES = ["torch==2.13.0", "haystack-ai==3.4.1", "sentence-transformers-haystack==2.0.0",
@@ -157,19 +159,18 @@ def haystack_python() -> Path:
 
 
 def corpus_and_questions(n: int, seed: int) -> tuple[Path, list[dict]]:
-    from qa.reader.data import VALIDATION_ARTICLES, article_name
 
     folder = CACHE / "compare-corpus"
     folder.mkdir(parents=True, exist_ok=True)
-    docs = [d for d in read_jsonl(DATA / "squad" / "squad11" / "docs.jsonl") if article_name(d["id"]) in VALIDATION_ARTICLES]
+    docs = [d for d in read_jsonl(DATA_ROOT / "squad" / "squad11" / "docs.jsonl") if article_name(d["id"]) in VALIDATION_ARTICLES]
     squad = folder / "squad-validation.jsonl"
     data = "".join(json.dumps({"id": d["id"], "title": d["title"], "text": d["text"]}) + "\n" for d in docs)
     if not squad.exists() or squad.read_text() != data:
         squad.write_text(data)
     bbc = folder / "bbc.jsonl"
     if not bbc.exists():
-        bbc.symlink_to(DATA / "news" / "bbc.jsonl")
-    qs = [q for q in read_jsonl(DATA / "squad" / "squad11" / "qa.jsonl") if article_name(q["doc_id"]) in VALIDATION_ARTICLES]
+        bbc.symlink_to(DATA_ROOT / "news" / "bbc.jsonl")
+    qs = [q for q in read_jsonl(DATA_ROOT / "squad" / "squad11" / "qa.jsonl") if article_name(q["doc_id"]) in VALIDATION_ARTICLES]
     random.Random(seed).shuffle(qs)
     return folder, qs[:n]
 
@@ -209,7 +210,6 @@ def main() -> None:
     ap.add_argument("--out", default=None, help="write the figures as JSON here")
     args = ap.parse_args()
 
-    from qa.metrics import score_one
 
     folder, questions = corpus_and_questions(args.questions, args.seed)
     hpy = haystack_python()
@@ -221,9 +221,9 @@ def main() -> None:
     # one at a time while loading and indexing (each gets the machine to itself), both alive for the questions
     for name in ("haystack", "ours"):
         if name == "ours":
-            w = Worker(name, [sys.executable, "-c", OURS, str(folder), str(index_dir)], REPO, env)
+            w = Worker(name, [sys.executable, "-c", OURS, str(folder), str(index_dir)], REPO_ROOT, env)
         else:
-            w = Worker(name, [str(hpy), "-c", HAYSTACK, str(folder), str(REPO / "qa" / "reader" / "weights")], REPO, env)
+            w = Worker(name, [str(hpy), "-c", HAYSTACK, str(folder), str(REPO_ROOT / "qa" / "reader" / "weights")], REPO_ROOT, env)
         ready[name] = w.read()
         workers[name] = w
         print(f"{name}: models loaded in {ready[name]['load_s']:.1f} s, indexed {ready[name]['chunks']} chunks in "

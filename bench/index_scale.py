@@ -35,7 +35,8 @@ REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
-from bench.common import CACHE, DATA, machine, median, news_corpus, read_jsonl, today  # noqa: E402
+from bench.common import machine, median, today  # noqa: E402
+from training.datasets import CACHE, DATA_ROOT, news_corpus, read_jsonl  # noqa: E402
 
 NEWS_INDEX = CACHE / "index-news-bbc-reuters"
 SQUAD_INDEX = CACHE / "index-squad-bbc-1000-200"
@@ -67,7 +68,7 @@ def squad_queries(n: int) -> np.ndarray:
         return np.load(path, allow_pickle=False)
     from qa.embedders import get_embedder
 
-    qs = [q["question"] for q in read_jsonl(DATA / "squad" / "squad11" / "qa.jsonl")]
+    qs = [q["question"] for q in read_jsonl(DATA_ROOT / "squad" / "squad11" / "qa.jsonl")]
     pick = np.random.default_rng(0).choice(len(qs), n, replace=False)
     vectors = get_embedder().embed([qs[i] for i in pick])
     np.save(path, vectors, allow_pickle=False)
@@ -121,8 +122,14 @@ def per_query_ms(index, queries: np.ndarray, k: int = 50, n: int = 200) -> float
 def cmd_recall(args) -> dict:
     import faiss
 
-    from qa.vector_store import (VectorIndexSettings, build_index, default_nprobe, index_memory_bytes,
-                                 train_layout, training_size)
+    from qa.vector_store import (
+        VectorIndexSettings,
+        build_index,
+        default_nprobe,
+        index_memory_bytes,
+        train_layout,
+        training_size,
+    )
 
     source = Path(args.index) if args.index else (NEWS_INDEX if (NEWS_INDEX / "CURRENT").exists() else SQUAD_INDEX)
     base = real_vectors(source)
@@ -224,12 +231,11 @@ def qa_from_commit(commit: str) -> Path:
 
 def cmd_update_one(args) -> dict:
     """One implementation (the one importable as ``qa``): base build, then ``repeats`` updates of 10 articles."""
+    import qa.index as qa_index
     from qa.articles import load_articles
     from qa.config import Settings
     from qa.embedders import get_embedder
     from qa.index import ChunkIndex, LocalChunkEncoder
-
-    import qa.index as qa_index
 
     t = time.perf_counter()
     loaded = load_articles(news_corpus())

@@ -35,11 +35,15 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.common import CACHE, machine, median, news_corpus, read_jsonl, today  # noqa: E402
+from bench.common import machine, median, today  # noqa: E402
 from qa.articles import load_articles  # noqa: E402
 from qa.config import Settings  # noqa: E402
-from qa.embedders import get_embedder  # noqa: E402
+from qa.embedders import (
+    SentenceTransformerEmbedder,  # noqa: E402
+    get_embedder,  # noqa: E402
+)
 from qa.index import ChunkIndex, embed_text  # noqa: E402
+from training.datasets import CACHE, news_corpus, read_jsonl  # noqa: E402
 
 
 def sample_corpus(n: int, seed: int = 0) -> Path:
@@ -97,7 +101,6 @@ def raw_encoder():
 
     import torch
 
-    from qa.embedders import SentenceTransformerEmbedder
 
     torch.set_num_threads(os.cpu_count() or 1)
     model = SentenceTransformerEmbedder("all-MiniLM-L6-v2").model

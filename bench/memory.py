@@ -35,7 +35,9 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.common import CACHE, REPO, machine, median, today  # noqa: E402
+from bench.common import machine, median, today  # noqa: E402
+from qa.config import REPO_ROOT  # noqa: E402
+from training.datasets import CACHE  # noqa: E402
 
 SERVE = r"""
 import json, sys, time
@@ -77,7 +79,7 @@ print(json.dumps(steps))
 """
 
 
-def serve(index: Path, embedder: str, questions: int, mode: str = "serve", root: Path = REPO) -> dict:
+def serve(index: Path, embedder: str, questions: int, mode: str = "serve", root: Path = REPO_ROOT) -> dict:
     out = subprocess.run([sys.executable, "-c", SERVE, str(index), embedder, str(questions), mode],
                          capture_output=True, text=True, cwd=root)
     if out.returncode != 0:
@@ -111,10 +113,10 @@ class RandomVectors:
 
 def stand_in_index() -> Path:
     """An index of the BBC + Reuters corpus with random vectors (built once)."""
-    from bench.common import news_corpus
     from qa.articles import load_articles
     from qa.config import Settings
     from qa.index import ChunkIndex
+    from training.datasets import news_corpus
 
     folder = CACHE / "index-news-stand-in"
     if not (folder / "CURRENT").exists():
@@ -147,13 +149,13 @@ def main() -> None:
     tmp = None
     if args.before:
         tmp = Path(tempfile.mkdtemp(prefix="memory-before-"))
-        subprocess.run(f"git -C {REPO} archive HEAD | tar -x -C {tmp}", shell=True, check=True)
+        subprocess.run(f"git -C {REPO_ROOT} archive HEAD | tar -x -C {tmp}", shell=True, check=True)
         head_default = subprocess.run([sys.executable, "-c", "from qa.config import Settings; print(Settings().embedder)"],
                                       cwd=tmp, capture_output=True, text=True, check=True).stdout.strip()
         configs[f"before (HEAD): {head_default}"] = (tmp, head_default)
     for emb in args.embedders.split(","):
         emb = Settings().embedder if emb == "default" else emb
-        configs[f"after: {emb}"] = (REPO, emb)
+        configs[f"after: {emb}"] = (REPO_ROOT, emb)
     runs: dict[str, list[dict]] = {}
     try:
         for root, emb in configs.values():

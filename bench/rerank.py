@@ -21,10 +21,11 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.common import CACHE, DATA, machine, read_jsonl, squad_bbc_corpus, today  # noqa: E402
+from bench.common import machine, today  # noqa: E402
 from bench.retrieval import gold_spans  # noqa: E402
 from qa import QA, Settings  # noqa: E402
-from qa.reader.data import VALIDATION_ARTICLES, article_name  # noqa: E402
+from qa.reader import SpanReader  # noqa: E402
+from training.datasets import CACHE, DATA_ROOT, VALIDATION_ARTICLES, article_name, read_jsonl, squad_bbc_corpus  # noqa: E402
 
 WEIGHTS = (0.0, 0.05, 0.1, 0.2, 0.3, 0.5, 1.0, 100.0)
 
@@ -35,13 +36,12 @@ def main() -> None:
     ap.add_argument("--depth", type=int, default=10, help="fused chunks re-ranked per question")
     ap.add_argument("--out", default=None)
     args = ap.parse_args()
-    from qa.reader import SpanReader
 
     qa = QA(settings=Settings(articles_dir=squad_bbc_corpus(), index_dir=CACHE / "index-squad-bbc-1000-200"))
     qa.refresh()
     reader = SpanReader(null_threshold=-1e9)
     by_source = {a.source: a.id for a in qa.snapshot.articles.values()}
-    questions = read_jsonl(DATA / "squad" / "squad11" / "qa.jsonl")
+    questions = read_jsonl(DATA_ROOT / "squad" / "squad11" / "qa.jsonl")
     rng = np.random.default_rng(0)
     splits = {"tune": [], "test": []}
     for q in questions:

@@ -19,10 +19,10 @@ import numpy as np
 
 sys.path.insert(0, str(__import__("pathlib").Path(__file__).resolve().parent.parent))
 
-from bench.common import CACHE, DATA, machine, median, percentile, read_jsonl, squad_bbc_corpus, today  # noqa: E402
+from bench.common import machine, median, percentile, today  # noqa: E402
 from qa import QA, Settings  # noqa: E402
-from qa.reader.data import VALIDATION_ARTICLES, article_name  # noqa: E402
 from qa.retrieval import rrf_fusion, zscore_fusion  # noqa: E402
+from training.datasets import CACHE, DATA_ROOT, VALIDATION_ARTICLES, article_name, read_jsonl, squad_bbc_corpus  # noqa: E402
 
 
 def gold_spans(q: dict) -> list[tuple[int, int]]:
@@ -49,7 +49,7 @@ def main() -> None:
     retr = qa.retriever
     by_source = {a.source: a.id for a in snap.articles.values()}
 
-    questions = read_jsonl(DATA / "squad" / "squad11" / "qa.jsonl")
+    questions = read_jsonl(DATA_ROOT / "squad" / "squad11" / "qa.jsonl")
     splits = {"tune": [], "test": []}
     for q in questions:
         splits["test" if article_name(q["doc_id"]) in VALIDATION_ARTICLES else "tune"].append(q)

@@ -6,7 +6,7 @@
 
 Each sentence is scored by its embedding similarity to the question and by how many of the question's
 content words it holds. Below a threshold calibrated on SQuAD questions whose article is indexed and
-questions whose article is not (``bench/calibrate_no_answer.py``, stored in ``qa/calibration.json``)
+questions whose article is not (``python -m training.calibrate_sentence``, stored in ``qa/calibration.json``)
 the answer is "not in the articles". It is the fallback when no trained span reader is available.
 """
 
@@ -15,17 +15,16 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Sequence
-from pathlib import Path
 
 import numpy as np
 
 from qa.answering import cite, no_answer
+from qa.config import CALIBRATION_FILE
 from qa.embedders import Embedder
 from qa.sentences import split_sentences
 from qa.stats import sigmoid
 from qa.types import Answer, Passage
 
-CALIBRATION_FILE = Path(__file__).with_name("calibration.json")
 _WORD = re.compile(r"\w+")
 STOPWORDS = frozenset(
     "a an the of in on at to for from by with and or but is are was were be been being do does did what "

@@ -4,8 +4,9 @@ import math
 
 import pytest
 
-from qa.no_answer import FEATURES, GatedAnswerer, NoAnswerGate, features, fit_gate, question_overlap
+from qa.no_answer import FEATURES, GatedAnswerer, NoAnswerGate, features, question_overlap
 from qa.types import Answer, Citation, Passage
+from training.calibration import fit_gate
 
 from .conftest import assert_citations_exact
 

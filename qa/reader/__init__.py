@@ -10,9 +10,10 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from qa.config import WEIGHTS_DIR
+
 __all__ = ["SpanReader", "WEIGHTS_DIR", "weights_available"]
 
-WEIGHTS_DIR = Path(__file__).resolve().parent / "weights"
 
 
 def weights_available(weights_dir: str | Path | None = None) -> bool:

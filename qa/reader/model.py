@@ -53,13 +53,13 @@ from qa.answer_types import (
     wrong_type_message,
 )
 from qa.answering import cite, no_answer
+from qa.config import WEIGHTS_DIR
 from qa.reader.tokenization import ReaderTokenizer
 from qa.stats import sigmoid
 from qa.types import Answer, Citation, Passage
 
 log = logging.getLogger(__name__)
 
-WEIGHTS_DIR = Path(__file__).resolve().parent / "weights"
 READER_CONFIG = "reader_config.json"
 
 READER_BACKENDS = ("torch", "torch-int8", "onnx", "onnx-int8")

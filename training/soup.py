@@ -5,8 +5,8 @@ accuracy without increasing inference time*. Two stage-2 readers continued from 
 weights on different data sit in one basin; their average keeps most of what each learnt at the cost
 of one model. The shipped reader is such an average (see ``MODEL_CARD.md``)::
 
-    python -m qa.reader.soup --out qa/reader/weights /tmp/stage2/export /tmp/stage2-cut/export
-    python -m qa.reader.evaluate --calibrate --news          # re-fit the null threshold and confidence
+    python -m training.soup --out qa/reader/weights /tmp/stage2/export /tmp/stage2-cut/export
+    python -m training.evaluate --calibrate --news          # re-fit the null threshold and confidence
 
 The tokenizer, model config and ``reader_config.json`` are copied from the first folder; the
 calibration in ``reader_config.json`` belongs to that folder's model until re-fitted.
@@ -68,7 +68,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: {e}", file=sys.stderr)
         return 2
     print(f"averaged {len(args.sources)} readers into {out}; re-fit its calibration with "
-          f"python -m qa.reader.evaluate --weights {out} --calibrate")
+          f"python -m training.evaluate --weights {out} --calibrate")
     return 0
 
 
