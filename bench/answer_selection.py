@@ -48,7 +48,8 @@ def read(qa: QA, reader, qs: list[dict], depth: int) -> list[list[tuple[float, l
     out = []
     for q, ps in zip(qs, found):
         pairs = reader.predict_pairs([q["question"]] * len(ps), [p.text for p in ps])
-        out.append([(p.score, [(p.text[c.start_char:c.end_char], c.margin) for c in cands]) for p, (_, cands) in zip(ps, pairs)])
+        out.append([(p.score, [(p.text[c.start_char:c.end_char], c.margin) for c in cands])
+                    for p, (_, cands) in zip(ps, pairs)])
     return out
 
 
@@ -85,7 +86,8 @@ def main() -> None:
         res = {}
         for rule in ("rank", "rerank+rank", "score"):
             for w in (0.0,) if rule == "rank" else WEIGHTS:
-                f1 = [score_one(choose(r, rule, w, args.k, reader.rank_weight), q["answers"])[1] for r, q in zip(rows, qs)]
+                f1 = [score_one(choose(r, rule, w, args.k, reader.rank_weight), q["answers"])[1]
+                      for r, q in zip(rows, qs)]
                 res[f"{rule} w={w}"] = float(np.mean(f1))
         result["splits"][name] = res
         print(name, json.dumps(res, indent=1), flush=True)

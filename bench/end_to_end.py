@@ -111,7 +111,8 @@ def measure(pos: list[Answer], neg: list[Answer], refs: list[list[str]], gate: N
     refused = float(np.mean([p < t for p in p_neg]))
     n_all = len(pos) + len(neg)
     return {
-        "f1_always_answer": float(np.mean(f1)), "em_always_answer": float(np.mean([score_one(a.text, r)[0] for a, r in zip(pos, refs)])),
+        "f1_always_answer": float(np.mean(f1)),
+        "em_always_answer": float(np.mean([score_one(a.text, r)[0] for a, r in zip(pos, refs)])),
         "right_always_answer": float(np.mean(ok_pos)),
         "f1_with_no_answer": float(np.mean(f1_gated)),
         "f1_with_no_answer_span_questions": float(np.mean([f for f, k in zip(f1_gated, span_kind) if k])),
@@ -169,19 +170,31 @@ def markdown(result: dict) -> str:
         "",
         "| held-out articles | before | now |",
         "|---|---|---|",
-        f"| confident-wrong rate, 50/50 mix (shown with confidence >= {CONFIDENT} and wrong) | {pct(b['confident_wrong_mix'])} | **{pct(n['confident_wrong_mix'])}** |",
-        f"| confident-wrong, answerable questions / unanswerable ones | {pct(b['confident_wrong_answerable'])} / {pct(b['confident_wrong_unanswerable'])} | {pct(n['confident_wrong_answerable'])} / {pct(n['confident_wrong_unanswerable'])} |",
+        f"| confident-wrong rate, 50/50 mix (shown with confidence >= {CONFIDENT} and wrong) "
+        f"| {pct(b['confident_wrong_mix'])} | **{pct(n['confident_wrong_mix'])}** |",
+        f"| confident-wrong, answerable questions / unanswerable ones "
+        f"| {pct(b['confident_wrong_answerable'])} / {pct(b['confident_wrong_unanswerable'])} "
+        f"| {pct(n['confident_wrong_answerable'])} / {pct(n['confident_wrong_unanswerable'])} |",
         f"| ECE of the shown answers (10 bins) | {b['ece_shown']:.3f} | **{n['ece_shown']:.3f}** |",
         f"| ECE of every question's confidence | {b['ece_all']:.3f} | {n['ece_all']:.3f} |",
-        f"| F1 / EM always answering | {100 * b['f1_always_answer']:.1f} / {100 * b['em_always_answer']:.1f} | {100 * n['f1_always_answer']:.1f} / {100 * n['em_always_answer']:.1f} |",
-        f"| F1 with the gate (refusals score 0) | {100 * b['f1_with_no_answer']:.1f} | **{100 * n['f1_with_no_answer']:.1f}** |",
-        f"| same, the {n['span_questions']} questions of a kind a short span can answer (evidence kinds left out) | {100 * b['f1_with_no_answer_span_questions']:.1f} | {100 * n['f1_with_no_answer_span_questions']:.1f} |",
-        f"| answerable questions answered | {pct(b['answered_when_answerable'])} | {pct(n['answered_when_answerable'])} |",
-        f"| unanswerable questions refused | {pct(b['refused_when_unanswerable'])} | **{pct(n['refused_when_unanswerable'])}** |",
-        f"| overall F1 on the 50/50 mix | {100 * b['overall_f1_50_50_mix']:.1f} | {100 * n['overall_f1_50_50_mix']:.1f} |",
-        f"| answers shown (of {2 * result['n']}), share right | {b['shown']}, {pct(b['shown_right'])} | {n['shown']}, {pct(n['shown_right'])} |",
-        f"| evidence answers to answerable questions: given / shown / holding a reference | – | {n['evidence_answers']} / {n['evidence_shown']} / {n['evidence_right']} |",
-        f"| answerable questions the reader refused for want of a span of the asked-for type | – | {n['wrong_type_refusals']} |",
+        f"| F1 / EM always answering | {100 * b['f1_always_answer']:.1f} / {100 * b['em_always_answer']:.1f} "
+        f"| {100 * n['f1_always_answer']:.1f} / {100 * n['em_always_answer']:.1f} |",
+        f"| F1 with the gate (refusals score 0) | {100 * b['f1_with_no_answer']:.1f} "
+        f"| **{100 * n['f1_with_no_answer']:.1f}** |",
+        f"| same, the {n['span_questions']} questions of a kind a short span can answer (evidence kinds left out) "
+        f"| {100 * b['f1_with_no_answer_span_questions']:.1f} | {100 * n['f1_with_no_answer_span_questions']:.1f} |",
+        f"| answerable questions answered | {pct(b['answered_when_answerable'])} "
+        f"| {pct(n['answered_when_answerable'])} |",
+        f"| unanswerable questions refused | {pct(b['refused_when_unanswerable'])} "
+        f"| **{pct(n['refused_when_unanswerable'])}** |",
+        f"| overall F1 on the 50/50 mix | {100 * b['overall_f1_50_50_mix']:.1f} "
+        f"| {100 * n['overall_f1_50_50_mix']:.1f} |",
+        f"| answers shown (of {2 * result['n']}), share right | {b['shown']}, {pct(b['shown_right'])} "
+        f"| {n['shown']}, {pct(n['shown_right'])} |",
+        f"| evidence answers to answerable questions: given / shown / holding a reference | – "
+        f"| {n['evidence_answers']} / {n['evidence_shown']} / {n['evidence_right']} |",
+        f"| answerable questions the reader refused for want of a span of the asked-for type | – "
+        f"| {n['wrong_type_refusals']} |",
         f"| gate threshold | {b['threshold']:.3f} | {n['threshold']:.3f} |",
         "",
         "Reliability of the shown answers (50/50 mix; *n*, mean confidence, share right):",
@@ -196,7 +209,8 @@ def markdown(result: dict) -> str:
         lines.append(f"| {rb['bin']} | " + " | ".join(cells) + " |")
     lines += [
         "",
-        f"Confidence levels of the shown answers (`qa.answer_types.confidence_level`: High >= {HIGH}, Medium >= {MEDIUM}):",
+        f"Confidence levels of the shown answers (`qa.answer_types.confidence_level`: High >= {HIGH}, "
+        f"Medium >= {MEDIUM}):",
         "",
         "| level | before: n, right | now: n, right |",
         "|---|---|---|",
@@ -208,7 +222,8 @@ def markdown(result: dict) -> str:
     lines += [
         "",
         f"Span-edge repair alone (the *before* reader plus `repair_span`), F1 always answering: training articles "
-        f"{100 * result['tune']['before']['f1_always_answer']:.2f} -> {100 * result['tune']['repair only']['f1_always_answer']:.2f}, "
+        f"{100 * result['tune']['before']['f1_always_answer']:.2f} -> "
+        f"{100 * result['tune']['repair only']['f1_always_answer']:.2f}, "
         f"held-out {100 * b['f1_always_answer']:.2f} -> {100 * rep['f1_always_answer']:.2f} "
         f"({result['repair_changed']['tune']} and {result['repair_changed']['test']} answers changed).",
     ]
@@ -255,7 +270,8 @@ def main() -> None:
     gate = NoAnswerGate.load()
     if gate is None:
         raise SystemExit("no gate in qa/calibration.json: run python -m training.calibrate_gate")
-    result["before_gate"] = {"weights": before_gate.weights, "bias": before_gate.bias, "threshold": before_gate.threshold}
+    result["before_gate"] = {"weights": before_gate.weights, "bias": before_gate.bias,
+                            "threshold": before_gate.threshold}
     gates = {"before": before_gate, "repair only": before_gate, "now": gate}
     for split in reads:
         result[split] = {name: measure(*answers[split][name], refs[split], gates[name]) for name in runs}
@@ -263,7 +279,8 @@ def main() -> None:
     for split in ("tune", "test"):
         for name in runs:
             r = result[split][name]
-            print(f"{split:5s} {name:12s} F1 {100 * r['f1_always_answer']:.1f} gated {100 * r['f1_with_no_answer']:.1f} "
+            print(f"{split:5s} {name:12s} F1 {100 * r['f1_always_answer']:.1f} "
+                  f"gated {100 * r['f1_with_no_answer']:.1f} "
                   f"answered {pct(r['answered_when_answerable'])} refused {pct(r['refused_when_unanswerable'])} "
                   f"conf-wrong mix {pct(r['confident_wrong_mix'])} ans {pct(r['confident_wrong_answerable'])} "
                   f"ECE {r['ece_shown']:.3f}/{r['ece_all']:.3f}")

@@ -146,7 +146,8 @@ def cmd_recall(args) -> dict:
         flat.add(x)
         _, truth = flat.search(queries, 50)
         flat_ms = per_query_ms(flat, queries)
-        row = {"n": n, "real": len(base), "factor": factor, "flat_ms": flat_ms, "flat_bytes": int(x.nbytes), "kinds": []}
+        row = {"n": n, "real": len(base), "factor": factor, "flat_ms": flat_ms, "flat_bytes": int(x.nbytes),
+               "kinds": []}
         print(f"n={n}: flat {flat_ms:.2f} ms/query, {x.nbytes / 2**20:.0f} MiB")
         rng = np.random.default_rng(2)
         kinds = ("ivf-flat", "ivf-sq8") + (("ivf-pq48",) if args.pq and factor == 1 else ())
@@ -184,10 +185,12 @@ def cmd_recall(args) -> dict:
                   f"{mem / 2**20:.0f} MiB; default nprobe {default}: recall@10 {d['recall10']:.3f}, "
                   f"@50 {d['recall50']:.3f}, {d['ms']:.2f} ms/query ({flat_ms / d['ms']:.1f}x faster than flat)")
             for s in sweep:
-                print(f"      nprobe {s['nprobe']:4d}: recall@10 {s['recall10']:.3f} @50 {s['recall50']:.3f} {s['ms']:.2f} ms")
+                print(f"      nprobe {s['nprobe']:4d}: recall@10 {s['recall10']:.3f} @50 {s['recall50']:.3f} "
+                      f"{s['ms']:.2f} ms")
             del index, trained
         rows.append(row)
-    return {"source": str(source.resolve().relative_to(REPO)), "nn_cosine": nn_cos, "queries": len(queries), "rows": rows}
+    return {"source": str(source.resolve().relative_to(REPO)), "nn_cosine": nn_cos, "queries": len(queries),
+            "rows": rows}
 
 
 # ------------------------------------------------------------------ update cost
@@ -224,7 +227,8 @@ def qa_from_commit(commit: str) -> Path:
     dest = CACHE / f"qa-{commit}"
     if not (dest / "qa" / "index.py").exists():
         dest.mkdir(parents=True, exist_ok=True)
-        archive = subprocess.run(["git", "-C", str(REPO), "archive", commit, "qa"], check=True, capture_output=True).stdout
+        archive = subprocess.run(["git", "-C", str(REPO), "archive", commit, "qa"], check=True,
+                                 capture_output=True).stdout
         subprocess.run(["tar", "-x", "-C", str(dest)], input=archive, check=True)
     return dest
 
@@ -250,7 +254,8 @@ def cmd_update_one(args) -> dict:
     base_dir = CACHE / f"index-scale-base-{args.label}-{len(base_articles)}"
     probe = ChunkIndex(base_dir, settings, embedder)
     if probe.current_generation() is None:
-        print(f"[{args.label}] building the base index of {len(base_articles)} articles (stand-in vectors)...", flush=True)
+        print(f"[{args.label}] building the base index of {len(base_articles)} articles (stand-in vectors)...",
+              flush=True)
         t = time.perf_counter()
         probe.sync(base_articles, encoder=StandInEncoder(probe.chunker))
         print(f"[{args.label}] base built in {time.perf_counter() - t:.0f}s", flush=True)
@@ -317,13 +322,15 @@ def cmd_update(args) -> dict:
                         "--out", str(out)], check=True, env=env)
         results.append(json.loads(out.read_text()))
     for r in results:
-        print(f"{r['label']:>6} (format {r['format']}): {r['articles']} articles, {r['chunks']} chunks; add 10 articles: "
+        print(f"{r['label']:>6} (format {r['format']}): {r['articles']} articles, {r['chunks']} chunks; "
+              "add 10 articles: "
               f"sync median {r['sync_median']:.2f}s vs embed alone {r['embed_median']:.2f}s -> ratio {r['ratio']:.2f} "
               f"(median of per-update ratios {r['ratio_per_update_median']:.2f}); "
               f"index work (sync minus its embedding) median {r['overhead_median']:.2f}s; "
               f"reload after the update median {r['reload_median']:.2f}s (sync + reload vs embed: median ratio "
               f"{r['with_reload_ratio_per_update_median']:.2f}); "
-              f"written per update {median(r['written_bytes']) / 2**20:.1f} MiB; full load in a new process {r['load_s']:.1f}s; "
+              f"written per update {median(r['written_bytes']) / 2**20:.1f} MiB; "
+              f"full load in a new process {r['load_s']:.1f}s; "
               f"folder scan {r['scan_s']:.1f}s")
     return {"commit": args.baseline_commit, "results": results}
 
@@ -335,7 +342,8 @@ def main() -> None:
     p.add_argument("--index", default=None)
     p.add_argument("--scales", default="1,4,12", help="sizes as multiples of the real vectors")
     p.add_argument("--queries", type=int, default=1000)
-    p.add_argument("--pq", action="store_true", help="also try IVF-PQ (48 bytes a vector) on the real vectors, for comparison")
+    p.add_argument("--pq", action="store_true",
+                   help="also try IVF-PQ (48 bytes a vector) on the real vectors, for comparison")
     p = sub.add_parser("update")
     p.add_argument("--repeats", type=int, default=5)
     p.add_argument("--baseline-commit", default="f474397")

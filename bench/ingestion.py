@@ -74,7 +74,8 @@ class TimedEmbedder:
             self.seconds += time.perf_counter() - t
 
 
-def run_pipeline(folder: Path, settings: Settings, embedder, timings: dict | None = None) -> tuple[float, int, int, list[str]]:
+def run_pipeline(folder: Path, settings: Settings, embedder,
+                 timings: dict | None = None) -> tuple[float, int, int, list[str]]:
     """Seconds, articles, chunks, and the embedded texts, for one full index build in a fresh folder;
     ``timings`` receives the seconds spent embedding (``embed_s``) and CPU seconds (``cpu_s``)."""
     index_dir = Path(tempfile.mkdtemp(prefix="ingest-", dir=CACHE))
@@ -122,7 +123,8 @@ def main() -> None:
     encode = raw_encoder()
     _, n_articles, n_chunks, texts = run_pipeline(folder, settings, embedder)  # warm-up: model, caches
     encode(texts[:64])
-    print(f"{n_articles} articles, {n_chunks} chunks, pipeline embedder {embedder.name}, raw: SentenceTransformer.encode")
+    print(f"{n_articles} articles, {n_chunks} chunks, pipeline embedder {embedder.name}, "
+          "raw: SentenceTransformer.encode")
     rows = []
     for r in range(args.repeats):
         order = ("raw", "pipeline") if r % 2 == 0 else ("pipeline", "raw")
@@ -149,7 +151,8 @@ def main() -> None:
         "pipeline": {"seconds": pipe, "chunks_per_s": n_chunks / pipe, "articles_per_s": n_articles / pipe},
         "raw_encode": {"seconds": raw, "chunks_per_s": n_chunks / raw},
         "ratio_median": median([r["ratio"] for r in rows]), "ratio_cpu_median": median([r["ratio_cpu"] for r in rows]),
-        "outside_embed_share_median": median([r["outside_embed_share"] for r in rows]), "runs": rows, "machine": machine(), "date": today(),
+        "outside_embed_share_median": median([r["outside_embed_share"] for r in rows]), "runs": rows,
+        "machine": machine(), "date": today(),
     }
     if args.profile:
         prof = cProfile.Profile()

@@ -77,7 +77,8 @@ SHARED_INDEXES = {  # name: () -> (articles folder, index folder), both built el
     "news": lambda: (news_corpus(), NEWS_INDEX),
     "squad-bbc": lambda: (CACHE / "corpus-squad11-bbc", CACHE / "index-squad-bbc-1000-200"),
 }
-TEMPLATES = ("What happened: {t}?", "Who is involved in: {t}?", "What is the news about: {t}?", "When did this happen: {t}?")
+TEMPLATES = ("What happened: {t}?", "Who is involved in: {t}?", "What is the news about: {t}?",
+             "When did this happen: {t}?")
 
 
 # ------------------------------------------------------------------------------------------- inputs
@@ -153,7 +154,8 @@ def padded_snapshot(qa: QA, snap, copies: int = 2, noise: float = 0.5, seed: int
 
 
 def open_qa(corpus: str) -> tuple[QA, str]:
-    """A QA over ``corpus`` and a note on how it was opened (``NAME*N``: NAME padded to N times its size, exact search)."""
+    """A QA over ``corpus`` and a note on how it was opened (``NAME*N``: NAME padded to N times its size,
+    exact search)."""
 
     corpus = ALIASES.get(corpus, corpus)
     if corpus == "seed":
@@ -306,7 +308,8 @@ def measure_f1(variants: list[str]) -> dict:
         if v == "torch-shipped":
             continue  # same network and logits as "torch"
         m = evaluate(SpanReader(backend=backend))
-        out[v] = {key: m[key] for key in ("v11_f1", "v11_exact", "v20_f1", "v20_has_ans_f1", "v20_no_ans_acc", "seconds")}
+        keys = ("v11_f1", "v11_exact", "v20_f1", "v20_has_ans_f1", "v20_no_ans_acc", "seconds")
+        out[v] = {key: m[key] for key in keys}
         print(v, json.dumps(out[v]), flush=True)
     return out
 

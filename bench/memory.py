@@ -122,7 +122,8 @@ def stand_in_index() -> Path:
     if not (folder / "CURRENT").exists():
         loaded = load_articles(news_corpus(), progress=False)
         # the manifest names the stand-in embedder: qa never mistakes this index for a real one
-        ChunkIndex(folder, Settings(index_dir=folder, embedder="random-stand-in"), RandomVectors()).sync(loaded.articles)
+        settings = Settings(index_dir=folder, embedder="random-stand-in")
+        ChunkIndex(folder, settings, RandomVectors()).sync(loaded.articles)
     return folder
 
 
@@ -150,7 +151,8 @@ def main() -> None:
     if args.before:
         tmp = Path(tempfile.mkdtemp(prefix="memory-before-"))
         subprocess.run(f"git -C {REPO_ROOT} archive HEAD | tar -x -C {tmp}", shell=True, check=True)
-        head_default = subprocess.run([sys.executable, "-c", "from qa.config import Settings; print(Settings().embedder)"],
+        print_default = "from qa.config import Settings; print(Settings().embedder)"
+        head_default = subprocess.run([sys.executable, "-c", print_default],
                                       cwd=tmp, capture_output=True, text=True, check=True).stdout.strip()
         configs[f"before (HEAD): {head_default}"] = (tmp, head_default)
     for emb in args.embedders.split(","):

@@ -65,7 +65,10 @@ def same_index(a, b) -> float:
     """The largest vector difference between two snapshots with identical chunks (else an error)."""
     import numpy as np
 
-    assert [(c.id, c.article_id, c.start, c.end) for c in a.chunks] == [(c.id, c.article_id, c.start, c.end) for c in b.chunks]
+    def spans(chunks):
+        return [(c.id, c.article_id, c.start, c.end) for c in chunks]
+
+    assert spans(a.chunks) == spans(b.chunks)
     ids = [c.id for c in a.chunks]
     va = np.stack([a.faiss_index.reconstruct(i) for i in ids])
     vb = np.stack([b.faiss_index.reconstruct(i) for i in ids])
@@ -173,7 +176,8 @@ def main() -> None:
     section = "\n".join([
         "## Distributed indexing on Ray (issue 8)",
         "",
-        f"`python bench/ray_indexing.py --articles {args.articles} --repeats {args.repeats} --cpus {args.cpus} --write` "
+        f"`python bench/ray_indexing.py --articles {args.articles} --repeats {args.repeats} --cpus {args.cpus} "
+        "--write` "
         f"on {machine()}, {today()}; Ray {ray.__version__}.",
         "",
         f"Subset: {len(articles)} of the {len(loaded.articles)} Reuters + BBC articles (evenly spaced over "

@@ -46,7 +46,8 @@ def main() -> None:
     splits = {"tune": [], "test": []}
     for q in questions:
         splits["test" if article_name(q["doc_id"]) in VALIDATION_ARTICLES else "tune"].append(q)
-    splits = {k: [v[i] for i in sorted(rng.choice(len(v), min(args.limit, len(v)), replace=False))] for k, v in splits.items()}
+    splits = {k: [v[i] for i in sorted(rng.choice(len(v), min(args.limit, len(v)), replace=False))]
+              for k, v in splits.items()}
 
     out = {"date": today(), "machine": machine(), "limit": args.limit, "depth": args.depth, "splits": {}}
     for split, qs in splits.items():
@@ -70,7 +71,8 @@ def main() -> None:
                     top1 += pos == 0
                     top5 += pos < 5
             res[str(w)] = {"top1": top1 / len(rows), "top5": top5 / len(rows)}
-        out["splits"][split] = {"n": len(rows), "seconds_per_question": (time.perf_counter() - t0) / len(rows), "by_weight": res}
+        out["splits"][split] = {"n": len(rows), "seconds_per_question": (time.perf_counter() - t0) / len(rows),
+                                "by_weight": res}
         print(split, json.dumps(res), flush=True)
     best = max(WEIGHTS[1:], key=lambda w: (out["splits"]["tune"]["by_weight"][str(w)]["top5"],
                                             out["splits"]["tune"]["by_weight"][str(w)]["top1"]))

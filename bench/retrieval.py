@@ -39,12 +39,14 @@ def main() -> None:
     args = ap.parse_args()
     logging.basicConfig(level=logging.INFO, format="%(message)s")
 
-    settings = Settings(articles_dir=squad_bbc_corpus(), index_dir=CACHE / f"index-squad-bbc-{args.chunk_size}-{args.chunk_overlap}",
+    settings = Settings(articles_dir=squad_bbc_corpus(),
+                        index_dir=CACHE / f"index-squad-bbc-{args.chunk_size}-{args.chunk_overlap}",
                         chunk_size=args.chunk_size, chunk_overlap=args.chunk_overlap, candidates=args.depth)
     qa = QA(settings=settings)
     t = time.perf_counter()
     qa.refresh(progress=True)
-    print(f"index ready in {time.perf_counter() - t:.0f}s: {len(qa.snapshot.chunks)} chunks, {len(qa.snapshot.articles)} articles")
+    print(f"index ready in {time.perf_counter() - t:.0f}s: {len(qa.snapshot.chunks)} chunks, "
+          f"{len(qa.snapshot.articles)} articles")
     snap = qa.snapshot
     retr = qa.retriever
     by_source = {a.source: a.id for a in snap.articles.values()}
@@ -55,7 +57,8 @@ def main() -> None:
         splits["test" if article_name(q["doc_id"]) in VALIDATION_ARTICLES else "tune"].append(q)
     if args.limit:
         rng = np.random.default_rng(0)
-        splits = {k: [v[i] for i in sorted(rng.choice(len(v), min(args.limit, len(v)), replace=False))] for k, v in splits.items()}
+        splits = {k: [v[i] for i in sorted(rng.choice(len(v), min(args.limit, len(v)), replace=False))]
+                  for k, v in splits.items()}
 
     results = {}
     for split, qs in splits.items():
@@ -66,7 +69,7 @@ def main() -> None:
         dscore, dids = snap.faiss_index.search(vecs, args.depth)
         lex = retr.lexical.search(texts, args.depth)
         hits = []
-        for i, q in enumerate(qs):
+        for q in qs:
             aid = by_source[f"squad.jsonl#{q['doc_id']}"]
             spans = gold_spans(q)
             hits.append((aid, spans))
@@ -132,7 +135,8 @@ def main() -> None:
     print(f"\n{'variant':<24} {'tune top1':>9} {'top5':>6} {'test top1':>9} {'top5':>6} {'top10':>6} {'mrr':>6}")
     for name in results["tune"]:
         a, b = results["tune"][name], results["test"][name]
-        print(f"{name:<24} {a['top1']:9.3f} {a['top5']:6.3f} {b['top1']:9.3f} {b['top5']:6.3f} {b['top10']:6.3f} {b['mrr']:6.3f}")
+        print(f"{name:<24} {a['top1']:9.3f} {a['top5']:6.3f} {b['top1']:9.3f} {b['top5']:6.3f} {b['top10']:6.3f} "
+              f"{b['mrr']:6.3f}")
     print("search latency ms:", results["search_latency_ms"])
     if args.out:
         with open(args.out, "w") as f:

@@ -45,7 +45,7 @@ def average_weights(sources: Sequence[str | os.PathLike], out: str | os.PathLike
     for d, state in zip(dirs[1:], states[1:]):
         if state.keys() != first.keys() or any(state[k].shape != first[k].shape for k in first):
             raise ValueError(f"{d} is not the same network as {dirs[0]}: their tensors differ")
-    mean = {k: (sum(s[k].double() for s in states) / len(states)).to(first[k].dtype).contiguous() for k in first}
+    mean = {k: _mean([s[k] for s in states]).to(first[k].dtype).contiguous() for k in first}
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     for f in dirs[0].iterdir():
@@ -55,6 +55,14 @@ def average_weights(sources: Sequence[str | os.PathLike], out: str | os.PathLike
     save_file(mean, str(tmp), metadata={"format": "pt"})
     os.replace(tmp, out / WEIGHTS_FILE)  # the old weights stay whole until the new ones are
     return out
+
+
+def _mean(tensors):
+    """The element-wise mean, summed in float64."""
+    total = tensors[0].double()
+    for t in tensors[1:]:
+        total = total + t.double()
+    return total / len(tensors)
 
 
 def main(argv: list[str] | None = None) -> int:

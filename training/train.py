@@ -60,7 +60,9 @@ def token_targets(feat: Feature, answers) -> dict[tuple[int, int], float]:
     """(start token, end token) -> weight for reference answers that lie fully inside the window."""
     out: dict[tuple[int, int], float] = {}
     a, b = feat.context_start_token, feat.context_end_token
-    win_start, win_end = feat.offsets[a][0], feat.offsets[b][1]
+    first, last = feat.offsets[a], feat.offsets[b]
+    assert first is not None and last is not None  # context tokens always have offsets
+    win_start, win_end = first[0], last[1]
     for text, start in answers:
         end = start + len(text)
         if start < win_start or end > win_end:
@@ -106,7 +108,7 @@ def make_batches(items, batch_size: int, rng: random.Random, bucket: int = 50):
     """Shuffle, then group similar lengths (within buckets of ``bucket`` batches) to cut padding."""
     idx = list(range(len(items)))
     rng.shuffle(idx)
-    batches = []
+    batches: list[list[int]] = []
     span = batch_size * bucket
     for g in range(0, len(idx), span):
         grp = sorted(idx[g : g + span], key=lambda k: len(items[k][0].input_ids))
