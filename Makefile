@@ -7,7 +7,7 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 
-.PHONY: install prepare ask chat index test test-fast reader clean
+.PHONY: install prepare ask chat index test test-fast lint reader calibrate clean
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -40,20 +40,31 @@ test: $(STAMP)
 test-fast: $(STAMP)
 	$(PY) -m pytest -m "not slow"
 
-# Retrain the span reader as shipped (see qa/reader/MODEL_CARD.md): stage 1 on SQuAD's training
-# articles; stage 2 continues it twice on SQuAD + synthetic Reuters questions, once plain and once
+# ruff and mypy, configured in pyproject.toml
+lint: $(STAMP)
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/mypy
+
+# Retrain the span reader as shipped (see qa/reader/MODEL_CARD.md; the code is in training/, which is not
+# installed): stage 1 on SQuAD's training articles; stage 2 continues it twice on SQuAD + synthetic Reuters questions, once plain and once
 # with a quarter of them also asked with the answer deleted; the shipped reader is the mean of the
 # two, calibrated, fp16, written to qa/reader/weights/. About 3 hours on 2 CPU cores.
 READER_WORK ?= /tmp/qa-reader-train
 STAGE2 := --base $(READER_WORK)/stage1/export --augment reuters --epochs 1 --lr 5e-5 --warmup 0.05 --no-epoch-eval
 reader: $(STAMP)
-	$(PY) -m qa.reader.train --out $(READER_WORK)/stage1 --export-dir $(READER_WORK)/stage1/export --no-epoch-eval
-	$(PY) -m qa.reader.train $(STAGE2) --out $(READER_WORK)/stage2 --export-dir $(READER_WORK)/stage2/export
-	$(PY) -m qa.reader.train $(STAGE2) --augment-deleted 0.25 --out $(READER_WORK)/stage2-cut \
+	$(PY) -m training.train --out $(READER_WORK)/stage1 --export-dir $(READER_WORK)/stage1/export --no-epoch-eval
+	$(PY) -m training.train $(STAGE2) --out $(READER_WORK)/stage2 --export-dir $(READER_WORK)/stage2/export
+	$(PY) -m training.train $(STAGE2) --augment-deleted 0.25 --out $(READER_WORK)/stage2-cut \
 		--export-dir $(READER_WORK)/stage2-cut/export
-	$(PY) -m qa.reader.soup --out qa/reader/weights $(READER_WORK)/stage2/export $(READER_WORK)/stage2-cut/export
-	$(PY) -m qa.reader.evaluate --calibrate --news
+	$(PY) -m training.soup --out qa/reader/weights $(READER_WORK)/stage2/export $(READER_WORK)/stage2-cut/export
+	$(PY) -m training.evaluate --calibrate --news
 	$(VENV)/bin/qa prepare
+
+# Refit the no-answer calibrations of qa/calibration.json (after retraining the reader): the reader's
+# gate and the sentence answerer's threshold, on the SQuAD training articles + BBC (see training/).
+calibrate: $(STAMP)
+	$(PY) -m training.calibrate_gate
+	$(PY) -m training.calibrate_sentence
 
 clean:
 	rm -rf $(VENV) vectors bench/.cache .pytest_cache

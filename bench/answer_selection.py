@@ -30,11 +30,12 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.common import CACHE, DATA, machine, read_jsonl, squad_bbc_corpus, today  # noqa: E402
+from bench.common import machine, today  # noqa: E402
 from qa import QA, Settings  # noqa: E402
 from qa.metrics import score_one  # noqa: E402
-from qa.reader.data import VALIDATION_ARTICLES, article_name  # noqa: E402
+from qa.reader import SpanReader  # noqa: E402
 from qa.reader.reader import NO_SPAN_MARGIN  # noqa: E402
+from training.datasets import CACHE, DATA_ROOT, VALIDATION_ARTICLES, article_name, read_jsonl, squad_bbc_corpus  # noqa: E402
 
 WEIGHTS = (0.05, 0.1, 0.2, 0.3, 0.5, 1.0)
 
@@ -45,7 +46,8 @@ def read(qa: QA, reader, qs: list[dict], depth: int) -> list[list[tuple[float, l
     out = []
     for q, ps in zip(qs, found):
         pairs = reader.predict_pairs([q["question"]] * len(ps), [p.text for p in ps])
-        out.append([(p.score, [(p.text[c.start_char:c.end_char], c.margin) for c in cands]) for p, (_, cands) in zip(ps, pairs)])
+        out.append([(p.score, [(p.text[c.start_char:c.end_char], c.margin) for c in cands])
+                    for p, (_, cands) in zip(ps, pairs)])
     return out
 
 
@@ -68,12 +70,11 @@ def main() -> None:
     ap.add_argument("-k", type=int, default=5)
     ap.add_argument("--out", default=None)
     args = ap.parse_args()
-    from qa.reader import SpanReader
 
     qa = QA(settings=Settings(articles_dir=squad_bbc_corpus(), index_dir=CACHE / "index-squad-bbc-1000-200"))
     qa.refresh()
     reader = SpanReader(abstain=False)
-    questions = read_jsonl(DATA / "squad" / "squad11" / "qa.jsonl")
+    questions = read_jsonl(DATA_ROOT / "squad" / "squad11" / "qa.jsonl")
     rng = random.Random(0)  # the same questions as bench/end_to_end.py
     tune = rng.sample([q for q in questions if article_name(q["doc_id"]) not in VALIDATION_ARTICLES], args.n)
     test = rng.sample([q for q in questions if article_name(q["doc_id"]) in VALIDATION_ARTICLES], args.n)
@@ -83,7 +84,8 @@ def main() -> None:
         res = {}
         for rule in ("rank", "rerank+rank", "score"):
             for w in (0.0,) if rule == "rank" else WEIGHTS:
-                f1 = [score_one(choose(r, rule, w, args.k, reader.rank_weight), q["answers"])[1] for r, q in zip(rows, qs)]
+                f1 = [score_one(choose(r, rule, w, args.k, reader.rank_weight), q["answers"])[1]
+                      for r, q in zip(rows, qs)]
                 res[f"{rule} w={w}"] = float(np.mean(f1))
         result["splits"][name] = res
         print(name, json.dumps(res, indent=1), flush=True)

@@ -27,15 +27,17 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.common import CACHE, DATA, REPO, RESULTS, machine, read_jsonl, today, write_section  # noqa: E402
+from bench.common import RESULTS, machine, today, write_section  # noqa: E402
 from qa import QA, Settings  # noqa: E402
 from qa.batch import Question, run_batch  # noqa: E402
+from qa.config import REPO_ROOT  # noqa: E402
+from training.datasets import CACHE, DATA_ROOT, read_jsonl  # noqa: E402
 
 
 def corpus(n_questions: int) -> tuple[Path, list[dict]]:
     """The first SQuAD dev articles holding at least ``n_questions`` questions, and those questions."""
-    docs = read_jsonl(DATA / "squad" / "squad11" / "docs.jsonl")
-    qs = read_jsonl(DATA / "squad" / "squad11" / "qa.jsonl")
+    docs = read_jsonl(DATA_ROOT / "squad" / "squad11" / "docs.jsonl")
+    qs = read_jsonl(DATA_ROOT / "squad" / "squad11" / "qa.jsonl")
     by_doc: dict[str, list[dict]] = {}
     for q in qs:
         by_doc.setdefault(q["doc_id"], []).append(q)
@@ -98,7 +100,7 @@ def main() -> None:
     ap.add_argument("--ablation", action="store_true",
                     help="also time batches with the answerer's answer_many hidden (answers then one by one)")
     ap.add_argument("--profile", action="store_true", help="also print where the time goes (one batch, 10 singles)")
-    ap.add_argument("--write", action="store_true", help=f"write the figures into {RESULTS.relative_to(REPO)}")
+    ap.add_argument("--write", action="store_true", help=f"write the figures into {RESULTS.relative_to(REPO_ROOT)}")
     args = ap.parse_args()
     logging.basicConfig(level=logging.WARNING, format="%(message)s")
 

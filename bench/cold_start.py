@@ -35,7 +35,9 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.common import CACHE, REPO, machine, median, squad_bbc_corpus, today  # noqa: E402
+from bench.common import machine, median, today  # noqa: E402
+from qa.config import REPO_ROOT  # noqa: E402
+from training.datasets import CACHE, squad_bbc_corpus  # noqa: E402
 
 QUESTION = "Who slipped out of Venezuela last week?"
 HEAVY = ("torch", "sentence_transformers", "transformers", "onnxruntime", "onnx", "faiss", "bm25s", "scipy",
@@ -132,14 +134,15 @@ def prepare(which: str, configs: dict[str, tuple[Path, dict]]) -> tuple[Path, di
     if which == "seeds":
         articles = CACHE / "cold-start" / "seeds"
         if not articles.exists():
-            shutil.copytree(REPO / "seeds", articles)
+            shutil.copytree(REPO_ROOT / "seeds", articles)
     else:
         articles = squad_bbc_corpus()
     indexes = {}
     for name, (root, env) in configs.items():
         slug = name.replace(" ", "-").replace("+", "-").replace(":", "").replace(",", "")
         index = CACHE / "cold-start" / f"index-{which}-{slug}"
-        src = index_source(which, env.get("QA_EMBEDDER") or (None if name.startswith("before") else _default_embedder(root, env)))
+        embedder = env.get("QA_EMBEDDER") or (None if name.startswith("before") else _default_embedder(root, env))
+        src = index_source(which, embedder)
         if which != "seeds" and not index.exists() and src.exists():
             shutil.copytree(src, index)  # a private copy of the built index: this benchmark may rewrite it
         if (root / "qa" / "prepare.py").exists():
@@ -172,18 +175,18 @@ def main() -> None:
     tmp = None
     if args.before:
         tmp = Path(tempfile.mkdtemp(prefix="cold-before-"))
-        subprocess.run(f"git -C {REPO} archive HEAD | tar -x -C {tmp}", shell=True, check=True)
+        subprocess.run(f"git -C {REPO_ROOT} archive HEAD | tar -x -C {tmp}", shell=True, check=True)
         configs["before: HEAD, default settings"] = (tmp, dict(base_env))
     for e in args.embedders.split(","):
         env = dict(base_env) if e == "default" else {**base_env, "QA_EMBEDDER": e}
-        configs[f"after: {'default settings' if e == 'default' else e}"] = (REPO, env)
+        configs[f"after: {'default settings' if e == 'default' else e}"] = (REPO_ROOT, env)
     py = sys.executable
     runs: dict[str, dict[str, list]] = {name: {} for name in ["python -c pass", *configs]}
     try:
         articles, indexes = prepare(args.index_of, configs)
         names = list(configs)
         for r in range(args.repeats):
-            wall, cpu, _ = child([py, "-c", "pass"], REPO, base_env)
+            wall, cpu, _ = child([py, "-c", "pass"], REPO_ROOT, base_env)
             runs["python -c pass"].setdefault("total", []).append({"wall": wall, "cpu": cpu})
             for name in names[r % len(names):] + names[:r % len(names)]:  # rotate who goes first
                 root, env = configs[name]
@@ -191,7 +194,8 @@ def main() -> None:
                                         str(indexes[name]), "-q", "--json"], root, env)
                 runs[name].setdefault("total", []).append({"wall": wall, "cpu": cpu})
                 runs[name].setdefault("answers", []).append(json.loads(out)["answer"])
-                wall, cpu, out = child([py, "-c", PHASES, str(articles), str(indexes[name]), QUESTION, ",".join(HEAVY)], root, env)
+                argv = [py, "-c", PHASES, str(articles), str(indexes[name]), QUESTION, ",".join(HEAVY)]
+                wall, cpu, out = child(argv, root, env)
                 phases = json.loads(out)
                 runs[name]["modules"] = phases.pop("modules")
                 phases.pop("answer")
@@ -199,7 +203,8 @@ def main() -> None:
                 for k, v in phases.items():
                     runs[name].setdefault(k, []).append(v)
                 if args.chat:
-                    secs = chat_start([py, "-m", "qa", "chat", "--articles", str(articles), "--index", str(indexes[name])],
+                    secs = chat_start([py, "-m", "qa", "chat", "--articles", str(articles),
+                                       "--index", str(indexes[name])],
                                       root, env)
                     runs[name].setdefault("chat", []).append({"wall": secs, "cpu": float("nan")})
             print(f"repeat {r + 1}/{args.repeats} done", flush=True)
@@ -219,16 +224,19 @@ def main() -> None:
         for name in configs:
             for k in ("total", "chat"):
                 if k in runs[name]:
-                    summary[name][f"{k}_x_before"] = median([b["wall"] / a["wall"] for a, b in zip(runs[name][k], runs[base][k])])
+                    summary[name][f"{k}_x_before"] = median([b["wall"] / a["wall"]
+                                                              for a, b in zip(runs[name][k], runs[base][k])])
     result = {"index_of": args.index_of, "repeats": args.repeats, "question": QUESTION, "runs": summary,
               "machine": machine(), "date": today(), "load_average": os.getloadavg()}
     print(f"\n{'configuration':<40} {'qa ask wall':>11} {'cpu':>6} {'x before':>8} {'chat':>6}   phases (wall s): "
           "imports / open index / first embed / first answer / warm answer")
     for name, s in summary.items():
-        ph = " / ".join(f"{s[k]['wall']:.2f}" for k in ("imports", "open_index", "first_embed", "first_answer", "warm_answer") if k in s)
+        phases = ("imports", "open_index", "first_embed", "first_answer", "warm_answer")
+        ph = " / ".join(f"{s[k]['wall']:.2f}" for k in phases if k in s)
         ratio = s.get("total_x_before", float("nan"))
         chat = f"{s['chat']['wall']:6.2f}" if "chat" in s else "      "
-        print(f"{name:<40} {s['total']['wall']:11.2f} {s['total']['cpu']:6.2f} {ratio:8.2f} {chat}   {ph}   {s.get('modules')}")
+        print(f"{name:<40} {s['total']['wall']:11.2f} {s['total']['cpu']:6.2f} {ratio:8.2f} {chat}   {ph}   "
+              f"{s.get('modules')}")
     if args.out:
         Path(args.out).write_text(json.dumps(result, indent=1))
 

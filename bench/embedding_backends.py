@@ -24,11 +24,12 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.common import CACHE, DATA, machine, median, percentile, read_jsonl, today  # noqa: E402
+from bench.common import machine, median, percentile, today  # noqa: E402
 from qa.config import Settings  # noqa: E402
-from qa.embedding import get_embedder  # noqa: E402
+from qa.embedders import get_embedder  # noqa: E402
 from qa.index import ChunkIndex, embed_text  # noqa: E402
 from qa.retrieval import HybridRetriever  # noqa: E402
+from training.datasets import CACHE, DATA_ROOT, VALIDATION_ARTICLES, article_name, read_jsonl  # noqa: E402  # noqa: E402
 
 BACKENDS = {"torch": "all-MiniLM-L6-v2", "onnx": "all-MiniLM-L6-v2+onnx", "onnx-int8": "all-MiniLM-L6-v2+onnx-int8"}
 INDEXES = {"torch": CACHE / "index-squad-bbc-1000-200", "onnx": CACHE / "index-squad-bbc-1000-200",
@@ -36,9 +37,9 @@ INDEXES = {"torch": CACHE / "index-squad-bbc-1000-200", "onnx": CACHE / "index-s
 
 
 def test_questions() -> list[dict]:
-    from qa.reader.data import VALIDATION_ARTICLES, article_name
 
-    return [q for q in read_jsonl(DATA / "squad" / "squad11" / "qa.jsonl") if article_name(q["doc_id"]) in VALIDATION_ARTICLES]
+    questions = read_jsonl(DATA_ROOT / "squad" / "squad11" / "qa.jsonl")
+    return [q for q in questions if article_name(q["doc_id"]) in VALIDATION_ARTICLES]
 
 
 def recall(backend: str, embedder, questions: list[dict]) -> dict:
@@ -60,7 +61,9 @@ def recall(backend: str, embedder, questions: list[dict]) -> dict:
     _, dids = snap.faiss_index.search(vecs, 10)
     prod = retr.search_many(texts, 10, vectors=vecs)
     out = {}
-    for name, ranked in (("dense", [[int(x) for x in row] for row in dids]), ("hybrid", [[p.chunk_id for p in ps] for ps in prod])):
+    rankings = (("dense", [[int(x) for x in row] for row in dids]),
+                ("hybrid", [[p.chunk_id for p in ps] for ps in prod]))
+    for name, ranked in rankings:
         pos = [next((r for r, cid in enumerate(rank) if cid in ok), None) for rank, ok in zip(ranked, correct)]
         out[name] = {f"top{k}": sum(p is not None and p < k for p in pos) / len(pos) for k in (1, 5, 10)}
     out["n"] = len(questions)
@@ -104,7 +107,8 @@ def main() -> None:
                 t = time.perf_counter()
                 embedders[b].embed([q])
                 query[b].append(time.perf_counter() - t)
-        print(f"repeat {r + 1}: " + ", ".join(f"{b} {len(texts) / bulk[b][-1]:.1f} chunks/s" for b in names), flush=True)
+        rates = ", ".join(f"{b} {len(texts) / bulk[b][-1]:.1f} chunks/s" for b in names)
+        print(f"repeat {r + 1}: {rates}", flush=True)
     result = {"chunks": len(texts), "repeats": args.repeats, "queries": len(queries), "backends": {}}
     for b in names:
         ratios = [bulk["torch"][i] / bulk[b][i] for i in range(args.repeats)] if "torch" in bulk else []
@@ -113,7 +117,8 @@ def main() -> None:
             "chunks_per_s": len(texts) / median(bulk[b]),
             "speedup_vs_torch": median(ratios) if ratios else None,
             "cpu_s": median(bulk_cpu[b]),
-            "cpu_speedup_vs_torch": median([bulk_cpu["torch"][i] / bulk_cpu[b][i] for i in range(args.repeats)]) if ratios else None,
+            "cpu_speedup_vs_torch": (median([bulk_cpu["torch"][i] / bulk_cpu[b][i] for i in range(args.repeats)])
+                                     if ratios else None),
             "query_p50_ms": median(query[b]) * 1000, "query_p95_ms": percentile(query[b], 95) * 1000,
             "query_speedup_vs_torch": median(query["torch"]) / median(query[b]) if "torch" in query else None,
         }

@@ -1,12 +1,13 @@
 """End-to-end answer quality: retrieval over SQuAD + BBC, then the answerer, against SQuAD references.
 
-    python bench/end_to_end.py [--n 300] [--calibrate] [--write] [--rerank W] [--weights DIR]
+    python -m training.calibrate_gate [--n 300]     # first, to refit the gate of qa/calibration.json
+    python bench/end_to_end.py [--n 300] [--write] [--rerank W] [--weights DIR]
 
 Corpus: the retrieval benchmark's index (40 SQuAD v1.1 articles + 2,225 BBC articles). For each
 question the reader reads the top passages (answerable case) and the top passages with the question's
 own article taken out (unanswerable case: the article is not in the folder). Questions of the
 *training* articles fit the no-answer gates; every figure is reported on the held-out validation
-articles (``qa.reader.data.VALIDATION_ARTICLES``).
+articles (``training.datasets.VALIDATION_ARTICLES``).
 
 Two pipelines are measured on the same reads (the network runs once per question; its candidate spans
 are cached under ``bench/.cache``):
@@ -16,8 +17,8 @@ are cached under ``bench/.cache``):
   "the question's article is indexed", threshold the lowest that refuses ``--min-refusal`` of the
   unanswerable training questions;
 - **now**: the reader as it ships (answer types, evidence sentences, edge repair) behind the gate of
-  ``qa/calibration.json`` (``--calibrate`` refits it first, on the training articles: all
-  :data:`qa.answerers.gate.FEATURES`, labels "the answer shown is right", same threshold rule).
+  ``qa/calibration.json`` (fitted by ``python -m training.calibrate_gate`` on the same training
+  questions: all :data:`qa.answerers.gate.FEATURES`, labels "the answer shown is right", same threshold rule).
 
 An answer is *right* when it is a span with token F1 >= 0.5 against a reference, or an evidence
 sentence that holds a reference (SQuAD normalisation); every answer to an unanswerable question is
@@ -30,125 +31,39 @@ unanswerable questions. ``--write`` puts the tables in ``bench/RESULTS.md``.
 from __future__ import annotations
 
 import argparse
-import hashlib
 import json
-import pickle
-import random
 import sys
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.common import CACHE, DATA, machine, read_jsonl, squad_bbc_corpus, today, with_and_without_own_article, write_section  # noqa: E402
-from qa import QA, Settings  # noqa: E402
+from bench.common import machine, today, write_section  # noqa: E402
 from qa.answerers.answer_types import question_type, wrong_type_message  # noqa: E402
-from qa.answerers.gate import FEATURES, NoAnswerGate, features, fit_gate  # noqa: E402
+from qa.answerers.gate import NoAnswerGate  # noqa: E402
 from qa.answerers.protocol import passages_to_read  # noqa: E402
-from qa.metrics import normalize_answer, score_one  # noqa: E402
-from qa.reader.data import VALIDATION_ARTICLES, article_name  # noqa: E402
+from qa.metrics import score_one  # noqa: E402
+from qa.reader import SpanReader  # noqa: E402
 from qa.types import EVIDENCE, HIGH, MEDIUM, SPAN, Answer, confidence_level  # noqa: E402
+from training.calibrate_gate import (  # noqa: E402
+    READS_CACHE,
+    Read,
+    ReadCache,
+    corpus_qa,
+    decide_all,
+    fit,
+    probability,
+    questions,
+    read_all,
+    right,
+)
 
 CONFIDENT = 0.8
 BINS = 10
 BASELINE_FEATURES = 3
-
-
-@dataclass(frozen=True)
-class Read:
-    """One question read by the network: its passages and candidate spans (``SpanReader.read_many``)."""
-
-    question: str
-    passages: list
-    candidates: list
-
-
-class ReadCache:
-    """The reader's candidate spans per (question, passages read, reader), kept on disk between runs,
-    so that decision rules and gates can be compared without running the network again."""
-
-    def __init__(self, path: Path) -> None:
-        self.path = path
-        self.data: dict[str, list] = {}
-        if path.exists():
-            try:
-                self.data = pickle.loads(path.read_bytes())
-            except (OSError, pickle.UnpicklingError, EOFError):
-                self.data = {}
-
-    @staticmethod
-    def key(question: str, passages, reader) -> str:
-        h = hashlib.sha1(question.encode())
-        for p in passages:
-            h.update(f"|{p.article_id}:{p.start}:{p.end}:{p.score:.6f}".encode())
-        h.update(f"|{reader.weights_dir}|{reader.backend}|{reader.n_best}|{reader.max_seq_len}".encode())
-        return h.hexdigest()
-
-    def save(self) -> None:
-        tmp = self.path.with_suffix(".tmp")
-        tmp.write_bytes(pickle.dumps(self.data))
-        tmp.replace(self.path)
-
-
-def read_all(qa: QA, reader, cache: ReadCache, qs: list[dict], depth: int, batch: int = 16) -> tuple[list[Read], list[Read]]:
-    """(answerable reads, unanswerable reads): every article indexed, and the question's own taken out."""
-    pos: list[Read] = []
-    neg: list[Read] = []
-    for i in range(0, len(qs), batch):
-        part = qs[i:i + batch]
-        pairs = with_and_without_own_article(qa, part, depth)
-        changed = False
-        for side, out in ((0, pos), (1, neg)):
-            todo = [(q["question"], pair[side]) for q, pair in zip(part, pairs)]
-            keys = [ReadCache.key(q, ps, reader) for q, ps in todo]
-            missing = [j for j, k in enumerate(keys) if k not in cache.data]
-            if missing:
-                found = reader.read_many([todo[j][0] for j in missing], [todo[j][1] for j in missing])
-                for j, cands in zip(missing, found):
-                    where = {id(p): n for n, p in enumerate(todo[j][1])}
-                    cache.data[keys[j]] = [(where[id(p)], k, c) for p, k, c in cands]
-                changed = True
-            for (q, ps), k in zip(todo, keys):
-                out.append(Read(q, list(ps), [(ps[n], pk, c) for n, pk, c in cache.data[k]]))
-        if changed:
-            cache.save()
-            print(f"  read {min(i + batch, len(qs))}/{len(qs)}", file=sys.stderr, flush=True)
-    return pos, neg
-
-
-def right(answer: Answer, refs: list[str] | None) -> bool:
-    """Is the shown answer right? ``refs`` None: the question is unanswerable, so no answer is."""
-    if refs is None or answer.text is None:
-        return False
-    if answer.kind == EVIDENCE:
-        text = f" {normalize_answer(answer.text)} "
-        return any(f" {normalize_answer(r)} " in text for r in refs if normalize_answer(r))
-    return score_one(answer.text, refs)[1] >= 0.5
-
-
-def probability(gate: NoAnswerGate, answer: Answer) -> float:
-    """The confidence shown with ``answer`` (0 when the reader itself refused: the gate never sees it)."""
-    return gate.probability(answer) if answer.text is not None else 0.0
-
-
-def fit(pos: list[Answer], neg: list[Answer], refs: list[list[str]], n_features: int, label_right: bool,
-        min_refusal: float) -> NoAnswerGate:
-    """A gate over the first ``n_features`` features, fitted on training questions: labels "answerable"
-    (as the shipped gate before) or "the answer is right"; threshold the lowest that refuses
-    ``min_refusal`` of the unanswerable ones. Answers the reader refused itself are left out of the
-    fit, as the gate never sees them."""
-    ys = [int(right(a, r)) if label_right else 1 for a, r in zip(pos, refs)] + [0] * len(neg)
-    kept = [(a, y) for a, y in zip(pos + neg, ys) if a.text is not None]
-    weights, bias = fit_gate([features(a)[:n_features] for a, _ in kept], [y for _, y in kept])
-    gate = NoAnswerGate(weights, bias, 0.5)
-    probs_neg = sorted(probability(gate, a) for a in neg)
-    grid = sorted(set([probability(gate, a) for a in pos] + probs_neg))
-    gate.threshold = float(next(t for t in grid if np.mean([p < t for p in probs_neg]) >= min_refusal))
-    return gate
 
 
 def reliability(conf: list[float], ok: list[bool], bins: int = BINS) -> tuple[list[dict], float]:
@@ -188,7 +103,8 @@ def measure(pos: list[Answer], neg: list[Answer], refs: list[list[str]], gate: N
     refused = float(np.mean([p < t for p in p_neg]))
     n_all = len(pos) + len(neg)
     return {
-        "f1_always_answer": float(np.mean(f1)), "em_always_answer": float(np.mean([score_one(a.text, r)[0] for a, r in zip(pos, refs)])),
+        "f1_always_answer": float(np.mean(f1)),
+        "em_always_answer": float(np.mean([score_one(a.text, r)[0] for a, r in zip(pos, refs)])),
         "right_always_answer": float(np.mean(ok_pos)),
         "f1_with_no_answer": float(np.mean(f1_gated)),
         "f1_with_no_answer_span_questions": float(np.mean([f for f, k in zip(f1_gated, span_kind) if k])),
@@ -209,10 +125,6 @@ def measure(pos: list[Answer], neg: list[Answer], refs: list[list[str]], gate: N
                                    for a in pos),
         "threshold": t,
     }
-
-
-def decide_all(reader, reads: list[Read]) -> list[Answer]:
-    return [reader.decide(r.question, list(r.passages), list(r.candidates)) for r in reads]
 
 
 def pipelines(reader) -> dict[str, Callable[[list[Read]], list[Answer]]]:
@@ -250,19 +162,31 @@ def markdown(result: dict) -> str:
         "",
         "| held-out articles | before | now |",
         "|---|---|---|",
-        f"| confident-wrong rate, 50/50 mix (shown with confidence >= {CONFIDENT} and wrong) | {pct(b['confident_wrong_mix'])} | **{pct(n['confident_wrong_mix'])}** |",
-        f"| confident-wrong, answerable questions / unanswerable ones | {pct(b['confident_wrong_answerable'])} / {pct(b['confident_wrong_unanswerable'])} | {pct(n['confident_wrong_answerable'])} / {pct(n['confident_wrong_unanswerable'])} |",
+        f"| confident-wrong rate, 50/50 mix (shown with confidence >= {CONFIDENT} and wrong) "
+        f"| {pct(b['confident_wrong_mix'])} | **{pct(n['confident_wrong_mix'])}** |",
+        f"| confident-wrong, answerable questions / unanswerable ones "
+        f"| {pct(b['confident_wrong_answerable'])} / {pct(b['confident_wrong_unanswerable'])} "
+        f"| {pct(n['confident_wrong_answerable'])} / {pct(n['confident_wrong_unanswerable'])} |",
         f"| ECE of the shown answers (10 bins) | {b['ece_shown']:.3f} | **{n['ece_shown']:.3f}** |",
         f"| ECE of every question's confidence | {b['ece_all']:.3f} | {n['ece_all']:.3f} |",
-        f"| F1 / EM always answering | {100 * b['f1_always_answer']:.1f} / {100 * b['em_always_answer']:.1f} | {100 * n['f1_always_answer']:.1f} / {100 * n['em_always_answer']:.1f} |",
-        f"| F1 with the gate (refusals score 0) | {100 * b['f1_with_no_answer']:.1f} | **{100 * n['f1_with_no_answer']:.1f}** |",
-        f"| same, the {n['span_questions']} questions of a kind a short span can answer (evidence kinds left out) | {100 * b['f1_with_no_answer_span_questions']:.1f} | {100 * n['f1_with_no_answer_span_questions']:.1f} |",
-        f"| answerable questions answered | {pct(b['answered_when_answerable'])} | {pct(n['answered_when_answerable'])} |",
-        f"| unanswerable questions refused | {pct(b['refused_when_unanswerable'])} | **{pct(n['refused_when_unanswerable'])}** |",
-        f"| overall F1 on the 50/50 mix | {100 * b['overall_f1_50_50_mix']:.1f} | {100 * n['overall_f1_50_50_mix']:.1f} |",
-        f"| answers shown (of {2 * result['n']}), share right | {b['shown']}, {pct(b['shown_right'])} | {n['shown']}, {pct(n['shown_right'])} |",
-        f"| evidence answers to answerable questions: given / shown / holding a reference | – | {n['evidence_answers']} / {n['evidence_shown']} / {n['evidence_right']} |",
-        f"| answerable questions the reader refused for want of a span of the asked-for type | – | {n['wrong_type_refusals']} |",
+        f"| F1 / EM always answering | {100 * b['f1_always_answer']:.1f} / {100 * b['em_always_answer']:.1f} "
+        f"| {100 * n['f1_always_answer']:.1f} / {100 * n['em_always_answer']:.1f} |",
+        f"| F1 with the gate (refusals score 0) | {100 * b['f1_with_no_answer']:.1f} "
+        f"| **{100 * n['f1_with_no_answer']:.1f}** |",
+        f"| same, the {n['span_questions']} questions of a kind a short span can answer (evidence kinds left out) "
+        f"| {100 * b['f1_with_no_answer_span_questions']:.1f} | {100 * n['f1_with_no_answer_span_questions']:.1f} |",
+        f"| answerable questions answered | {pct(b['answered_when_answerable'])} "
+        f"| {pct(n['answered_when_answerable'])} |",
+        f"| unanswerable questions refused | {pct(b['refused_when_unanswerable'])} "
+        f"| **{pct(n['refused_when_unanswerable'])}** |",
+        f"| overall F1 on the 50/50 mix | {100 * b['overall_f1_50_50_mix']:.1f} "
+        f"| {100 * n['overall_f1_50_50_mix']:.1f} |",
+        f"| answers shown (of {2 * result['n']}), share right | {b['shown']}, {pct(b['shown_right'])} "
+        f"| {n['shown']}, {pct(n['shown_right'])} |",
+        f"| evidence answers to answerable questions: given / shown / holding a reference | – "
+        f"| {n['evidence_answers']} / {n['evidence_shown']} / {n['evidence_right']} |",
+        f"| answerable questions the reader refused for want of a span of the asked-for type | – "
+        f"| {n['wrong_type_refusals']} |",
         f"| gate threshold | {b['threshold']:.3f} | {n['threshold']:.3f} |",
         "",
         "Reliability of the shown answers (50/50 mix; *n*, mean confidence, share right):",
@@ -277,7 +201,8 @@ def markdown(result: dict) -> str:
         lines.append(f"| {rb['bin']} | " + " | ".join(cells) + " |")
     lines += [
         "",
-        f"Confidence levels of the shown answers (`qa.types.confidence_level`: High >= {HIGH}, Medium >= {MEDIUM}):",
+        f"Confidence levels of the shown answers (`qa.types.confidence_level`: High >= {HIGH}, "
+        f"Medium >= {MEDIUM}):",
         "",
         "| level | before: n, right | now: n, right |",
         "|---|---|---|",
@@ -289,7 +214,8 @@ def markdown(result: dict) -> str:
     lines += [
         "",
         f"Span-edge repair alone (the *before* reader plus `repair_span`), F1 always answering: training articles "
-        f"{100 * result['tune']['before']['f1_always_answer']:.2f} -> {100 * result['tune']['repair only']['f1_always_answer']:.2f}, "
+        f"{100 * result['tune']['before']['f1_always_answer']:.2f} -> "
+        f"{100 * result['tune']['repair only']['f1_always_answer']:.2f}, "
         f"held-out {100 * b['f1_always_answer']:.2f} -> {100 * rep['f1_always_answer']:.2f} "
         f"({result['repair_changed']['tune']} and {result['repair_changed']['test']} answers changed).",
     ]
@@ -304,28 +230,22 @@ def main() -> None:
                     help="the reader's re-ranking weight (default: the shipped one; 0 = read only the top k in "
                          "retrieval order); when on, the reader reads its read_depth passages")
     ap.add_argument("--weights", default=None, help="reader weights folder (default: the shipped ones)")
-    ap.add_argument("--calibrate", action="store_true", help="refit the gate of qa/calibration.json first")
     ap.add_argument("--min-refusal", type=float, default=0.85,
                     help="the gates' threshold: the lowest that refuses at least this share of the unanswerable "
                          "training questions")
     ap.add_argument("--write", action="store_true", help="put the tables in bench/RESULTS.md")
     ap.add_argument("--out", default=None)
     args = ap.parse_args()
-    from qa.reader import SpanReader
 
-    qa = QA(settings=Settings(articles_dir=squad_bbc_corpus(), index_dir=CACHE / "index-squad-bbc-1000-200"))
-    qa.refresh()
+    qa = corpus_qa()
     reader = SpanReader(args.weights, abstain=False, rerank_weight=args.rerank)
     depth = passages_to_read(reader, args.k)
-    questions = read_jsonl(DATA / "squad" / "squad11" / "qa.jsonl")
-    rng = random.Random(0)
-    tune = rng.sample([q for q in questions if article_name(q["doc_id"]) not in VALIDATION_ARTICLES], args.n)
-    test = rng.sample([q for q in questions if article_name(q["doc_id"]) in VALIDATION_ARTICLES], args.n)
+    tune, test = questions(args.n)
     command = "python bench/end_to_end.py " + " ".join(sys.argv[1:])
     result = {"date": today(), "machine": machine(), "command": command.strip(), "n": args.n, "k": args.k,
               "rerank_weight": reader.rerank_weight, "passages_read": depth}
 
-    cache = ReadCache(CACHE / "end_to_end-reads.pkl")
+    cache = ReadCache(READS_CACHE)
     t0 = time.perf_counter()
     reads = {"tune": read_all(qa, reader, cache, tune, depth), "test": read_all(qa, reader, cache, test, depth)}
     result["read_seconds"] = time.perf_counter() - t0
@@ -339,19 +259,11 @@ def main() -> None:
 
     before_gate = fit(*answers["tune"]["before"], refs["tune"], BASELINE_FEATURES, label_right=False,
                       min_refusal=args.min_refusal)
-    if args.calibrate:
-        gate = fit(*answers["tune"]["now"], refs["tune"], len(FEATURES), label_right=True, min_refusal=args.min_refusal)
-        gate.save({"features": list(FEATURES),
-                   "method": f"bench/end_to_end.py --calibrate --min-refusal {args.min_refusal}: SQuAD v1.1 + BBC, "
-                             "training articles; label: the answer shown is right (span F1 >= 0.5 or evidence "
-                             "holding a reference), none when the own article is removed", "n": args.n,
-                   "date": today()})
-        result["calibration"] = {"weights": gate.weights, "bias": gate.bias, "threshold": gate.threshold}
-        print("calibrated:", result["calibration"], flush=True)
     gate = NoAnswerGate.load()
     if gate is None:
-        raise SystemExit("no gate in qa/calibration.json: run with --calibrate")
-    result["before_gate"] = {"weights": before_gate.weights, "bias": before_gate.bias, "threshold": before_gate.threshold}
+        raise SystemExit("no gate in qa/calibration.json: run python -m training.calibrate_gate")
+    result["before_gate"] = {"weights": before_gate.weights, "bias": before_gate.bias,
+                            "threshold": before_gate.threshold}
     gates = {"before": before_gate, "repair only": before_gate, "now": gate}
     for split in reads:
         result[split] = {name: measure(*answers[split][name], refs[split], gates[name]) for name in runs}
@@ -359,7 +271,8 @@ def main() -> None:
     for split in ("tune", "test"):
         for name in runs:
             r = result[split][name]
-            print(f"{split:5s} {name:12s} F1 {100 * r['f1_always_answer']:.1f} gated {100 * r['f1_with_no_answer']:.1f} "
+            print(f"{split:5s} {name:12s} F1 {100 * r['f1_always_answer']:.1f} "
+                  f"gated {100 * r['f1_with_no_answer']:.1f} "
                   f"answered {pct(r['answered_when_answerable'])} refused {pct(r['refused_when_unanswerable'])} "
                   f"conf-wrong mix {pct(r['confident_wrong_mix'])} ans {pct(r['confident_wrong_answerable'])} "
                   f"ECE {r['ece_shown']:.3f}/{r['ece_all']:.3f}")

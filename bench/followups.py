@@ -42,10 +42,12 @@ from types import ModuleType
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.common import DATA, REPO, RESULTS, read_jsonl, today, write_section  # noqa: E402
+from bench.common import RESULTS, today, write_section  # noqa: E402
+from qa.config import REPO_ROOT  # noqa: E402
 from qa.types import Answer  # noqa: E402
+from training.datasets import DATA_ROOT, read_jsonl  # noqa: E402
 
-SET = REPO / "bench" / "followups.jsonl"
+SET = REPO_ROOT / "bench" / "followups.jsonl"
 MARKER = "followups"
 PERSONAL = {"he", "she", "him", "his", "her", "hers", "himself", "herself"}
 NEUTER = {"it", "its", "itself"}
@@ -65,7 +67,7 @@ def load(rev: str | None) -> ModuleType:
     if rev is None:
         import qa.conversation as mod
         return mod
-    src = subprocess.run(["git", "show", f"{rev}:qa/conversation.py"], cwd=REPO, check=True,
+    src = subprocess.run(["git", "show", f"{rev}:qa/conversation.py"], cwd=REPO_ROOT, check=True,
                          capture_output=True, text=True).stdout
     path = Path(tempfile.mkdtemp()) / "conversation_at_rev.py"
     path.write_text(src)
@@ -78,7 +80,7 @@ def load(rev: str | None) -> ModuleType:
 
 
 def news_texts() -> list[str]:
-    return [a["text"] for name in ("bbc.jsonl", "reuters21578.jsonl") for a in read_jsonl(DATA / "news" / name)]
+    return [a["text"] for name in ("bbc.jsonl", "reuters21578.jsonl") for a in read_jsonl(DATA_ROOT / "news" / name)]
 
 
 def vocabulary(mod: ModuleType, texts: list[str]) -> dict:
@@ -189,7 +191,7 @@ def main() -> None:
                     help="also score qa/conversation.py as committed at this git revision")
     ap.add_argument("--show", choices=("dev", "heldout", "all"), default=None,
                     help="print the misses (and wrong-kind resolutions) of this split")
-    ap.add_argument("--write", action="store_true", help=f"write the table into {RESULTS.relative_to(REPO)}")
+    ap.add_argument("--write", action="store_true", help=f"write the table into {RESULTS.relative_to(REPO_ROOT)}")
     ap.add_argument("--remark", default="", help="a paragraph to add under the table (with --write)")
     args = ap.parse_args()
 
@@ -232,7 +234,7 @@ def main() -> None:
             "rewrite came with a note for the person (asked as typed, or how it was read).\n\n"
             + table(results) + (f"\n\n{args.remark}" if args.remark else ""))
         write_section(MARKER, section)
-        print(f"wrote the {MARKER} section of {RESULTS.relative_to(REPO)}")
+        print(f"wrote the {MARKER} section of {RESULTS.relative_to(REPO_ROOT)}")
 
 
 if __name__ == "__main__":

@@ -2,7 +2,7 @@
 
     python bench/haystack_compare.py [--questions 600] [--seed 0]
 
-Articles: the 8 held-out SQuAD v1.1 validation articles (``qa.reader.data.VALIDATION_ARTICLES``) and the
+Articles: the 8 held-out SQuAD v1.1 validation articles (``training.datasets.VALIDATION_ARTICLES``) and the
 BBC corpus as distractors, written once to ``bench/.cache/compare-corpus/`` (two JSONL files). Questions:
 ``--questions`` SQuAD v1.1 questions of those articles (random, ``--seed``), scored by the official
 exact match and F1 against their gold answers.
@@ -34,12 +34,14 @@ import os
 import random
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.common import CACHE, DATA, REPO, machine, median, percentile, read_jsonl, today  # noqa: E402
+from bench.common import machine, median, percentile, today  # noqa: E402
+from qa.config import REPO_ROOT, WEIGHTS_DIR  # noqa: E402
+from qa.metrics import score_one  # noqa: E402
+from training.datasets import CACHE, DATA_ROOT, VALIDATION_ARTICLES, article_name, read_jsonl  # noqa: E402  # noqa: E402
 
 VENV = CACHE / "haystack-venv"
 HAYSTACK_PACKAGES = ["torch==2.13.0", "haystack-ai==3.4.1", "sentence-transformers-haystack==2.0.0",
@@ -53,7 +55,7 @@ def rss():
     d = dict(l.split(":", 1) for l in open("/proc/self/status") if ":" in l)
     return int(d["VmHWM"].split()[0]) / 1024
 from qa import QA, Settings
-from qa.embedding import get_embedder
+from qa.embedders import get_embedder
 from qa.engine import default_answerer
 from qa.types import Passage
 t = time.perf_counter()
@@ -61,13 +63,15 @@ embedder = get_embedder(Settings().embedder)
 embedder.embed(["warm up"])
 answerer = default_answerer(embedder)
 text = "Warm up: the reader is loaded before indexing, as Haystack's is."
-answerer.answer("Who is loaded?", [Passage(chunk_id=0, article_id="a", title="T", source="a", start=0, end=len(text), text=text, score=1.0, rank=0)])
+answerer.answer("Who is loaded?", [Passage(chunk_id=0, article_id="a", title="T", source="a", start=0, end=len(text),
+                                           text=text, score=1.0, rank=0)])
 load_s = time.perf_counter() - t
 shutil.rmtree(sys.argv[2], ignore_errors=True)  # index from scratch
 t, c = time.perf_counter(), time.process_time()
 qa = QA(sys.argv[1], sys.argv[2], embedder=embedder, answerer=answerer)
 qa.refresh(progress=False); qa.retriever
-print(json.dumps({"ready": True, "load_s": load_s, "index_s": time.perf_counter() - t, "index_cpu_s": time.process_time() - c,
+print(json.dumps({"ready": True, "load_s": load_s, "index_s": time.perf_counter() - t,
+                  "index_cpu_s": time.process_time() - c,
                   "chunks": len(qa.snapshot.chunks)}), flush=True)
 for line in sys.stdin:
     msg = json.loads(line)
@@ -110,12 +114,14 @@ for f in sorted(articles.glob("*.jsonl")):
     for line in open(f, encoding="utf-8"):
         if line.strip():
             r = json.loads(line)
-            docs.append(Document(content=r["text"], meta={"title": r.get("title", ""), "source": f"{f.name}#{r.get('id')}"}))
+            meta = {"title": r.get("title", ""), "source": f"{f.name}#{r.get('id')}"}
+            docs.append(Document(content=r["text"], meta=meta))
 store = InMemoryDocumentStore()
 indexing = Pipeline()
 indexing.add_component("splitter", DocumentSplitter(split_by="word", split_length=200, split_overlap=40))
 indexing.add_component("embedder", doc_embedder)
-indexing.add_component("writer", __import__("haystack.components.writers", fromlist=["DocumentWriter"]).DocumentWriter(document_store=store))
+writers = __import__("haystack.components.writers", fromlist=["DocumentWriter"])
+indexing.add_component("writer", writers.DocumentWriter(document_store=store))
 indexing.connect("splitter", "embedder")
 indexing.connect("embedder", "writer")
 indexing.run({"splitter": {"documents": docs}})
@@ -130,7 +136,8 @@ query.connect("text_embedder.embedding", "dense.query_embedding")
 query.connect("dense", "joiner")
 query.connect("bm25", "joiner")
 query.connect("joiner.documents", "reader.documents")
-query.run({"text_embedder": {"text": "warm up: who?"}, "bm25": {"query": "warm up: who?"}, "reader": {"query": "warm up: who?"}})
+warm = "warm up: who?"
+query.run({"text_embedder": {"text": warm}, "bm25": {"query": warm}, "reader": {"query": warm}})
 print(json.dumps({"ready": True, "load_s": load_s, "index_s": index_s, "index_cpu_s": index_cpu_s,
                   "chunks": store.count_documents()}), flush=True)
 for line in sys.stdin:
@@ -157,19 +164,19 @@ def haystack_python() -> Path:
 
 
 def corpus_and_questions(n: int, seed: int) -> tuple[Path, list[dict]]:
-    from qa.reader.data import VALIDATION_ARTICLES, article_name
 
     folder = CACHE / "compare-corpus"
     folder.mkdir(parents=True, exist_ok=True)
-    docs = [d for d in read_jsonl(DATA / "squad" / "squad11" / "docs.jsonl") if article_name(d["id"]) in VALIDATION_ARTICLES]
+    squad = DATA_ROOT / "squad" / "squad11"
+    docs = [d for d in read_jsonl(squad / "docs.jsonl") if article_name(d["id"]) in VALIDATION_ARTICLES]
     squad = folder / "squad-validation.jsonl"
     data = "".join(json.dumps({"id": d["id"], "title": d["title"], "text": d["text"]}) + "\n" for d in docs)
     if not squad.exists() or squad.read_text() != data:
         squad.write_text(data)
     bbc = folder / "bbc.jsonl"
     if not bbc.exists():
-        bbc.symlink_to(DATA / "news" / "bbc.jsonl")
-    qs = [q for q in read_jsonl(DATA / "squad" / "squad11" / "qa.jsonl") if article_name(q["doc_id"]) in VALIDATION_ARTICLES]
+        bbc.symlink_to(DATA_ROOT / "news" / "bbc.jsonl")
+    qs = [q for q in read_jsonl(squad / "qa.jsonl") if article_name(q["doc_id"]) in VALIDATION_ARTICLES]
     random.Random(seed).shuffle(qs)
     return folder, qs[:n]
 
@@ -209,21 +216,21 @@ def main() -> None:
     ap.add_argument("--out", default=None, help="write the figures as JSON here")
     args = ap.parse_args()
 
-    from qa.metrics import score_one
 
     folder, questions = corpus_and_questions(args.questions, args.seed)
     hpy = haystack_python()
     env = {k: v for k, v in os.environ.items() if k not in ("QA_EMBEDDER", "QA_READER_BACKEND", "QA_ANSWERER")}
-    env.update(HF_HUB_OFFLINE="1", TRANSFORMERS_OFFLINE="1", TOKENIZERS_PARALLELISM="false", HAYSTACK_TELEMETRY_ENABLED="False")
+    env.update(HF_HUB_OFFLINE="1", TRANSFORMERS_OFFLINE="1", TOKENIZERS_PARALLELISM="false",
+               HAYSTACK_TELEMETRY_ENABLED="False")
     index_dir = CACHE / "compare-index"
     workers = {}
     ready = {}
     # one at a time while loading and indexing (each gets the machine to itself), both alive for the questions
     for name in ("haystack", "ours"):
         if name == "ours":
-            w = Worker(name, [sys.executable, "-c", OURS, str(folder), str(index_dir)], REPO, env)
+            w = Worker(name, [sys.executable, "-c", OURS, str(folder), str(index_dir)], REPO_ROOT, env)
         else:
-            w = Worker(name, [str(hpy), "-c", HAYSTACK, str(folder), str(REPO / "qa" / "reader" / "weights")], REPO, env)
+            w = Worker(name, [str(hpy), "-c", HAYSTACK, str(folder), str(WEIGHTS_DIR)], REPO_ROOT, env)
         ready[name] = w.read()
         workers[name] = w
         print(f"{name}: models loaded in {ready[name]['load_s']:.1f} s, indexed {ready[name]['chunks']} chunks in "
@@ -251,7 +258,8 @@ def main() -> None:
     h, o = summary["haystack"], summary["ours"]
     ratios = {"index_x": h["index_s"] / o["index_s"], "query_p50_x": h["query_p50_s"] / o["query_p50_s"],
               "query_p95_x": h["query_p95_s"] / o["query_p95_s"], "peak_memory_x": h["peak_mb"] / o["peak_mb"]}
-    result = {"questions": len(questions), "seed": args.seed, "articles": str(folder), "summary": summary, "ratios": ratios,
+    result = {"questions": len(questions), "seed": args.seed, "articles": str(folder), "summary": summary,
+              "ratios": ratios,
               "machine": machine(), "date": today(), "load_average": os.getloadavg()}
     print(json.dumps(result, indent=1))
     if args.out:

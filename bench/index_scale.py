@@ -35,7 +35,8 @@ REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
-from bench.common import CACHE, DATA, machine, median, news_corpus, read_jsonl, today  # noqa: E402
+from bench.common import machine, median, today  # noqa: E402
+from training.datasets import CACHE, DATA_ROOT, news_corpus, read_jsonl  # noqa: E402
 
 NEWS_INDEX = CACHE / "index-news-bbc-reuters"
 SQUAD_INDEX = CACHE / "index-squad-bbc-1000-200"
@@ -65,9 +66,9 @@ def squad_queries(n: int) -> np.ndarray:
     path = CACHE / f"index-scale-queries-{n}.npy"
     if path.exists():
         return np.load(path, allow_pickle=False)
-    from qa.embedding import get_embedder
+    from qa.embedders import get_embedder
 
-    qs = [q["question"] for q in read_jsonl(DATA / "squad" / "squad11" / "qa.jsonl")]
+    qs = [q["question"] for q in read_jsonl(DATA_ROOT / "squad" / "squad11" / "qa.jsonl")]
     pick = np.random.default_rng(0).choice(len(qs), n, replace=False)
     vectors = get_embedder().embed([qs[i] for i in pick])
     np.save(path, vectors, allow_pickle=False)
@@ -121,8 +122,14 @@ def per_query_ms(index, queries: np.ndarray, k: int = 50, n: int = 200) -> float
 def cmd_recall(args) -> dict:
     import faiss
 
-    from qa.vector_store import (VectorIndexSettings, build_index, default_nprobe, index_memory_bytes,
-                                 train_layout, training_size)
+    from qa.vector_store import (
+        VectorIndexSettings,
+        build_index,
+        default_nprobe,
+        index_memory_bytes,
+        train_layout,
+        training_size,
+    )
 
     source = Path(args.index) if args.index else (NEWS_INDEX if (NEWS_INDEX / "CURRENT").exists() else SQUAD_INDEX)
     base = real_vectors(source)
@@ -139,7 +146,8 @@ def cmd_recall(args) -> dict:
         flat.add(x)
         _, truth = flat.search(queries, 50)
         flat_ms = per_query_ms(flat, queries)
-        row = {"n": n, "real": len(base), "factor": factor, "flat_ms": flat_ms, "flat_bytes": int(x.nbytes), "kinds": []}
+        row = {"n": n, "real": len(base), "factor": factor, "flat_ms": flat_ms, "flat_bytes": int(x.nbytes),
+               "kinds": []}
         print(f"n={n}: flat {flat_ms:.2f} ms/query, {x.nbytes / 2**20:.0f} MiB")
         rng = np.random.default_rng(2)
         kinds = ("ivf-flat", "ivf-sq8") + (("ivf-pq48",) if args.pq and factor == 1 else ())
@@ -177,10 +185,12 @@ def cmd_recall(args) -> dict:
                   f"{mem / 2**20:.0f} MiB; default nprobe {default}: recall@10 {d['recall10']:.3f}, "
                   f"@50 {d['recall50']:.3f}, {d['ms']:.2f} ms/query ({flat_ms / d['ms']:.1f}x faster than flat)")
             for s in sweep:
-                print(f"      nprobe {s['nprobe']:4d}: recall@10 {s['recall10']:.3f} @50 {s['recall50']:.3f} {s['ms']:.2f} ms")
+                print(f"      nprobe {s['nprobe']:4d}: recall@10 {s['recall10']:.3f} @50 {s['recall50']:.3f} "
+                      f"{s['ms']:.2f} ms")
             del index, trained
         rows.append(row)
-    return {"source": str(source.resolve().relative_to(REPO)), "nn_cosine": nn_cos, "queries": len(queries), "rows": rows}
+    return {"source": str(source.resolve().relative_to(REPO)), "nn_cosine": nn_cos, "queries": len(queries),
+            "rows": rows}
 
 
 # ------------------------------------------------------------------ update cost
@@ -217,19 +227,19 @@ def qa_from_commit(commit: str) -> Path:
     dest = CACHE / f"qa-{commit}"
     if not (dest / "qa" / "index.py").exists():
         dest.mkdir(parents=True, exist_ok=True)
-        archive = subprocess.run(["git", "-C", str(REPO), "archive", commit, "qa"], check=True, capture_output=True).stdout
+        archive = subprocess.run(["git", "-C", str(REPO), "archive", commit, "qa"], check=True,
+                                 capture_output=True).stdout
         subprocess.run(["tar", "-x", "-C", str(dest)], input=archive, check=True)
     return dest
 
 
 def cmd_update_one(args) -> dict:
     """One implementation (the one importable as ``qa``): base build, then ``repeats`` updates of 10 articles."""
+    import qa.index as qa_index
     from qa.articles import load_articles
     from qa.config import Settings
-    from qa.embedding import get_embedder
+    from qa.embedders import get_embedder
     from qa.index import ChunkIndex, LocalChunkEncoder
-
-    import qa.index as qa_index
 
     t = time.perf_counter()
     loaded = load_articles(news_corpus())
@@ -244,7 +254,8 @@ def cmd_update_one(args) -> dict:
     base_dir = CACHE / f"index-scale-base-{args.label}-{len(base_articles)}"
     probe = ChunkIndex(base_dir, settings, embedder)
     if probe.current_generation() is None:
-        print(f"[{args.label}] building the base index of {len(base_articles)} articles (stand-in vectors)...", flush=True)
+        print(f"[{args.label}] building the base index of {len(base_articles)} articles (stand-in vectors)...",
+              flush=True)
         t = time.perf_counter()
         probe.sync(base_articles, encoder=StandInEncoder(probe.chunker))
         print(f"[{args.label}] base built in {time.perf_counter() - t:.0f}s", flush=True)
@@ -311,13 +322,15 @@ def cmd_update(args) -> dict:
                         "--out", str(out)], check=True, env=env)
         results.append(json.loads(out.read_text()))
     for r in results:
-        print(f"{r['label']:>6} (format {r['format']}): {r['articles']} articles, {r['chunks']} chunks; add 10 articles: "
+        print(f"{r['label']:>6} (format {r['format']}): {r['articles']} articles, {r['chunks']} chunks; "
+              "add 10 articles: "
               f"sync median {r['sync_median']:.2f}s vs embed alone {r['embed_median']:.2f}s -> ratio {r['ratio']:.2f} "
               f"(median of per-update ratios {r['ratio_per_update_median']:.2f}); "
               f"index work (sync minus its embedding) median {r['overhead_median']:.2f}s; "
               f"reload after the update median {r['reload_median']:.2f}s (sync + reload vs embed: median ratio "
               f"{r['with_reload_ratio_per_update_median']:.2f}); "
-              f"written per update {median(r['written_bytes']) / 2**20:.1f} MiB; full load in a new process {r['load_s']:.1f}s; "
+              f"written per update {median(r['written_bytes']) / 2**20:.1f} MiB; "
+              f"full load in a new process {r['load_s']:.1f}s; "
               f"folder scan {r['scan_s']:.1f}s")
     return {"commit": args.baseline_commit, "results": results}
 
@@ -329,7 +342,8 @@ def main() -> None:
     p.add_argument("--index", default=None)
     p.add_argument("--scales", default="1,4,12", help="sizes as multiples of the real vectors")
     p.add_argument("--queries", type=int, default=1000)
-    p.add_argument("--pq", action="store_true", help="also try IVF-PQ (48 bytes a vector) on the real vectors, for comparison")
+    p.add_argument("--pq", action="store_true",
+                   help="also try IVF-PQ (48 bytes a vector) on the real vectors, for comparison")
     p = sub.add_parser("update")
     p.add_argument("--repeats", type=int, default=5)
     p.add_argument("--baseline-commit", default="f474397")

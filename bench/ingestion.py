@@ -35,11 +35,15 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.common import CACHE, machine, median, news_corpus, read_jsonl, today  # noqa: E402
+from bench.common import machine, median, today  # noqa: E402
 from qa.articles import load_articles  # noqa: E402
 from qa.config import Settings  # noqa: E402
-from qa.embedding import get_embedder  # noqa: E402
+from qa.embedders import (
+    SentenceTransformerEmbedder,  # noqa: E402
+    get_embedder,  # noqa: E402
+)
 from qa.index import ChunkIndex, embed_text  # noqa: E402
+from training.datasets import CACHE, news_corpus, read_jsonl  # noqa: E402
 
 
 def sample_corpus(n: int, seed: int = 0) -> Path:
@@ -70,7 +74,8 @@ class TimedEmbedder:
             self.seconds += time.perf_counter() - t
 
 
-def run_pipeline(folder: Path, settings: Settings, embedder, timings: dict | None = None) -> tuple[float, int, int, list[str]]:
+def run_pipeline(folder: Path, settings: Settings, embedder,
+                 timings: dict | None = None) -> tuple[float, int, int, list[str]]:
     """Seconds, articles, chunks, and the embedded texts, for one full index build in a fresh folder;
     ``timings`` receives the seconds spent embedding (``embed_s``) and CPU seconds (``cpu_s``)."""
     index_dir = Path(tempfile.mkdtemp(prefix="ingest-", dir=CACHE))
@@ -97,7 +102,6 @@ def raw_encoder():
 
     import torch
 
-    from qa.embedding import SentenceTransformerEmbedder
 
     torch.set_num_threads(os.cpu_count() or 1)
     model = SentenceTransformerEmbedder("all-MiniLM-L6-v2").model
@@ -119,7 +123,8 @@ def main() -> None:
     encode = raw_encoder()
     _, n_articles, n_chunks, texts = run_pipeline(folder, settings, embedder)  # warm-up: model, caches
     encode(texts[:64])
-    print(f"{n_articles} articles, {n_chunks} chunks, pipeline embedder {embedder.name}, raw: SentenceTransformer.encode")
+    print(f"{n_articles} articles, {n_chunks} chunks, pipeline embedder {embedder.name}, "
+          "raw: SentenceTransformer.encode")
     rows = []
     for r in range(args.repeats):
         order = ("raw", "pipeline") if r % 2 == 0 else ("pipeline", "raw")
@@ -146,7 +151,8 @@ def main() -> None:
         "pipeline": {"seconds": pipe, "chunks_per_s": n_chunks / pipe, "articles_per_s": n_articles / pipe},
         "raw_encode": {"seconds": raw, "chunks_per_s": n_chunks / raw},
         "ratio_median": median([r["ratio"] for r in rows]), "ratio_cpu_median": median([r["ratio_cpu"] for r in rows]),
-        "outside_embed_share_median": median([r["outside_embed_share"] for r in rows]), "runs": rows, "machine": machine(), "date": today(),
+        "outside_embed_share_median": median([r["outside_embed_share"] for r in rows]), "runs": rows,
+        "machine": machine(), "date": today(),
     }
     if args.profile:
         prof = cProfile.Profile()

@@ -30,7 +30,7 @@ retrieval gives the questions on ``--reader-corpus`` (default ``news``; ``squad-
 index is not built), rotating the order per question, against the
 PyTorch reader as shipped before (float32, torch's default thread count) measured in the same run, and
 counts how often each returns the same span as PyTorch float32. ``--f1`` adds
-``qa.reader.evaluate.evaluate`` per backend (SQuAD v1.1 and v2.0 validation articles).
+``training.evaluate.evaluate`` per backend (SQuAD v1.1 and v2.0 validation articles).
 Results go to ``bench/.cache/latency/*.json``; the figures are copied into ``bench/RESULTS.md`` by hand.
 """
 
@@ -49,9 +49,25 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.common import CACHE, DATA, machine, median, news_corpus, percentile, read_jsonl, today  # noqa: E402
+from bench.common import machine, median, percentile, today  # noqa: E402
 from qa import QA, Settings  # noqa: E402
 from qa.answerers.protocol import passages_to_read  # noqa: E402
+from qa.chunking import Chunker  # noqa: E402
+from qa.index import IndexSnapshot  # noqa: E402
+from qa.reader import SpanReader  # noqa: E402
+from qa.retrieval import HybridRetriever  # noqa: E402
+from qa.types import (
+    Article,  # noqa: E402
+    Chunk,  # noqa: E402
+)
+from training.datasets import (  # noqa: E402
+    CACHE,
+    DATA_ROOT,
+    load_examples,  # noqa: E402
+    news_corpus,
+    read_jsonl,
+)
+from training.evaluate import evaluate  # noqa: E402
 
 OUT = CACHE / "latency"
 NEWS_INDEX = CACHE / "index-news-bbc-reuters"
@@ -61,17 +77,17 @@ SHARED_INDEXES = {  # name: () -> (articles folder, index folder), both built el
     "news": lambda: (news_corpus(), NEWS_INDEX),
     "squad-bbc": lambda: (CACHE / "corpus-squad11-bbc", CACHE / "index-squad-bbc-1000-200"),
 }
-TEMPLATES = ("What happened: {t}?", "Who is involved in: {t}?", "What is the news about: {t}?", "When did this happen: {t}?")
+TEMPLATES = ("What happened: {t}?", "Who is involved in: {t}?", "What is the news about: {t}?",
+             "When did this happen: {t}?")
 
 
 # ------------------------------------------------------------------------------------------- inputs
 def questions(n: int, seed: int = 0) -> list[str]:
     """Half SQuAD v1.1 validation questions, half news headlines turned into questions."""
-    from qa.reader.data import load_examples
 
     rng = random.Random(seed)
     squad = [ex.question for ex in load_examples("squad11", "validation")]
-    heads = [d["title"] for name in ("bbc.jsonl", "reuters21578.jsonl") for d in read_jsonl(DATA / "news" / name)]
+    heads = [d["title"] for name in ("bbc.jsonl", "reuters21578.jsonl") for d in read_jsonl(DATA_ROOT / "news" / name)]
     heads = [h.strip() for h in heads if 3 <= len(h.split()) <= 14]
     out = rng.sample(squad, n // 2)
     for i, h in enumerate(rng.sample(heads, n - n // 2)):
@@ -83,8 +99,6 @@ def questions(n: int, seed: int = 0) -> list[str]:
 
 def bbc_subset(target_chunks: int = 1000) -> Path:
     """A folder with the first BBC articles that hold about ``target_chunks`` chunks (default chunking)."""
-    from qa.chunking import Chunker
-    from qa.types import Article
 
     folder = CACHE / "corpus-bbc-1k"
     path = folder / "bbc-1k.jsonl"
@@ -94,7 +108,7 @@ def bbc_subset(target_chunks: int = 1000) -> Path:
     s = Settings()
     chunker = Chunker(s.chunk_size, s.chunk_overlap)
     rows, n = [], 0
-    for d in read_jsonl(DATA / "news" / "bbc.jsonl"):
+    for d in read_jsonl(DATA_ROOT / "news" / "bbc.jsonl"):
         if n >= target_chunks:
             break
         n += len(chunker.split(Article(d["id"], d["title"], d["text"], "", "")))
@@ -110,8 +124,6 @@ def padded_snapshot(qa: QA, snap, copies: int = 2, noise: float = 0.5, seed: int
     All vectors go into an exact ``IndexFlatIP`` (the worst case: no approximate index)."""
     import faiss
 
-    from qa.index import IndexSnapshot
-    from qa.types import Chunk
 
     rng = np.random.default_rng(seed)
     if hasattr(qa.index, "read_vectors"):
@@ -142,8 +154,8 @@ def padded_snapshot(qa: QA, snap, copies: int = 2, noise: float = 0.5, seed: int
 
 
 def open_qa(corpus: str) -> tuple[QA, str]:
-    """A QA over ``corpus`` and a note on how it was opened (``NAME*N``: NAME padded to N times its size, exact search)."""
-    from qa.retrieval import HybridRetriever
+    """A QA over ``corpus`` and a note on how it was opened (``NAME*N``: NAME padded to N times its size,
+    exact search)."""
 
     corpus = ALIASES.get(corpus, corpus)
     if corpus == "seed":
@@ -253,7 +265,6 @@ READER_VARIANTS = {  # name: (backend, threads); "torch-shipped" is the baseline
 
 
 def measure_readers(qs: list[str], k: int, repeats: int, variants: list[str], corpus: str) -> dict:
-    from qa.reader import SpanReader
 
     qa, note = open_qa(corpus)
     passages = qa.retriever.search_many(qs, k)
@@ -290,8 +301,6 @@ def measure_readers(qs: list[str], k: int, repeats: int, variants: list[str], co
 
 
 def measure_f1(variants: list[str]) -> dict:
-    from qa.reader import SpanReader
-    from qa.reader.evaluate import evaluate
 
     out = {}
     for v in variants:
@@ -299,7 +308,8 @@ def measure_f1(variants: list[str]) -> dict:
         if v == "torch-shipped":
             continue  # same network and logits as "torch"
         m = evaluate(SpanReader(backend=backend))
-        out[v] = {key: m[key] for key in ("v11_f1", "v11_exact", "v20_f1", "v20_has_ans_f1", "v20_no_ans_acc", "seconds")}
+        keys = ("v11_f1", "v11_exact", "v20_f1", "v20_has_ans_f1", "v20_no_ans_acc", "seconds")
+        out[v] = {key: m[key] for key in keys}
         print(v, json.dumps(out[v]), flush=True)
     return out
 

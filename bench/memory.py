@@ -35,7 +35,9 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.common import CACHE, REPO, machine, median, today  # noqa: E402
+from bench.common import machine, median, today  # noqa: E402
+from qa.config import REPO_ROOT  # noqa: E402
+from training.datasets import CACHE  # noqa: E402
 
 SERVE = r"""
 import json, sys, time
@@ -46,7 +48,7 @@ steps = {}
 index_dir, embedder_name, n = sys.argv[1], sys.argv[2], int(sys.argv[3])
 import numpy, faiss, bm25s
 from qa.config import Settings
-from qa.embedding import get_embedder
+from qa.embedders import get_embedder
 from qa.engine import default_answerer
 from qa.index import ChunkIndex
 from qa.retrieval import HybridRetriever
@@ -77,7 +79,7 @@ print(json.dumps(steps))
 """
 
 
-def serve(index: Path, embedder: str, questions: int, mode: str = "serve", root: Path = REPO) -> dict:
+def serve(index: Path, embedder: str, questions: int, mode: str = "serve", root: Path = REPO_ROOT) -> dict:
     out = subprocess.run([sys.executable, "-c", SERVE, str(index), embedder, str(questions), mode],
                          capture_output=True, text=True, cwd=root)
     if out.returncode != 0:
@@ -111,16 +113,17 @@ class RandomVectors:
 
 def stand_in_index() -> Path:
     """An index of the BBC + Reuters corpus with random vectors (built once)."""
-    from bench.common import news_corpus
     from qa.articles import load_articles
     from qa.config import Settings
     from qa.index import ChunkIndex
+    from training.datasets import news_corpus
 
     folder = CACHE / "index-news-stand-in"
     if not (folder / "CURRENT").exists():
         loaded = load_articles(news_corpus(), progress=False)
         # the manifest names the stand-in embedder: qa never mistakes this index for a real one
-        ChunkIndex(folder, Settings(index_dir=folder, embedder="random-stand-in"), RandomVectors()).sync(loaded.articles)
+        settings = Settings(index_dir=folder, embedder="random-stand-in")
+        ChunkIndex(folder, settings, RandomVectors()).sync(loaded.articles)
     return folder
 
 
@@ -147,13 +150,14 @@ def main() -> None:
     tmp = None
     if args.before:
         tmp = Path(tempfile.mkdtemp(prefix="memory-before-"))
-        subprocess.run(f"git -C {REPO} archive HEAD | tar -x -C {tmp}", shell=True, check=True)
-        head_default = subprocess.run([sys.executable, "-c", "from qa.config import Settings; print(Settings().embedder)"],
+        subprocess.run(f"git -C {REPO_ROOT} archive HEAD | tar -x -C {tmp}", shell=True, check=True)
+        print_default = "from qa.config import Settings; print(Settings().embedder)"
+        head_default = subprocess.run([sys.executable, "-c", print_default],
                                       cwd=tmp, capture_output=True, text=True, check=True).stdout.strip()
         configs[f"before (HEAD): {head_default}"] = (tmp, head_default)
     for emb in args.embedders.split(","):
         emb = Settings().embedder if emb == "default" else emb
-        configs[f"after: {emb}"] = (REPO, emb)
+        configs[f"after: {emb}"] = (REPO_ROOT, emb)
     runs: dict[str, list[dict]] = {}
     try:
         for root, emb in configs.values():

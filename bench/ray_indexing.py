@@ -30,11 +30,15 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.common import REPO, RESULTS, machine, median, news_corpus, today, write_section  # noqa: E402
+from bench.common import RESULTS, machine, median, today, write_section  # noqa: E402
 from qa.articles import load_articles  # noqa: E402
-from qa.config import Settings  # noqa: E402
-from qa.embedding import get_embedder  # noqa: E402
+from qa.config import (
+    REPO_ROOT,  # noqa: E402
+    Settings,  # noqa: E402
+)
+from qa.embedders import get_embedder  # noqa: E402
 from qa.index import ChunkIndex  # noqa: E402
+from training.datasets import news_corpus  # noqa: E402
 
 
 def subset(articles: list, n: int) -> list:
@@ -61,7 +65,10 @@ def same_index(a, b) -> float:
     """The largest vector difference between two snapshots with identical chunks (else an error)."""
     import numpy as np
 
-    assert [(c.id, c.article_id, c.start, c.end) for c in a.chunks] == [(c.id, c.article_id, c.start, c.end) for c in b.chunks]
+    def spans(chunks):
+        return [(c.id, c.article_id, c.start, c.end) for c in chunks]
+
+    assert spans(a.chunks) == spans(b.chunks)
     ids = [c.id for c in a.chunks]
     va = np.stack([a.faiss_index.reconstruct(i) for i in ids])
     vb = np.stack([b.faiss_index.reconstruct(i) for i in ids])
@@ -108,7 +115,7 @@ def main() -> None:
     ap.add_argument("--articles", type=int, default=2000, help="articles in the subset (0: all ~21k)")
     ap.add_argument("--repeats", type=int, default=3)
     ap.add_argument("--cpus", type=int, default=os.cpu_count() or 2, help="CPUs of the local Ray cluster")
-    ap.add_argument("--write", action="store_true", help=f"write the figures into {RESULTS.relative_to(REPO)}")
+    ap.add_argument("--write", action="store_true", help=f"write the figures into {RESULTS.relative_to(REPO_ROOT)}")
     args = ap.parse_args()
     logging.basicConfig(level=logging.WARNING)
 
@@ -169,7 +176,8 @@ def main() -> None:
     section = "\n".join([
         "## Distributed indexing on Ray (issue 8)",
         "",
-        f"`python bench/ray_indexing.py --articles {args.articles} --repeats {args.repeats} --cpus {args.cpus} --write` "
+        f"`python bench/ray_indexing.py --articles {args.articles} --repeats {args.repeats} --cpus {args.cpus} "
+        "--write` "
         f"on {machine()}, {today()}; Ray {ray.__version__}.",
         "",
         f"Subset: {len(articles)} of the {len(loaded.articles)} Reuters + BBC articles (evenly spaced over "

@@ -21,10 +21,11 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.common import CACHE, DATA, machine, read_jsonl, squad_bbc_corpus, today  # noqa: E402
+from bench.common import machine, today  # noqa: E402
 from bench.retrieval import gold_spans  # noqa: E402
 from qa import QA, Settings  # noqa: E402
-from qa.reader.data import VALIDATION_ARTICLES, article_name  # noqa: E402
+from qa.reader import SpanReader  # noqa: E402
+from training.datasets import CACHE, DATA_ROOT, VALIDATION_ARTICLES, article_name, read_jsonl, squad_bbc_corpus  # noqa: E402
 
 WEIGHTS = (0.0, 0.05, 0.1, 0.2, 0.3, 0.5, 1.0, 100.0)
 
@@ -35,18 +36,18 @@ def main() -> None:
     ap.add_argument("--depth", type=int, default=10, help="fused chunks re-ranked per question")
     ap.add_argument("--out", default=None)
     args = ap.parse_args()
-    from qa.reader import SpanReader
 
     qa = QA(settings=Settings(articles_dir=squad_bbc_corpus(), index_dir=CACHE / "index-squad-bbc-1000-200"))
     qa.refresh()
     reader = SpanReader(abstain=False)
     by_source = {a.source: a.id for a in qa.snapshot.articles.values()}
-    questions = read_jsonl(DATA / "squad" / "squad11" / "qa.jsonl")
+    questions = read_jsonl(DATA_ROOT / "squad" / "squad11" / "qa.jsonl")
     rng = np.random.default_rng(0)
     splits = {"tune": [], "test": []}
     for q in questions:
         splits["test" if article_name(q["doc_id"]) in VALIDATION_ARTICLES else "tune"].append(q)
-    splits = {k: [v[i] for i in sorted(rng.choice(len(v), min(args.limit, len(v)), replace=False))] for k, v in splits.items()}
+    splits = {k: [v[i] for i in sorted(rng.choice(len(v), min(args.limit, len(v)), replace=False))]
+              for k, v in splits.items()}
 
     out = {"date": today(), "machine": machine(), "limit": args.limit, "depth": args.depth, "splits": {}}
     for split, qs in splits.items():
@@ -70,7 +71,8 @@ def main() -> None:
                     top1 += pos == 0
                     top5 += pos < 5
             res[str(w)] = {"top1": top1 / len(rows), "top5": top5 / len(rows)}
-        out["splits"][split] = {"n": len(rows), "seconds_per_question": (time.perf_counter() - t0) / len(rows), "by_weight": res}
+        out["splits"][split] = {"n": len(rows), "seconds_per_question": (time.perf_counter() - t0) / len(rows),
+                                "by_weight": res}
         print(split, json.dumps(res), flush=True)
     best = max(WEIGHTS[1:], key=lambda w: (out["splits"]["tune"]["by_weight"][str(w)]["top5"],
                                             out["splits"]["tune"]["by_weight"][str(w)]["top1"]))

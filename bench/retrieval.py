@@ -19,10 +19,10 @@ import numpy as np
 
 sys.path.insert(0, str(__import__("pathlib").Path(__file__).resolve().parent.parent))
 
-from bench.common import CACHE, DATA, machine, median, percentile, read_jsonl, squad_bbc_corpus, today  # noqa: E402
+from bench.common import machine, median, percentile, today  # noqa: E402
 from qa import QA, Settings  # noqa: E402
-from qa.reader.data import VALIDATION_ARTICLES, article_name  # noqa: E402
 from qa.retrieval import rrf_fusion, zscore_fusion  # noqa: E402
+from training.datasets import CACHE, DATA_ROOT, VALIDATION_ARTICLES, article_name, read_jsonl, squad_bbc_corpus  # noqa: E402
 
 
 def gold_spans(q: dict) -> list[tuple[int, int]]:
@@ -39,23 +39,26 @@ def main() -> None:
     args = ap.parse_args()
     logging.basicConfig(level=logging.INFO, format="%(message)s")
 
-    settings = Settings(articles_dir=squad_bbc_corpus(), index_dir=CACHE / f"index-squad-bbc-{args.chunk_size}-{args.chunk_overlap}",
+    settings = Settings(articles_dir=squad_bbc_corpus(),
+                        index_dir=CACHE / f"index-squad-bbc-{args.chunk_size}-{args.chunk_overlap}",
                         chunk_size=args.chunk_size, chunk_overlap=args.chunk_overlap, candidates=args.depth)
     qa = QA(settings=settings)
     t = time.perf_counter()
     qa.refresh(progress=True)
-    print(f"index ready in {time.perf_counter() - t:.0f}s: {len(qa.snapshot.chunks)} chunks, {len(qa.snapshot.articles)} articles")
+    print(f"index ready in {time.perf_counter() - t:.0f}s: {len(qa.snapshot.chunks)} chunks, "
+          f"{len(qa.snapshot.articles)} articles")
     snap = qa.snapshot
     retr = qa.retriever
     by_source = {a.source: a.id for a in snap.articles.values()}
 
-    questions = read_jsonl(DATA / "squad" / "squad11" / "qa.jsonl")
+    questions = read_jsonl(DATA_ROOT / "squad" / "squad11" / "qa.jsonl")
     splits = {"tune": [], "test": []}
     for q in questions:
         splits["test" if article_name(q["doc_id"]) in VALIDATION_ARTICLES else "tune"].append(q)
     if args.limit:
         rng = np.random.default_rng(0)
-        splits = {k: [v[i] for i in sorted(rng.choice(len(v), min(args.limit, len(v)), replace=False))] for k, v in splits.items()}
+        splits = {k: [v[i] for i in sorted(rng.choice(len(v), min(args.limit, len(v)), replace=False))]
+                  for k, v in splits.items()}
 
     results = {}
     for split, qs in splits.items():
@@ -66,7 +69,7 @@ def main() -> None:
         dscore, dids = snap.faiss_index.search(vecs, args.depth)
         lex = retr.lexical.search(texts, args.depth)
         hits = []
-        for i, q in enumerate(qs):
+        for q in qs:
             aid = by_source[f"squad.jsonl#{q['doc_id']}"]
             spans = gold_spans(q)
             hits.append((aid, spans))
@@ -132,7 +135,8 @@ def main() -> None:
     print(f"\n{'variant':<24} {'tune top1':>9} {'top5':>6} {'test top1':>9} {'top5':>6} {'top10':>6} {'mrr':>6}")
     for name in results["tune"]:
         a, b = results["tune"][name], results["test"][name]
-        print(f"{name:<24} {a['top1']:9.3f} {a['top5']:6.3f} {b['top1']:9.3f} {b['top5']:6.3f} {b['top10']:6.3f} {b['mrr']:6.3f}")
+        print(f"{name:<24} {a['top1']:9.3f} {a['top5']:6.3f} {b['top1']:9.3f} {b['top5']:6.3f} {b['top10']:6.3f} "
+              f"{b['mrr']:6.3f}")
     print("search latency ms:", results["search_latency_ms"])
     if args.out:
         with open(args.out, "w") as f:

@@ -12,7 +12,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench.common import median, percentile  # noqa: E402
-from qa.embedding import get_embedder  # noqa: E402
+from qa.embedders import get_embedder  # noqa: E402
 
 
 def main() -> None:

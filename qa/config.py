@@ -15,7 +15,14 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-REPO_ROOT = Path(__file__).resolve().parent.parent
+PACKAGE_DIR = Path(__file__).resolve().parent
+#: The checkout (or site-packages, when installed): training/ and bench/ read their data relative to it.
+REPO_ROOT = PACKAGE_DIR.parent
+#: The shipped span reader: weights, tokenizer and ``reader_config.json`` (written by ``training/``).
+WEIGHTS_DIR = PACKAGE_DIR / "reader" / "weights"
+#: The shipped no-answer calibrations: the reader's gate and the sentence answerer's threshold (written
+#: by ``training/calibrate_gate.py`` and ``training/calibrate_sentence.py``).
+CALIBRATION_FILE = PACKAGE_DIR / "calibration.json"
 #: The bundled model on ONNX Runtime with int8 weights: the fastest to index and to ask with, at the same
 #: retrieval recall (bench/RESULTS.md, "Fast by default"). An index of float32 vectors (PyTorch or
 #: ``+onnx``, the default before) has another signature, so it is rebuilt on its first refresh.

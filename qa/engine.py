@@ -36,7 +36,7 @@ from qa.answerers.protocol import Answerer, no_answer, passages_to_read
 from qa.answerers.sentence import SentenceAnswerer
 from qa.articles import SUPPORTED_SUFFIXES, folder_fingerprint, load_articles
 from qa.config import Settings
-from qa.embedding import Embedder, get_embedder
+from qa.embedders import Embedder, get_embedder
 from qa.errors import (
     ArticlesNotFoundError,
     IndexBusyError,

@@ -59,7 +59,7 @@ import numpy as np
 
 from qa.chunking import Chunker
 from qa.config import Settings
-from qa.embedding import Embedder
+from qa.embedders import Embedder
 from qa.errors import IndexBusyError, IndexLocationError, IndexUnusableError
 from qa.fileio import fsync_dir, sha256_file, write_synced
 from qa.types import Article, Chunk

@@ -11,9 +11,15 @@ needs torch; answering afterwards imports only onnxruntime and tokenizers.
 from __future__ import annotations
 
 import logging
+import os
 import sys
 import time
 from pathlib import Path
+
+from qa.config import WEIGHTS_DIR, Settings
+from qa.embedders import export_embedder
+from qa.reader import weights_available
+from qa.reader.backends import DEFAULT_BACKEND, exported_reader
 
 log = logging.getLogger(__name__)
 
@@ -21,35 +27,17 @@ log = logging.getLogger(__name__)
 def prepare() -> list[tuple[str, Path | None, float]]:
     """``(model, exported file or folder, seconds)`` for the embedder and the reader the settings use
     (``None`` for a model that runs on PyTorch and needs no export)."""
-    from qa.config import Settings, split_embedder
-    from qa.embedding import get_embedder
-
     done: list[tuple[str, Path | None, float]] = []
     settings = Settings()
     t = time.perf_counter()
-    embedder = get_embedder(settings.embedder)
-    folder = None
-    if split_embedder(settings.embedder)[1] != "torch":
-        from qa.onnx_embedding import OnnxEmbedder
-
-        assert isinstance(embedder, OnnxEmbedder)
-        folder = embedder.folder  # exported on first access
+    folder = export_embedder(settings.embedder)
     done.append((f"embedder {settings.embedder}", folder, time.perf_counter() - t))
 
-    from qa.reader import weights_available
-
     if weights_available():
-        import os
-
-        from qa.reader.backends import DEFAULT_BACKEND
-        from qa.reader.shipped import WEIGHTS_DIR
-
         backend = os.environ.get("QA_READER_BACKEND", "").strip() or DEFAULT_BACKEND
         t = time.perf_counter()
         path = None
         if backend.startswith("onnx"):
-            from qa.reader.backends import exported_reader
-
             path = exported_reader(WEIGHTS_DIR, quantize=backend == "onnx-int8")
         done.append((f"span reader {backend}", path, time.perf_counter() - t))
     return done

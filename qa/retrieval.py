@@ -25,7 +25,7 @@ from collections.abc import Sequence
 import numpy as np
 
 from qa.config import Settings
-from qa.embedding import Embedder
+from qa.embedders import Embedder
 from qa.index import IndexSnapshot, embed_text
 from qa.lexical import LexicalIndex
 from qa.runtime.threads import SMALL_CALL, faiss_threads, query_threads

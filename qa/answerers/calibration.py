@@ -10,7 +10,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-CALIBRATION_FILE = Path(__file__).resolve().parent.parent / "calibration.json"
+from qa.config import CALIBRATION_FILE
 
 
 def calibration_section(key: str, path: Path = CALIBRATION_FILE) -> dict[str, Any] | None:

@@ -8,7 +8,7 @@ else than the question. The gate is a logistic regression over the reader's conf
 similarity between the question and the passage the span comes from, how many of the question's
 words the answer's sentence holds (all independent of the corpus's size, unlike BM25 scores, whose
 scale follows the corpus's statistics) and whether the answer is an evidence sentence
-(:mod:`qa.answerers.answer_types`). It is fitted (``bench/end_to_end.py --calibrate``, stored in
+(:mod:`qa.answerers.answer_types`). It is fitted (``python -m training.calibrate_gate``, stored in
 ``qa/calibration.json``) on questions of the SQuAD training articles, each asked with its article
 indexed and with that article taken out, to predict whether the answer shown is *right* (a span:
 token F1 >= 0.5 against a reference; an evidence sentence: it holds a reference; nothing is right
@@ -19,14 +19,14 @@ calibrated threshold the answer is "not in the articles". A gate stored with few
 
 from __future__ import annotations
 
-import json
 import math
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass, replace
+from dataclasses import dataclass, replace
 from pathlib import Path
 
-from qa.answerers.calibration import CALIBRATION_FILE, calibration_section
+from qa.answerers.calibration import calibration_section
 from qa.answerers.protocol import Answerer, no_answer
+from qa.config import CALIBRATION_FILE
 from qa.lexical import content_terms
 from qa.stats import sigmoid
 from qa.types import EVIDENCE, Answer, Passage
@@ -81,29 +81,6 @@ class NoAnswerGate:
             return cls(weights=[float(w) for w in d["weights"]], bias=float(d["bias"]), threshold=float(d["threshold"]))
         except (KeyError, ValueError, TypeError):
             return None
-
-    def save(self, extra: dict, path: Path = CALIBRATION_FILE) -> None:
-        data = json.loads(path.read_text()) if path.exists() else {}
-        data[KEY] = {**asdict(self), **extra}
-        path.write_text(json.dumps(data, indent=1) + "\n")
-
-
-def fit_gate(xs: list[list[float]], ys: list[int], iters: int = 3000, lr: float = 0.1) -> tuple[list[float], float]:
-    """Plain logistic regression by gradient descent (features standardised while fitting)."""
-    import numpy as np
-
-    x = np.asarray(xs, dtype=np.float64)
-    y = np.asarray(ys, dtype=np.float64)
-    mu, sd = x.mean(0), x.std(0) + 1e-9
-    z = (x - mu) / sd
-    w = np.zeros(z.shape[1])
-    b = 0.0
-    for _ in range(iters):
-        p = 1 / (1 + np.exp(-(z @ w + b)))
-        g = p - y
-        w -= lr * (z.T @ g / len(y) + 1e-3 * w)
-        b -= lr * g.mean()
-    return list(map(float, w / sd)), float(b - (w * mu / sd).sum())
 
 
 class GatedAnswerer:

@@ -6,7 +6,7 @@
 
 Each sentence is scored by its embedding similarity to the question and by how many of the question's
 content words it holds. Below a threshold calibrated on SQuAD questions whose article is indexed and
-questions whose article is not (``bench/calibrate_no_answer.py``, stored in ``qa/calibration.json``)
+questions whose article is not (``python -m training.calibrate_sentence``, stored in ``qa/calibration.json``)
 the answer is "not in the articles". It is the fallback when no trained span reader is available.
 """
 
@@ -19,7 +19,7 @@ import numpy as np
 
 from qa.answerers.calibration import calibration_section
 from qa.answerers.protocol import cite, no_answer
-from qa.embedding import Embedder
+from qa.embedders import Embedder
 from qa.sentences import split_sentences
 from qa.stats import sigmoid
 from qa.types import Answer, Passage

@@ -45,7 +45,7 @@ class EmbedderFactory:
     name: str
 
     def __call__(self):
-        from qa.embedding import get_embedder
+        from qa.embedders import get_embedder
 
         return get_embedder(self.name)
 

@@ -15,7 +15,8 @@ The reader's rooms, in the order a question goes through them:
 
 from __future__ import annotations
 
+from qa.config import WEIGHTS_DIR
 from qa.reader.reader import SpanReader
-from qa.reader.shipped import WEIGHTS_DIR, weights_available
+from qa.reader.shipped import weights_available
 
 __all__ = ["SpanReader", "WEIGHTS_DIR", "weights_available"]

@@ -1,6 +1,6 @@
 """The reader's shipped files: the weights folder and the settings calibrated for it.
 
-    from qa.reader.shipped import WEIGHTS_DIR, weights_available, reader_config
+    from qa.reader.shipped import weights_available, reader_config
     weights_available()          # config.json and model.safetensors installed in qa/reader/weights/
     reader_config()              # qa/reader/weights/reader_config.json ({} when missing)
 """
@@ -12,7 +12,8 @@ import os
 from pathlib import Path
 from typing import Any
 
-WEIGHTS_DIR = Path(__file__).resolve().parent / "weights"
+from qa.config import WEIGHTS_DIR
+
 READER_CONFIG = "reader_config.json"
 
 

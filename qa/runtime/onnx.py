@@ -1,5 +1,5 @@
 """Models exported to ONNX once and kept on disk, and the ONNX Runtime sessions that run them: the one
-mechanism the embedder (:mod:`qa.onnx_embedding`) and the span reader (:mod:`qa.reader.backends`)
+mechanism the embedder (:mod:`qa.embedders.onnx`) and the span reader (:mod:`qa.reader.backends`)
 share.
 
     from qa.runtime.onnx import cached_export, source_key, new_session

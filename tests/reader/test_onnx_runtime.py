@@ -232,8 +232,7 @@ def _real_pairs(n: int = 400):
     whole articles (many windows each), BBC and Reuters news under those questions, plus edge cases."""
     import random
 
-    from qa.reader.augment import news_path
-    from qa.reader.data import load_docs, load_examples
+    from training.datasets import load_docs, load_examples, news_path
 
     rng = random.Random(7)
     examples = load_examples("squad20", "validation")

@@ -5,8 +5,8 @@ accuracy without increasing inference time*. Two stage-2 readers continued from 
 weights on different data sit in one basin; their average keeps most of what each learnt at the cost
 of one model. The shipped reader is such an average (see ``MODEL_CARD.md``)::
 
-    python -m qa.reader.soup --out qa/reader/weights /tmp/stage2/export /tmp/stage2-cut/export
-    python -m qa.reader.evaluate --calibrate --news          # re-fit the null threshold and confidence
+    python -m training.soup --out qa/reader/weights /tmp/stage2/export /tmp/stage2-cut/export
+    python -m training.evaluate --calibrate --news          # re-fit the null threshold and confidence
 
 The tokenizer, model config and ``reader_config.json`` are copied from the first folder; the
 calibration in ``reader_config.json`` belongs to that folder's model until re-fitted.
@@ -45,7 +45,7 @@ def average_weights(sources: Sequence[str | os.PathLike], out: str | os.PathLike
     for d, state in zip(dirs[1:], states[1:]):
         if state.keys() != first.keys() or any(state[k].shape != first[k].shape for k in first):
             raise ValueError(f"{d} is not the same network as {dirs[0]}: their tensors differ")
-    mean = {k: (sum(s[k].double() for s in states) / len(states)).to(first[k].dtype).contiguous() for k in first}
+    mean = {k: _mean([s[k] for s in states]).to(first[k].dtype).contiguous() for k in first}
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     for f in dirs[0].iterdir():
@@ -55,6 +55,14 @@ def average_weights(sources: Sequence[str | os.PathLike], out: str | os.PathLike
     save_file(mean, str(tmp), metadata={"format": "pt"})
     os.replace(tmp, out / WEIGHTS_FILE)  # the old weights stay whole until the new ones are
     return out
+
+
+def _mean(tensors):
+    """The element-wise mean, summed in float64."""
+    total = tensors[0].double()
+    for t in tensors[1:]:
+        total = total + t.double()
+    return total / len(tensors)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -68,7 +76,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: {e}", file=sys.stderr)
         return 2
     print(f"averaged {len(args.sources)} readers into {out}; re-fit its calibration with "
-          f"python -m qa.reader.evaluate --weights {out} --calibrate")
+          f"python -m training.evaluate --weights {out} --calibrate")
     return 0
 
 

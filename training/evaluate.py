@@ -1,8 +1,8 @@
 """Evaluate the span reader on the validation articles (gold paragraphs) and calibrate it.
 
-    python -m qa.reader.evaluate                      # shipped weights, prints the metrics
-    python -m qa.reader.evaluate --weights DIR --json out.json
-    python -m qa.reader.evaluate --calibrate          # also rewrite reader_config.json (threshold, confidence)
+    python -m training.evaluate                      # shipped weights, prints the metrics
+    python -m training.evaluate --weights DIR --json out.json
+    python -m training.evaluate --calibrate          # also rewrite reader_config.json (threshold, confidence)
 
 Metrics (SquAD normalisation, max over references, percent):
 * SQuAD v1.1 validation questions, gold paragraph, always answering: ``v11_exact``/``v11_f1``.
@@ -22,8 +22,15 @@ import time
 from pathlib import Path
 from typing import Any
 
-from qa.reader.data import load_examples
+import numpy as np
+
+from qa.fileio import atomic_write
 from qa.metrics import best_threshold, score_one, squad_scores
+from qa.reader import SpanReader
+from qa.reader.shipped import READER_CONFIG
+from training.augment import news_examples
+from training.calibration import fit_logistic
+from training.datasets import load_examples, news_path
 
 
 def _predict_examples(reader, examples, cache: dict | None = None) -> list[tuple[str | None, float]]:
@@ -32,7 +39,7 @@ def _predict_examples(reader, examples, cache: dict | None = None) -> list[tuple
     todo = [ex for ex in examples if (ex.question, ex.context) not in cache]
     if todo:
         res = reader.predict_pairs([ex.question for ex in todo], [ex.context for ex in todo])
-        for ex, (null, cands) in zip(todo, res):
+        for ex, (_null, cands) in zip(todo, res):
             if cands:
                 c = cands[0]
                 cache[(ex.question, ex.context)] = (ex.context[c.start_char : c.end_char], c.margin)
@@ -42,29 +49,19 @@ def _predict_examples(reader, examples, cache: dict | None = None) -> list[tuple
 
 
 def fit_confidence(margins, correct, iters: int = 2000) -> tuple[float, float]:
-    """Logistic regression p(correct) = sigmoid(a * margin + b) (gradient descent on standardised
-    margins, small L2 penalty, so separable data cannot blow it up)."""
-    import numpy as np
-
+    """``(a, b)`` of p(correct) = sigmoid(a * margin + b) (:func:`training.calibration.fit_logistic`),
+    over the finite margins; ``(0.5, 0.0)`` when there are too few or all of one class."""
     x = np.asarray(list(margins), dtype=np.float64)
     y = np.asarray(list(correct), dtype=np.float64)
     ok = np.isfinite(x)
     x, y = x[ok], y[ok]
     if len(x) < 10 or y.min() == y.max():
         return 0.5, 0.0
-    mu, sd = float(x.mean()), float(x.std() or 1.0)
-    z = (x - mu) / sd
-    w, c = 0.0, 0.0
-    for _ in range(iters):
-        p = 1 / (1 + np.exp(-(w * z + c)))
-        gw = float(np.mean((p - y) * z)) + 1e-3 * w
-        gc = float(np.mean(p - y))
-        w, c = w - 1.0 * gw, c - 1.0 * gc
-    a = w / sd
-    b = c - w * mu / sd
-    if not (np.isfinite(a) and np.isfinite(b)):
+    w, b = fit_logistic(x, y, iters=iters, lr=1.0)
+    a = float(w[0])
+    if not (math.isfinite(a) and math.isfinite(b)):
         return 0.5, 0.0
-    return float(a), float(b)
+    return a, b
 
 
 def threshold_for_no_ans_acc(margins, answerable, target: float) -> float:
@@ -132,10 +129,12 @@ def evaluate(
         table = []
         for th in (-2.0, 0.0, 1.0, 2.0, 3.0, 4.0, 5.0, 6.0):
             st = at(th)
-            table.append({"threshold": th, "f1": st["f1"], "has_ans_f1": st["has_ans_f1"], "no_ans_acc": st["no_ans_acc"]})
+            table.append({"threshold": th, "f1": st["f1"], "has_ans_f1": st["has_ans_f1"],
+                          "no_ans_acc": st["no_ans_acc"]})
         out["v20_threshold_table"] = table
         out["v20_predictions"] = [
-            {"id": ex.id, "margin": m, "answerable": a, "span_f1": f} for ex, m, a, f in zip(ex20, margins, answerable, span_f1)
+            {"id": ex.id, "margin": m, "answerable": a, "span_f1": f}
+            for ex, m, a, f in zip(ex20, margins, answerable, span_f1)
         ]
         correct = [a and f >= 0.5 for a, f in zip(answerable, span_f1)]
         a, b = fit_confidence(margins, correct)
@@ -143,20 +142,19 @@ def evaluate(
         if min_no_ans_acc > 0:
             cal_t = threshold_for_no_ans_acc(margins, answerable, min_no_ans_acc)
         sc = at(cal_t)
-        out.update({"v20_cal_threshold": cal_t, "v20_cal_f1": sc["f1"], "v20_cal_has_ans_f1": sc["has_ans_f1"], "v20_cal_no_ans_acc": sc["no_ans_acc"]})
+        out.update({"v20_cal_threshold": cal_t, "v20_cal_f1": sc["f1"], "v20_cal_has_ans_f1": sc["has_ans_f1"],
+                    "v20_cal_no_ans_acc": sc["no_ans_acc"]})
         out["calibration"] = {"null_threshold": cal_t, "confidence_scale": a, "confidence_bias": b}
     out["seconds"] = time.perf_counter() - t0
     return out
 
 
 def evaluate_news(reader, path: str | os.PathLike, limit: int = 600) -> dict[str, Any]:
-    """Held-out news check: synthetic questions (:mod:`qa.reader.augment`) over a news corpus the reader
+    """Held-out news check: synthetic questions (:mod:`training.augment`) over a news corpus the reader
     was not trained on (the BBC corpus). ``news_f1``/``news_exact`` always answering; refused at the
     reader's null threshold: ``news_no_ans_acc`` for questions over another article's passage,
     ``news_cut_acc`` for questions over their own passage with the answer deleted (every question
     that allows it)."""
-    from qa.reader.augment import news_examples
-
     examples = news_examples(path, limit=limit, deleted_share=1.0)
     preds = _predict_examples(reader, examples)
     pos = [(p, ex) for p, ex in zip(preds, examples) if not ex.is_impossible]
@@ -172,10 +170,12 @@ def evaluate_news(reader, path: str | os.PathLike, limit: int = 600) -> dict[str
 def format_metrics(m: dict[str, Any]) -> str:
     lines = []
     if "v11_f1" in m:
-        lines.append(f"SQuAD v1.1 validation (gold paragraph, n={m['v11_total']}): F1 {m['v11_f1']:.2f}  EM {m['v11_exact']:.2f}")
+        lines.append(f"SQuAD v1.1 validation (gold paragraph, n={m['v11_total']}): F1 {m['v11_f1']:.2f}  "
+                     f"EM {m['v11_exact']:.2f}")
     if "v20_f1" in m:
         lines.append(
-            f"SQuAD v2.0 validation (n={m['v20_total']}: {m['v20_has_ans_total']} answerable, {m['v20_no_ans_total']} not) "
+            f"SQuAD v2.0 validation (n={m['v20_total']}: {m['v20_has_ans_total']} answerable, "
+            f"{m['v20_no_ans_total']} not) "
             f"at threshold {m['v20_threshold']:.3f}: F1 {m['v20_f1']:.2f}  EM {m['v20_exact']:.2f}  "
             f"has-answer F1 {m['v20_has_ans_f1']:.2f}  no-answer acc {m['v20_no_ans_acc']:.2f}"
         )
@@ -191,7 +191,8 @@ def format_metrics(m: dict[str, Any]) -> str:
     if "news_f1" in m:
         lines.append(
             f"News held out (synthetic questions over BBC articles, n={m['news_total']}): F1 {m['news_f1']:.2f}  "
-            f"EM {m['news_exact']:.2f}; unanswerable refused: other article {m['news_no_ans_acc']:.2f}% (n={m['news_no_ans_total']}), "
+            f"EM {m['news_exact']:.2f}; unanswerable refused: other article {m['news_no_ans_acc']:.2f}% "
+            f"(n={m['news_no_ans_total']}), "
             f"answer deleted {m['news_cut_acc']:.2f}% (n={m['news_cut_total']})"
         )
     lines.append(f"({m.get('seconds', 0):.0f} s)")
@@ -199,14 +200,13 @@ def format_metrics(m: dict[str, Any]) -> str:
 
 
 def write_calibration(weights_dir: Path, calibration: dict[str, float], extra: dict[str, Any] | None = None) -> dict:
-    from qa.reader.model import READER_CONFIG
-
+    """Merge ``calibration`` (and ``extra``) into the reader's ``reader_config.json`` (written atomically)."""
     path = Path(weights_dir) / READER_CONFIG
     cfg = json.loads(path.read_text(encoding="utf-8")) if path.exists() else {}
     cfg.update({k: round(float(v), 6) for k, v in calibration.items()})
     if extra:
         cfg.update(extra)
-    path.write_text(json.dumps(cfg, indent=2, sort_keys=True) + "\n", encoding="utf-8")
+    atomic_write(path, json.dumps(cfg, indent=2, sort_keys=True) + "\n")
     return cfg
 
 
@@ -218,7 +218,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--limit", type=int, default=None, help="at most this many questions per version")
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--batch-size", type=int, default=32)
-    ap.add_argument("--calibrate", action="store_true", help="write the fitted threshold/confidence to reader_config.json")
+    ap.add_argument("--calibrate", action="store_true",
+                    help="write the fitted threshold/confidence to reader_config.json")
     ap.add_argument(
         "--min-no-ans-acc",
         type=float,
@@ -227,20 +228,16 @@ def main(argv: list[str] | None = None) -> int:
         "unanswerable validation questions (0: the threshold with the best overall F1)",
     )
     ap.add_argument("--news", action="store_true", help="also score synthetic questions over the BBC corpus (held out "
-                    "from training; see qa.reader.augment)")
+                    "from training; see training.augment)")
     ap.add_argument("--json", default=None, help="also write the metrics to this JSON file")
     args = ap.parse_args(argv)
 
     import torch
 
     torch.set_num_threads(args.threads)
-    from qa.reader.model import SpanReader
-
     reader = SpanReader(args.weights, batch_size=args.batch_size)
     m = evaluate(reader, args.squad_dir, args.limit, min_no_ans_acc=args.min_no_ans_acc)
     if args.news:
-        from qa.reader.augment import news_path
-
         m.update(evaluate_news(reader, news_path("bbc")))
     print(f"weights: {reader.weights_dir}")
     print(format_metrics(m))

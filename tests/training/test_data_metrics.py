@@ -5,10 +5,10 @@ from __future__ import annotations
 import pytest
 
 from qa.metrics import best_threshold, exact_match, f1, normalize_answer, score_one, squad_scores
-from qa.reader import data
 from qa.reader.spans import trim_span
+from training import datasets
 
-HAVE_DATA = (data.squad_dir() / "squad11" / "docs.jsonl").exists()
+HAVE_DATA = (datasets.squad_dir() / "squad11" / "docs.jsonl").exists()
 needs_data = pytest.mark.skipif(not HAVE_DATA, reason="SQuAD data not found (set QA_SQUAD_DIR)")
 
 
@@ -42,27 +42,27 @@ def test_trim_span_keeps_offsets_in_sync():
 
 
 def test_split_rule_is_frozen():
-    assert len(data.VALIDATION_ARTICLES) == data.N_VALIDATION == 8
-    assert data.split_of("squad20-dev:Normans") == "validation"
-    assert data.split_of("squad11-dev:Super_Bowl_50") == "train"
-    assert data.article_name("squad11-dev:Normans#p3") == "Normans"
+    assert len(datasets.VALIDATION_ARTICLES) == datasets.N_VALIDATION == 8
+    assert datasets.split_of("squad20-dev:Normans") == "validation"
+    assert datasets.split_of("squad11-dev:Super_Bowl_50") == "train"
+    assert datasets.article_name("squad11-dev:Normans#p3") == "Normans"
 
 
 @needs_data
 def test_split_reproduces_rule_and_is_disjoint():
-    names = [data.article_name(d) for d in data.load_docs("squad11")]
+    names = [datasets.article_name(d) for d in datasets.load_docs("squad11")]
     assert len(names) == 40
-    assert data.compute_validation_articles(names) == data.VALIDATION_ARTICLES
-    val_ids = data.validation_doc_ids()
-    assert len(val_ids) == 16 and all(data.is_validation(d) for d in val_ids)
-    train = data.training_examples()
-    assert train and not any(data.is_validation(ex.doc_id) for ex in train)
+    assert datasets.compute_validation_articles(names) == datasets.VALIDATION_ARTICLES
+    val_ids = datasets.validation_doc_ids()
+    assert len(val_ids) == 16 and all(datasets.is_validation(d) for d in val_ids)
+    train = datasets.training_examples()
+    assert train and not any(datasets.is_validation(ex.doc_id) for ex in train)
     assert len({ex.id for ex in train}) == len(train)
 
 
 @needs_data
 def test_examples_have_paragraph_local_answers():
-    exs = data.load_examples("squad20", "validation")
+    exs = datasets.load_examples("squad20", "validation")
     assert any(ex.is_impossible for ex in exs) and any(not ex.is_impossible for ex in exs)
     for ex in exs[:500]:
         for text, start in ex.answers:

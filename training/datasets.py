@@ -1,14 +1,22 @@
-"""SQuAD data access and the fixed train/validation split for the span reader.
+"""The data training, calibration and benchmarks read, and the fixed train/validation split: defined once.
 
-The data lives outside the repository (CC BY-SA 4.0, never copied in): ``<repo>/../shared/data/squad``
-by default, overridable with the ``QA_SQUAD_DIR`` environment variable or an explicit argument.
-Layout: ``squad11/`` and ``squad20/``, each with ``docs.jsonl`` (``{"id","title","text"}``, one line per
-article) and ``qa.jsonl`` (one line per question, offsets into the article text).
+The data lives outside the repository (SQuAD is CC BY-SA 4.0; nothing is copied in): under
+:data:`DATA_ROOT` (``$QA_DATA_DIR``, default ``<repo>/../shared/data``), read in place.
 
-Split rule (by article, so validation articles are never trained on): an article's *name* is its doc id
-without the ``squadXX-dev:`` prefix (the same article appears in both versions); the validation
-articles are the 8 names with the smallest ``sha1("article-qa-split:" + name)`` among the 40 SQuAD v1.1
-articles. The result is frozen in :data:`VALIDATION_ARTICLES` (a test checks the rule reproduces it).
+- ``squad/`` (:func:`squad_dir`; ``$QA_SQUAD_DIR`` overrides it): ``squad11/`` and ``squad20/``, each with
+  ``docs.jsonl`` (``{"id","title","text"}``, one line per article) and ``qa.jsonl`` (one line per
+  question, offsets into the article text);
+- ``news/`` (:func:`news_path`): the Reuters-21578 corpus (reader augmentation) and the BBC corpus
+  (distractors of the benchmarks, held-out news check of the reader).
+
+Corpora built from them (:func:`squad_bbc_corpus`, :func:`news_corpus`), their indexes and cached reader
+outputs go to :data:`CACHE`, shared by the benchmarks and the calibrations.
+
+Split rule (by article, so validation articles are never trained or calibrated on): an article's *name*
+is its doc id without the ``squadXX-dev:`` prefix (the same article appears in both versions); the
+validation articles are the 8 names with the smallest ``sha1("article-qa-split:" + name)`` among the 40
+SQuAD v1.1 articles. The result is frozen in :data:`VALIDATION_ARTICLES` (a test checks the rule
+reproduces it).
 """
 
 from __future__ import annotations
@@ -19,8 +27,17 @@ import os
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
+from qa.config import REPO_ROOT
+
+#: Where the data sets are: ``$QA_DATA_DIR``, default ``<repo>/../shared/data``.
+DATA_ROOT = Path(os.environ.get("QA_DATA_DIR", REPO_ROOT.parent / "shared" / "data"))
+#: Corpora, indexes and cached reads built from the data (where the benchmarks always kept them).
+CACHE = REPO_ROOT / "bench" / ".cache"
+#: The news corpora under ``DATA_ROOT/news``, by short name.
+NEWS_FILES = {"bbc": "bbc.jsonl", "reuters": "reuters21578.jsonl"}
+
 SPLIT_SALT = "article-qa-split:"
 N_VALIDATION = 8
 
@@ -40,13 +57,25 @@ VERSIONS = ("squad11", "squad20")
 
 
 def squad_dir(path: str | os.PathLike | None = None) -> Path:
-    """The SQuAD data folder: ``path``, else ``$QA_SQUAD_DIR``, else ``<repo>/../shared/data/squad``."""
+    """The SQuAD data folder: ``path``, else ``$QA_SQUAD_DIR``, else ``DATA_ROOT/squad``."""
     if path:
         return Path(path)
     env = os.environ.get("QA_SQUAD_DIR")
     if env:
         return Path(env)
-    return (REPO_ROOT / ".." / "shared" / "data" / "squad").resolve()
+    return (DATA_ROOT / "squad").resolve()
+
+
+def news_path(name: str) -> Path:
+    """``reuters`` / ``bbc`` -> the JSONL of that news corpus under ``DATA_ROOT/news``."""
+    if name not in NEWS_FILES:
+        raise ValueError(f"unknown news corpus {name!r}; expected one of {sorted(NEWS_FILES)}")
+    return DATA_ROOT / "news" / NEWS_FILES[name]
+
+
+def read_jsonl(path: Path) -> list[dict]:
+    with open(path, encoding="utf-8") as f:
+        return [json.loads(line) for line in f if line.strip()]
 
 
 def article_name(doc_id: str) -> str:
@@ -93,14 +122,9 @@ class QAExample:
         return article_name(self.doc_id)
 
 
-def _read_jsonl(path: Path) -> list[dict]:
-    with open(path, encoding="utf-8") as f:
-        return [json.loads(line) for line in f if line.strip()]
-
-
 def load_docs(version: str, path: str | os.PathLike | None = None) -> dict[str, dict]:
     """Articles of one version, by doc id."""
-    return {d["id"]: d for d in _read_jsonl(squad_dir(path) / version / "docs.jsonl")}
+    return {d["id"]: d for d in read_jsonl(squad_dir(path) / version / "docs.jsonl")}
 
 
 def load_examples(
@@ -115,7 +139,7 @@ def load_examples(
     root = squad_dir(path)
     docs = load_docs(version, root)
     out: list[QAExample] = []
-    for q in _read_jsonl(root / version / "qa.jsonl"):
+    for q in read_jsonl(root / version / "qa.jsonl"):
         if split is not None and split_of(q["doc_id"]) != split:
             continue
         doc = docs[q["doc_id"]]
@@ -172,4 +196,50 @@ def training_examples(path: str | os.PathLike | None = None, versions: Iterable[
                 continue
             seen.add(ex.id)
             out.append(ex)
+    return out
+
+
+def squad_bbc_corpus(version: str = "squad11") -> Path:
+    """A folder with the SQuAD articles (one JSONL) and a link to the BBC corpus as distractors: the
+    corpus of the retrieval and end-to-end benchmarks and of the no-answer calibrations."""
+    folder = CACHE / f"corpus-{version}-bbc"
+    folder.mkdir(parents=True, exist_ok=True)
+    squad = folder / "squad.jsonl"
+    if not squad.exists():
+        docs = read_jsonl(squad_dir() / version / "docs.jsonl")
+        tmp = squad.with_suffix(".tmp")
+        tmp.write_text("".join(json.dumps({"id": d["id"], "title": d["title"], "text": d["text"]}) + "\n"
+                               for d in docs))
+        tmp.replace(squad)
+    link = folder / "bbc.jsonl"
+    if not link.exists():
+        link.symlink_to(news_path("bbc"))
+    return folder
+
+
+def news_corpus(*names: str) -> Path:
+    """A folder linking the named news corpora (``bbc``, ``reuters``; default both: ~21k articles,
+    ~35k chunks at the default chunk size). Build its index with
+    ``qa index --articles <folder> --index bench/.cache/index-news-<names>``."""
+    names = names or tuple(NEWS_FILES)
+    folder = CACHE / f"corpus-news-{'-'.join(names)}"
+    folder.mkdir(parents=True, exist_ok=True)
+    for name in names:
+        target = news_path(name)
+        link = folder / target.name
+        if not link.exists():
+            link.symlink_to(target)
+    return folder
+
+
+def with_and_without_own_article(qa: Any, questions: list[dict], k: int) -> list[tuple[list, list]]:
+    """For SQuAD questions over :func:`squad_bbc_corpus`: the top-``k`` passages with every article
+    indexed (answerable), and with the question's own article taken out (as if it were not in the
+    folder: unanswerable). ``qa`` is a :class:`qa.engine.QA` over that corpus."""
+    by_source = {a.source: a.id for a in qa.snapshot.articles.values()}
+    found = qa.retriever.search_many([q["question"] for q in questions], k=qa.settings.candidates)
+    out = []
+    for q, ps in zip(questions, found):
+        gold = by_source[f"squad.jsonl#{q['doc_id']}"]
+        out.append((ps[:k], [p for p in ps if p.article_id != gold][:k]))
     return out

@@ -1,4 +1,4 @@
-"""Averaging reader weights (qa.reader.soup): the mean of each tensor, the first folder's other files,
+"""Averaging reader weights (training.soup): the mean of each tensor, the first folder's other files,
 a clear error for folders that are not the same network, and a soup that still reads."""
 
 from __future__ import annotations
@@ -7,7 +7,9 @@ import pytest
 import torch
 from safetensors.torch import load_file, save_file
 
-from qa.reader.soup import average_weights, main
+from qa.config import WEIGHTS_DIR
+from qa.reader import SpanReader
+from training.soup import average_weights, main
 
 
 def _reader_dir(path, tensors, config="{}"):
@@ -18,8 +20,11 @@ def _reader_dir(path, tensors, config="{}"):
 
 
 def test_average_weights_is_the_elementwise_mean_in_the_first_dtype(tmp_path):
-    a = _reader_dir(tmp_path / "a", {"w": torch.tensor([1.0, 2.0], dtype=torch.float16), "b": torch.zeros(3, dtype=torch.float16)}, '{"x": 1}')
-    b = _reader_dir(tmp_path / "b", {"w": torch.tensor([3.0, 6.0], dtype=torch.float16), "b": torch.ones(3, dtype=torch.float16)}, '{"x": 2}')
+    half = torch.float16
+    a = _reader_dir(tmp_path / "a", {"w": torch.tensor([1.0, 2.0], dtype=half), "b": torch.zeros(3, dtype=half)},
+                    '{"x": 1}')
+    b = _reader_dir(tmp_path / "b", {"w": torch.tensor([3.0, 6.0], dtype=half), "b": torch.ones(3, dtype=half)},
+                    '{"x": 2}')
     out = average_weights([a, b], tmp_path / "soup")
     mean = load_file(str(out / "model.safetensors"))
     assert mean["w"].tolist() == [2.0, 4.0] and mean["b"].tolist() == [0.5, 0.5, 0.5]
@@ -46,9 +51,6 @@ def test_cli_reports_a_bad_folder_in_one_line(tmp_path, capsys):
 
 
 def test_a_soup_of_the_shipped_reader_with_itself_reads_the_same(tmp_path):
-    from qa.reader import SpanReader
-    from qa.reader.shipped import WEIGHTS_DIR
-
     out = average_weights([WEIGHTS_DIR, WEIGHTS_DIR], tmp_path / "soup")
     q, ctx = "Who slipped out of Venezuela?", "Juan Guaido slipped out of Venezuela last week, defying a court order."
     (_, shipped), = SpanReader(backend="torch").predict_pairs([q], [ctx])

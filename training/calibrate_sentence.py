@@ -1,6 +1,6 @@
 """Calibrate the sentence answerer's no-answer threshold on data, and write it to qa/calibration.json.
 
-    python bench/calibrate_no_answer.py [--n 400]
+    python -m training.calibrate_sentence [--n 400]
 
 Corpus: SQuAD v1.1 articles + the 2,225 BBC articles (the retrieval benchmark's index). Answerable
 questions: SQuAD questions asked with every article indexed. Unanswerable: the same questions with
@@ -14,18 +14,23 @@ from __future__ import annotations
 import argparse
 import json
 import random
-import sys
-from pathlib import Path
+import time
 
 import numpy as np
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-
-from bench.common import CACHE, DATA, read_jsonl, squad_bbc_corpus, today, with_and_without_own_article  # noqa: E402
-from qa import QA, Settings  # noqa: E402
-from qa.answerers.calibration import CALIBRATION_FILE  # noqa: E402
-from qa.answerers.sentence import SentenceAnswerer, best_score  # noqa: E402
-from qa.reader.data import VALIDATION_ARTICLES, article_name  # noqa: E402
+from qa.answerers.sentence import SentenceAnswerer, best_score
+from qa.config import Settings
+from qa.engine import QA
+from training.calibration import write_calibration_entry
+from training.datasets import (
+    CACHE,
+    VALIDATION_ARTICLES,
+    article_name,
+    read_jsonl,
+    squad_bbc_corpus,
+    squad_dir,
+    with_and_without_own_article,
+)
 
 
 def scores(qa: QA, answerer: SentenceAnswerer, qs: list[dict], k: int) -> tuple[list[float], list[float]]:
@@ -48,7 +53,7 @@ def main() -> None:
     qa = QA(settings=settings)
     qa.refresh(progress=True)
     answerer = SentenceAnswerer(qa.embedder, threshold=0.0)
-    questions = read_jsonl(DATA / "squad" / "squad11" / "qa.jsonl")
+    questions = read_jsonl(squad_dir() / "squad11" / "qa.jsonl")
     rng = random.Random(0)
     tune = [q for q in questions if article_name(q["doc_id"]) not in VALIDATION_ARTICLES]
     test = [q for q in questions if article_name(q["doc_id"]) in VALIDATION_ARTICLES]
@@ -65,12 +70,10 @@ def main() -> None:
         "test_answered_when_answerable": round(float(np.mean(np.asarray(tpos) >= best)), 4),
         "test_refused_when_unanswerable": round(float(np.mean(np.asarray(tneg) < best)), 4),
         "test_balanced_accuracy": round(float(balanced_accuracy(tpos, tneg, best)), 4),
-        "method": "bench/calibrate_no_answer.py: SQuAD v1.1 + BBC; unanswerable = own article removed",
-        "date": today(),
+        "method": "python -m training.calibrate_sentence: SQuAD v1.1 + BBC; unanswerable = own article removed",
+        "date": time.strftime("%Y-%m-%d"),
     }
-    data = json.loads(CALIBRATION_FILE.read_text()) if CALIBRATION_FILE.exists() else {}
-    data["sentence"] = result
-    CALIBRATION_FILE.write_text(json.dumps(data, indent=1) + "\n")
+    write_calibration_entry("sentence", result)
     print(json.dumps(result, indent=1))
 
 

@@ -1,6 +1,6 @@
 """The embedder run by ONNX Runtime: the bundled sentence-transformers model exported to ONNX once, locally.
 
-    from qa.embedding import get_embedder
+    from qa.embedders import get_embedder
     emb = get_embedder("all-MiniLM-L6-v2+onnx-int8")      # or "+onnx" (float32)
     vectors = emb.embed(["Who is Venezuela's opposition leader?"])   # float32, shape (1, 384)
 
@@ -25,7 +25,10 @@ from pathlib import Path
 
 import numpy as np
 
+from qa.embedders.models import BUNDLED_MODELS, model_path
 from qa.errors import QAError
+from qa.runtime.onnx import cached_export, export_transformer, new_session, source_key
+from qa.runtime.threads import SMALL_CALL, run_each, threads_for
 
 EXPORT_VERSION = 2  # bump when the export changes: cached exports of older versions are not reused
 MODEL_FILE = "model.onnx"
@@ -58,7 +61,8 @@ def _check_supported(model_path: Path) -> None:
     kinds = [m["type"].rsplit(".", 1)[-1] for m in modules]
     pooling = model_path / "1_Pooling" / "config.json"
     mean = not pooling.exists() or json.loads(pooling.read_text()).get("pooling_mode_mean_tokens", False)
-    if not (model_path / TOKENIZER_FILE).exists() or any(k not in ("Transformer", "Pooling", "Normalize") for k in kinds) or not mean:
+    known = all(k in ("Transformer", "Pooling", "Normalize") for k in kinds)
+    if not (model_path / TOKENIZER_FILE).exists() or not known or not mean:
         raise ValueError(
             f"the ONNX backend supports mean-pooled sentence-transformers models with a tokenizer.json; "
             f"'{model_path}' is not one: use its PyTorch embedder (drop the '+onnx' suffix)"
@@ -73,8 +77,6 @@ def _weights_file(model_path: Path) -> Path:
 def exported_model(model_path: str | Path, quantize: bool, root: Path | None = None) -> Path:
     """The folder holding ``model.onnx`` and ``tokenizer.json`` for ``model_path``, exported on first use
     (:func:`qa.runtime.onnx.cached_export`: safe when several processes ask at once)."""
-    from qa.runtime.onnx import cached_export, source_key
-
     model_path = Path(model_path)
     _check_supported(model_path)
     key = source_key([_weights_file(model_path)], "embedder", EXPORT_VERSION, quantize)
@@ -87,8 +89,6 @@ def exported_model(model_path: str | Path, quantize: bool, root: Path | None = N
 
 def _export_into(model_path: Path, folder: Path, quantize: bool) -> dict:
     require_onnxruntime()
-    from qa.runtime.onnx import export_transformer
-
     export_transformer(lambda: _pooled_model(model_path), folder / MODEL_FILE, inputs=INPUTS, outputs=("embedding",),
                        config=model_path / "config.json", quantize=quantize)
     shutil.copyfile(model_path / TOKENIZER_FILE, folder / TOKENIZER_FILE)
@@ -112,7 +112,8 @@ def _pooled_model(model_path: Path):
             self.model = model
 
         def forward(self, input_ids, attention_mask, token_type_ids):
-            h = self.model(input_ids=input_ids, attention_mask=attention_mask, token_type_ids=token_type_ids).last_hidden_state
+            h = self.model(input_ids=input_ids, attention_mask=attention_mask,
+                           token_type_ids=token_type_ids).last_hidden_state
             mask = attention_mask.unsqueeze(-1).to(h.dtype)
             pooled = (h * mask).sum(1) / mask.sum(1).clamp(min=1e-9)
             return torch.nn.functional.normalize(pooled, p=2.0, dim=1)
@@ -130,16 +131,15 @@ class OnnxEmbedder:
     """
 
     def __init__(self, name: str = "all-MiniLM-L6-v2", quantize: bool = False,
-                 query_threads: int | None = None, bulk_threads: int | None = None, cache_dir: Path | None = None) -> None:
-        from qa.embedding import _model_path
-
+                 query_threads: int | None = None, bulk_threads: int | None = None,
+                 cache_dir: Path | None = None) -> None:
         self.model_name = name
         self.quantize = quantize
         self.name = f"{name}+onnx{'-int8' if quantize else ''}"
         # None: the policy of qa.runtime.threads.threads_for (a question on 1 thread, a bulk call on every core)
         self.query_threads, self.bulk_threads = query_threads, bulk_threads
         self.cache_dir = cache_dir
-        self._path = Path(_model_path(name))
+        self._path = Path(model_path(name))
         _check_supported(self._path)
         require_onnxruntime()  # fail at configuration time, not at the first question
         self._folder: Path | None = None
@@ -158,8 +158,6 @@ class OnnxEmbedder:
 
     @property
     def dim(self) -> int:
-        from qa.embedding import BUNDLED_MODELS
-
         if self.model_name in BUNDLED_MODELS:
             return BUNDLED_MODELS[self.model_name]
         return int(json.loads((self._path / "config.json").read_text())["hidden_size"])
@@ -181,16 +179,12 @@ class OnnxEmbedder:
 
     def threads(self, n_texts: int) -> int:
         """How many texts run at once (each on one thread)."""
-        from qa.runtime.threads import SMALL_CALL, threads_for
-
         return (self.query_threads if n_texts < SMALL_CALL else self.bulk_threads) or threads_for(n_texts)
 
     def session(self, threads: int):
         """The inference session running on ``threads`` intra-op threads."""
         if threads not in self._sessions:
             require_onnxruntime()
-            from qa.runtime.onnx import new_session
-
             path = self.folder / MODEL_FILE
             with self._lock:
                 if threads not in self._sessions:
@@ -201,8 +195,6 @@ class OnnxEmbedder:
         """Each text runs alone on one thread (:func:`qa.runtime.threads.run_each`), so its vector does not
         depend on the other texts of the call: a question gets the same vector asked alone or in a
         batch, an article the same whether indexed alone or with the whole folder."""
-        from qa.runtime.threads import run_each
-
         if not texts:
             return np.zeros((0, self.dim), dtype=np.float32)
         session = self.session(1)
