@@ -108,3 +108,19 @@ def test_confidence_levels():
     assert confidence_level(0.6) == "Medium"
     assert confidence_level(0.2) == "Low"
     assert [confidence_level(x) for x in (0.0, 0.5, 0.8, 1.0)] == ["Low", "Medium", "High", "High"]
+
+
+@pytest.mark.parametrize(("name", "sentence", "says_who"), [
+    ("Ana Duarte", "Trade delegate Ana Duarte flew to Lisbon.", True),
+    ("Duarte", "President Ana Duarte flew to Lisbon.", True),  # the rest of the name is skipped
+    ("Ana Duarte", "Ana Duarte, the head of the trade mission, flew to Lisbon.", True),
+    ("Kestrel Group", "The Kestrel Group is a shipping firm based in Porto.", True),
+    ("Ana Duarte", "Ana Duarte said the talks would go on.", False),
+    ("Ana Duarte", "Critics want to remove Ana Duarte from the mission.", False),
+    ("Ana Duarte", "Mr Silva met Ms Ana Duarte in Lisbon.", False),  # an honorific says nothing
+    ("Kestrel Group", "Shares in the Kestrel Group fell.", False),
+])
+def test_describes_needs_a_title_an_apposition_or_a_copula(name, sentence, says_who):
+    from qa.answerers.answer_types import describes
+
+    assert describes(name, sentence) is says_who

@@ -101,3 +101,26 @@ def test_shipped_gate_on_the_seed_article(seed_qa):
     assert a.text and "Guaido" in a.text and len(a.text) < 40
     assert_citations_exact(a, seed_qa)
     assert seed_qa.ask("What is the boiling point of water?").text is None
+
+
+
+@pytest.mark.parametrize(("context", "capped"), [
+    ("Talks went on in Lisbon, where Ana Duarte arrived on Monday with two aides.", True),
+    ("The trade delegate Ana Duarte arrived in Lisbon on Monday.", False),
+    ("Ana Duarte, the head of the trade mission, arrived in Lisbon on Monday.", False),
+])
+def test_who_is_name_gets_low_confidence_when_the_sentence_does_not_say_who(context, capped):
+    from qa.answerers.gate import UNDESCRIBED_CAP
+    from qa.types import MEDIUM, confidence_level
+
+    evidence = replace(_answer(0.99, 0.9, 1.0), kind="evidence", context=context)
+    gate = NoAnswerGate([1.0, 5.0, 0.0, 0.0], 0.0, 0.1)
+    shown = GatedAnswerer(_AlwaysAnswers(replace(evidence, question="Who is Ana Duarte?")), gate).answer("", [])
+    assert shown.text is not None
+    if capped:
+        assert shown.score == UNDESCRIBED_CAP and confidence_level(shown.score) == "Low"
+    else:
+        assert shown.score > MEDIUM
+    # the rule is about "Who is <name>?" only: another evidence question keeps the gate's confidence
+    why = replace(evidence, question="Why did Ana Duarte go to Lisbon?")
+    assert GatedAnswerer(_AlwaysAnswers(why), gate).answer("", []).score > MEDIUM

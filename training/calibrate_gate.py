@@ -34,8 +34,10 @@ from qa.answerers.gate import FEATURES, KEY, NoAnswerGate, features
 from qa.answerers.protocol import passages_to_read
 from qa.config import Settings
 from qa.engine import QA
+from qa.fileio import atomic_write
 from qa.metrics import normalize_answer, score_one
 from qa.reader import SpanReader
+from qa.reader.backends import EXPORT_VERSION
 from qa.types import EVIDENCE, Answer
 from training.calibration import fit_gate, write_calibration_entry
 from training.datasets import (
@@ -97,13 +99,12 @@ class ReadCache:
         h = hashlib.sha1(question.encode())
         for p in passages:
             h.update(f"|{p.article_id}:{p.start}:{p.end}:{p.score:.6f}".encode())
-        h.update(f"|{reader.weights_dir}|{reader.backend}|{reader.n_best}|{reader.max_seq_len}".encode())
+        # the export version too: a new export of the same weights reads other logits
+        h.update(f"|{reader.weights_dir}|{reader.backend}|{EXPORT_VERSION}|{reader.n_best}|{reader.max_seq_len}".encode())
         return h.hexdigest()
 
     def save(self) -> None:
-        tmp = self.path.with_suffix(".tmp")
-        tmp.write_bytes(pickle.dumps(self.data))
-        tmp.replace(self.path)
+        atomic_write(self.path, pickle.dumps(self.data))
 
 
 def read_all(qa: QA, reader: Any, cache: ReadCache, qs: list[dict], depth: int,

@@ -247,6 +247,45 @@ def is_bare_title(span: str) -> bool:
     return bool(ws) and any(w in TITLE_WORDS for w in ws) and all(w in TITLE_WORDS or w in _FILLER for w in ws)
 
 
+def describes(name: str, sentence: str) -> bool:
+    """Whether ``sentence`` says what ``name`` is: the name (or its last word, "Maduro" for "Nicolas
+    Maduro") with a title or a role just before it ("President Nicolas Maduro", "opposition leader
+    Juan Guaido"), an apposition after it ("Guaido, the head of the National Assembly,") or a copula
+    ("NATO is a military alliance"). A sentence that only mentions the name does not answer "Who is
+    <name>?"."""
+    forms = {name.strip()}
+    last = name.split()[-1] if name.split() else ""
+    if len(last) > 2:
+        forms.add(last)
+    for form in sorted(forms, key=len, reverse=True):
+        for m in re.finditer(rf"(?<![\w-]){re.escape(form)}(?![\w-])", sentence):
+            before = words(sentence[: m.start()])
+            while before and before[-1][:1].isupper() and before[-1].lower().rstrip(".") not in TITLE_WORDS:
+                before.pop()  # the rest of the name ("Nicolas" before "Maduro")
+            after = sentence[m.end():]
+            prev = before[-1] if before else ""
+            if prev.lower().rstrip(".") in _ROLE_WORDS:
+                return True
+            if re.match(r"\s*(?:,|\(|\u2014|-{1,2}\s)\s*(?:the|a|an|who|which|whose|one of|[a-z]+ of)\b", after):
+                return True
+            if re.match(r"\s+(?:is|was|are|were|has been|had been|became|becomes|remains|serves as|served as)\s+"
+                        r"(?:the|a|an|one|now|still|also|currently)\b", after):
+                return True
+    return False
+
+
+#: words that say what a person or body is when they stand just before its name (titles, roles,
+#: relations); honorifics ("Mr", "Dr") say nothing about who someone is
+_HONORIFICS = frozenset({"mr", "mrs", "ms", "miss", "sir", "dame", "dr", "former", "acting", "first"})
+_ROLE_WORDS = (TITLE_WORDS - _HONORIFICS) | frozenset("""
+boss delegate negotiator mediator adviser advisor aide star striker midfielder defender goalkeeper player captain
+champion rival winner singer actor actress director author writer novelist poet artist musician rapper presenter host
+journalist reporter editor economist analyst scientist researcher campaigner activist candidate challenger opponent
+ally partner wife husband son daughter brother sister father mother widow colleague founder chairman investor
+billionaire businessman businesswoman entrepreneur company firm group bank agency party band club team
+""".split())
+
+
 def has_proper_name(span: str) -> bool:
     """Holds a capitalised word that is not a title, a month, a weekday or a function word."""
     for w in words(span):

@@ -24,6 +24,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 
+from qa.answerers.answer_types import defined_name, describes
 from qa.answerers.calibration import calibration_section
 from qa.answerers.protocol import Answerer, no_answer
 from qa.config import CALIBRATION_FILE
@@ -32,6 +33,9 @@ from qa.stats import sigmoid
 from qa.types import EVIDENCE, Answer, Passage
 
 KEY = "reader_gate"
+#: the highest confidence shown for a "Who is <name>?" sentence that does not say what the name is:
+#: Low, so that it reads as "here is what the article says about it", not as an answer
+UNDESCRIBED_CAP = 0.45
 
 
 def _logit(p: float) -> float:
@@ -104,6 +108,12 @@ class GatedAnswerer:
         p = self.gate.probability(answer)
         if p < self.gate.threshold:
             return no_answer(answer.question, answer.passages, round(p, 6))
+        name = defined_name(answer.question) if answer.kind == EVIDENCE else None
+        if name and not describes(name, answer.context or ""):
+            # "Who is <name>?" answered by a sentence that only mentions the name: the gate learnt its
+            # evidence rate from why/how questions, where a sentence that speaks to the question is the
+            # answer; here it may not say who or what the name is at all
+            p = min(p, UNDESCRIBED_CAP)
         score = round(p, 6)
         return replace(answer, score=score, citations=tuple(replace(c, score=score) for c in answer.citations))
 
