@@ -29,7 +29,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench.common import CACHE, DATA, REPO, RESULTS, machine, read_jsonl, today, write_section  # noqa: E402
 from qa import QA, Settings  # noqa: E402
-from qa.batch import Question, run_batch  # noqa: E402
+from qa.batch import run_batch  # noqa: E402
+from qa.textio import Question  # noqa: E402
 
 
 def corpus(n_questions: int) -> tuple[Path, list[dict]]:

@@ -13,9 +13,11 @@ from pathlib import Path
 
 import pytest
 
-from qa.batch import AnswerWriter, read_questions, run_batch
+from qa.answer_file import AnswerWriter
+from qa.batch import run_batch
 from qa.cli import main
 from qa.errors import QAError
+from qa.textio import read_questions
 
 from .conftest import REPO, SEED_FILE
 

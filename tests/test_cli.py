@@ -145,7 +145,7 @@ def test_index_skips_each_bad_file_with_one_line_and_indexes_the_rest(capsys, se
 
 def test_ask_prints_the_confidence_in_words_and_labels_an_evidence_sentence(capsys, seeds_copy, tmp_path):
     from qa.answer_types import confidence_level
-    from qa.cli import format_answer
+    from qa.commands import format_answer
     from qa.types import Answer
 
     span = Answer("Who slipped out?", "Guaido", 0.93)

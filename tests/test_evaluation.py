@@ -11,11 +11,12 @@ import pytest
 
 from qa.cli import main
 from qa.errors import QAError
-from qa.evaluation import (
-    GoldQuestion, _score_row, doc_keys, evaluate, feedback_to_gold, load_gold, percentile, resolve_doc_ids,
-    score_prediction, summarize, to_markdown, write_report,
-)
+from qa.evaluation.gold import GoldQuestion, load_gold
+from qa.evaluation.report import to_markdown, write_report
+from qa.evaluation.score import doc_keys, evaluate, resolve_doc_ids, score_prediction, score_row, summarize
+from qa.feedback import feedback_to_gold
 from qa.metrics import normalize_answer
+from qa.stats import percentile
 from qa.types import Answer, Article, Passage
 
 from .conftest import SEED_FILE
@@ -109,7 +110,7 @@ def _hand_report_rows():
     rows = []
     for g, pred, arts, err, lat in cases:
         answer = None if err else Answer(g.question, pred, 0.5, passages=[_passage(a, r) for r, a in enumerate(arts, 1)])
-        rows.append(_score_row(g, answer, err, lat, resolved))
+        rows.append(score_row(g, answer, err, lat, resolved))
     return rows
 
 

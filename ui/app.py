@@ -5,7 +5,7 @@
     demo = build_app(QA("seeds", "vectors"))
     launch(demo, host="127.0.0.1", port=7860)          # blocks; prevent_thread_lock=True returns
 
-or from the shell: ``qa chat [--articles DIR] [--index DIR] [--host H] [--port P]``.
+or from the shell: ``qa chat [--articles DIR] [--index DIR] [--host H] [--port P]`` (:func:`qa.commands.cmd_chat`).
 
 The page is thin over the engine: follow-ups are resolved by :class:`qa.conversation.Conversation`,
 suggested questions come from :mod:`qa.suggestions` (kept fresh in the background by
@@ -27,16 +27,14 @@ import os
 os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
-import json  # noqa: E402
 import logging  # noqa: E402
-import sys  # noqa: E402
+import socket  # noqa: E402
 import threading  # noqa: E402
 import time  # noqa: E402
 from collections import deque  # noqa: E402
 from collections.abc import Iterator  # noqa: E402
 from contextlib import contextmanager  # noqa: E402
 from dataclasses import dataclass, field  # noqa: E402
-from datetime import datetime, timezone  # noqa: E402
 from functools import partial  # noqa: E402
 from pathlib import Path  # noqa: E402
 from typing import TYPE_CHECKING, Any  # noqa: E402
@@ -47,6 +45,7 @@ from qa.articles import SUPPORTED_SUFFIXES, ArticleFileError, content_hash, read
 from qa.conversation import Conversation, Turn  # noqa: E402
 from qa.engine import MAX_QUESTION_CHARS, REMOVED_DIR, clean_question  # noqa: E402
 from qa.errors import InvalidQuestionError, QAError  # noqa: E402
+from qa.feedback import FeedbackLog, default_feedback_path  # noqa: E402
 from qa.types import Article  # noqa: E402
 from ui.assets import CSS, SCRIPT  # noqa: E402
 from ui.render import (  # noqa: E402
@@ -74,46 +73,10 @@ LIST_MAX = 50              # articles listed at once (the filter finds the other
 UPLOAD_LINES = 40          # upload messages kept on the page
 QUIET_WAIT_S = 30.0        # how long suggestions wait for a pause in people's questions before going on
 STORED_MODE = 0o644        # an article file is for everyone who can read the folder, as a copied file would be
-FEEDBACK_VERDICTS = ("up", "down", "none")
 QUEUE_IDLE_S = 0.05        # how often the idle queue looks for work (see calm_queue)
 
 
 # ----------------------------------------------------------------------------- feedback
-class FeedbackLog:
-    """Appends one JSON object a line per thumbs up/down: time, question, understood_question, answer,
-    score, citations, verdict ("up", "down", or "none" when a thumb is clicked again to take it back)."""
-
-    def __init__(self, path: str | Path) -> None:
-        self.path = Path(path)
-        self._lock = threading.Lock()
-
-    def record(self, turn: Turn, verdict: str) -> dict[str, Any]:
-        if verdict not in FEEDBACK_VERDICTS:
-            raise ValueError(f"verdict must be one of {', '.join(FEEDBACK_VERDICTS)}")
-        a = turn.answer
-        row = {
-            "time": datetime.now(timezone.utc).isoformat(timespec="seconds"),
-            "question": turn.question,
-            "understood_question": turn.understood_question,
-            "answer": a.text,
-            "score": float(a.score),
-            "citations": [c.to_dict() for c in a.citations],
-            "verdict": verdict,
-        }
-        line = json.dumps(row, ensure_ascii=False)
-        with self._lock:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            with open(self.path, "a", encoding="utf-8") as f:
-                f.write(line + "\n")
-        return row
-
-
-def default_feedback_path(qa: QA) -> Path:
-    """``$QA_FEEDBACK``, else ``feedback.jsonl`` next to the index folder."""
-    env = os.environ.get("QA_FEEDBACK")
-    return Path(env) if env else qa.settings.index_dir.resolve().parent / "feedback.jsonl"
-
-
 def verdict_of(liked: object) -> str | None:
     """The feedback log's verdict for Gradio's ``LikeData.liked``: ``True``/"Like", ``False``/"Dislike", and
     ``""`` (or ``None``) when the selected thumb is clicked again, which takes the verdict back."""
@@ -211,7 +174,7 @@ class ChatApp:
         # the API takes file *references*: only files under Gradio's own upload folder were sent by a
         # client; any other path names a file of this server, which must never become an article
         self.upload_root = Path(upload_root or gr.utils.get_upload_folder()).resolve()
-        self.feedback = FeedbackLog(feedback_path or default_feedback_path(qa))
+        self.feedback = FeedbackLog(feedback_path or default_feedback_path(qa.settings))
         self.n_suggestions = n_suggestions
         self._asking = 0
         self._quiet = threading.Condition()
@@ -790,8 +753,6 @@ def watch_folder(qa: QA, chat: ChatApp, **kw: Any) -> FolderWatcher:
 def check_port(host: str, port: int) -> None:
     """Raise a one-line :class:`QAError` when ``host:port`` cannot be listened on (checked before any model
     loads, so a busy port is reported at once rather than after indexing)."""
-    import socket
-
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
     with socket.socket(family, socket.SOCK_STREAM) as s:
         s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as the server will: TIME_WAIT is not "busy"
@@ -800,38 +761,3 @@ def check_port(host: str, port: int) -> None:
         except OSError as e:
             raise QAError(f"cannot listen on {host}:{port} ({e.strerror or e}); another program (another qa chat?) "
                           "uses it: choose another with --port") from e
-
-
-def run_chat_command(args) -> int:
-    """``qa chat``: check the port, index the folder, serve the page, block until interrupted; says what it
-    is doing at each step, since the first start can take a while."""
-    from qa.config import Settings
-    from qa.engine import QA
-
-    host = getattr(args, "host", "127.0.0.1") or "127.0.0.1"
-    port = getattr(args, "port", 7860)
-    check_port(host, port)
-    logging.getLogger("transformers").setLevel(logging.ERROR)  # its advice on long inputs is not for users
-    qa = QA(args.articles, args.index, settings=Settings(), auto_refresh=False)
-    print(f"Articles: {qa.settings.articles_dir}\nIndex:    {qa.settings.index_dir}\n"
-          "Loading the index and bringing it up to date with the folder…", flush=True)
-    report = qa.refresh()
-    for problem in report.problems if report is not None else []:
-        print(f"skipped: {problem}", file=sys.stderr)
-    n = len(qa.snapshot.articles)
-    print("Preparing the page (suggested questions follow in the background)…", flush=True)
-    demo = build_app(qa)
-    watcher = watch_folder(qa, demo.chat_app)
-    shown = "127.0.0.1" if host in ("0.0.0.0", "::") else host
-    print(f"Serving the chat over {n} article{'s' if n != 1 else ''} at http://{shown}:{port} (Ctrl+C to stop).",
-          flush=True)
-    if host not in ("127.0.0.1", "localhost", "::1"):
-        print(f"Listening on {host}: other machines can reach this page.")
-    try:
-        launch(demo, host, port, quiet=True)
-    except OSError as e:
-        raise QAError(f"cannot listen on {host}:{port} ({e}); choose another --port") from e
-    finally:
-        watcher.stop()
-        demo.chat_app.close()
-    return 0

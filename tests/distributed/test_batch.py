@@ -9,10 +9,11 @@ from pathlib import Path
 
 import pytest
 
-from qa.batch import answer_batch, read_questions, run_batch
+from qa.batch import answer_batch, run_batch
 from qa.cli import main
 from qa.config import Settings
 from qa.distributed.batch import QAFactory, RayBatchAnswerer
+from qa.textio import read_questions
 
 from .conftest import TOWNS, write_corpus
 

@@ -13,15 +13,14 @@ import pytest
 pytest.importorskip("gradio")
 
 from qa.answering import cite  # noqa: E402
-from qa.conversation import Turn  # noqa: E402
 from qa.articles import make_article  # noqa: E402
+from qa.conversation import Turn  # noqa: E402
+from qa.feedback import FeedbackLog, default_feedback_path  # noqa: E402
 from qa.types import Answer, Passage  # noqa: E402
 from ui.app import (  # noqa: E402
     MAX_UPLOAD_BYTES,
     ChatApp,
     ChatSession,
-    FeedbackLog,
-    default_feedback_path,
     verdict_of,
 )
 
@@ -173,9 +172,9 @@ def test_new_chat_drops_the_reply_being_worked_on(tmp_path):
 
 def test_default_feedback_path_is_next_to_the_index(tmp_path, monkeypatch):
     monkeypatch.delenv("QA_FEEDBACK", raising=False)
-    assert default_feedback_path(fake_qa(tmp_path)) == (tmp_path / "feedback.jsonl").resolve()
+    assert default_feedback_path(fake_qa(tmp_path).settings) == (tmp_path / "feedback.jsonl").resolve()
     monkeypatch.setenv("QA_FEEDBACK", str(tmp_path / "x.jsonl"))
-    assert default_feedback_path(fake_qa(tmp_path)) == tmp_path / "x.jsonl"
+    assert default_feedback_path(fake_qa(tmp_path).settings) == tmp_path / "x.jsonl"
 
 
 def test_upload_checks_type_size_and_emptiness(tmp_path):
@@ -248,8 +247,8 @@ def test_a_busy_port_is_reported_before_anything_loads(tmp_path, monkeypatch):
     import socket
 
     import qa.engine
+    from qa.commands import cmd_chat
     from qa.errors import QAError
-    from ui.app import run_chat_command
 
     def no_engine(*a, **k):
         raise AssertionError("the models were loaded although the port is busy")
@@ -261,7 +260,7 @@ def test_a_busy_port_is_reported_before_anything_loads(tmp_path, monkeypatch):
         port = busy.getsockname()[1]
         args = SimpleNamespace(articles=tmp_path, index=tmp_path / "idx", host="127.0.0.1", port=port)
         with pytest.raises(QAError, match=rf"cannot listen on 127.0.0.1:{port} .*choose another with --port"):
-            run_chat_command(args)
+            cmd_chat(args)
 
 
 def test_upload_messages_say_per_file_what_happened_in_plain_words(tmp_path):
