@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from qa.config import Settings
-from qa.conversation import Turn
+from qa.conversation.turns import Turn
 from qa.errors import QAError
 from qa.fileio import atomic_write
 from qa.metrics import normalize_answer

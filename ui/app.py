@@ -7,7 +7,7 @@
 
 or from the shell: ``qa chat [--articles DIR] [--index DIR] [--host H] [--port P]`` (:func:`qa.commands.cmd_chat`).
 
-The page is thin over the engine: follow-ups are resolved by :class:`qa.conversation.Conversation`,
+The page is thin over the engine: follow-ups are resolved by :class:`qa.conversation.chat.Conversation`,
 suggested questions come from :mod:`qa.suggestions` (kept fresh in the background by
 :mod:`ui.suggested`), answers are rendered by :mod:`ui.render`, the folder is watched by :mod:`ui.watch`.
 
@@ -42,7 +42,8 @@ from typing import TYPE_CHECKING, Any  # noqa: E402
 import gradio as gr  # noqa: E402
 
 from qa.articles import SUPPORTED_SUFFIXES, ArticleFileError, content_hash, read_file  # noqa: E402
-from qa.conversation import Conversation, Turn  # noqa: E402
+from qa.conversation.chat import Conversation  # noqa: E402
+from qa.conversation.turns import Turn  # noqa: E402
 from qa.engine import MAX_QUESTION_CHARS, REMOVED_DIR, clean_question  # noqa: E402
 from qa.errors import InvalidQuestionError, QAError  # noqa: E402
 from qa.feedback import FeedbackLog, default_feedback_path  # noqa: E402

@@ -14,7 +14,7 @@ pytest.importorskip("gradio")
 
 from qa.answering import cite  # noqa: E402
 from qa.articles import make_article  # noqa: E402
-from qa.conversation import Turn  # noqa: E402
+from qa.conversation.turns import Turn  # noqa: E402
 from qa.feedback import FeedbackLog, default_feedback_path  # noqa: E402
 from qa.types import Answer, Passage  # noqa: E402
 from ui.app import (  # noqa: E402
@@ -271,7 +271,8 @@ def test_upload_messages_say_per_file_what_happened_in_plain_words(tmp_path):
     uploads = tmp_path / "uploads"
     uploads.mkdir()
     (uploads / "tram.md").write_text("# Tram strike\n\nDrivers stopped work on **Monday**.")
-    (uploads / "feed.jsonl").write_text('{"title": "One", "text": "First body."}\n{"title": "Two", "text": "Second."}\n')
+    (uploads / "feed.jsonl").write_text('{"title": "One", "text": "First body."}\n'
+                                        '{"title": "Two", "text": "Second."}\n')
     (uploads / "old.txt").write_text("Old news\n\nNothing new here.")
     for p in uploads.iterdir():
         p.chmod(0o600)  # as the upload folder holds them
