@@ -1,4 +1,4 @@
-"""ui.app.ChatApp handlers called directly: feedback log format, the question queue, upload checks and
+"""ui.handlers.ChatApp handlers called directly: feedback log format, the question queue, upload checks and
 messages, the article list."""
 
 from __future__ import annotations
@@ -17,12 +17,8 @@ from qa.articles import make_article  # noqa: E402
 from qa.conversation.turns import Turn  # noqa: E402
 from qa.feedback import FeedbackLog, default_feedback_path  # noqa: E402
 from qa.types import Answer, Passage  # noqa: E402
-from ui.app import (  # noqa: E402
-    MAX_UPLOAD_BYTES,
-    ChatApp,
-    ChatSession,
-    verdict_of,
-)
+from ui.handlers import MAX_UPLOAD_BYTES, ChatApp, verdict_of  # noqa: E402
+from ui.state import ChatSession, UploadQueue  # noqa: E402
 
 SKIP = {"__type__": "update"}  # gr.skip(): this output is left as it is
 
@@ -144,13 +140,12 @@ def test_only_one_answering_loop_runs_per_session(tmp_path):
     gate.set()
     list(first)
     assert session.conversation.asked == ["First?", "Second?"]
-    assert not session.answering and not session.pending
+    assert not session.busy and not session.pending
 
 
 def test_a_loop_that_finds_nothing_to_do_leaves_the_page_alone(tmp_path):
     """A send's answering loop can start after an earlier loop took its question: it must still say "no change"
     (a Gradio generator that yields nothing empties its outputs: the chat, the upload messages)."""
-    from ui.app import UploadQueue
 
     app = ChatApp(fake_qa(tmp_path), tmp_path / "fb.jsonl")
     session = ChatSession(conversation=ScriptedConversation())  # type: ignore[arg-type]
