@@ -5,7 +5,8 @@ lazily from the articles' text and cached; :func:`vocabulary` computes it once p
 
     from qa.vocabulary import vocabulary
     vocab = vocabulary(qa)
-    vocab.kind("Guaido"), "said" in vocab.lower        # ('person', ...), True
+    vocab.kind("Guaido")          # "person", "org", "place"... or None: how the articles use the name
+    "said" in vocab.lower         # True: the articles use it as an ordinary word
 """
 
 from __future__ import annotations

@@ -1,5 +1,5 @@
-"""Which name of the previous turn a pronoun of a follow-up stands for: the candidates in the order
-of what the previous turn was about, filtered by what each pronoun can stand for (see :mod:`qa.conversation`).
+"""Which name of the previous turn a pronoun of a follow-up stands for: the candidates in the order of
+what the previous turn was about, filtered by what each pronoun can stand for (see :mod:`qa.conversation`).
 """
 
 from __future__ import annotations
