@@ -1,7 +1,8 @@
 """The web chat over the articles (Gradio): ``qa chat`` or ``ui.app.build_app(qa)``.
 
 :mod:`ui.render` turns answers into safe HTML; :mod:`ui.state` keeps each person's chat and uploads,
-:mod:`ui.handlers` answers the page's events and :mod:`ui.app` lays the page out and serves it.
+:mod:`ui.handlers` answers the page's events (:mod:`ui.uploads` checks uploaded files) and :mod:`ui.app`
+lays the page out and serves it.
 """
 
 import os

@@ -36,7 +36,8 @@ from qa.articles import SUPPORTED_SUFFIXES
 from qa.engine import MAX_QUESTION_CHARS
 from qa.errors import QAError
 from ui.assets import CSS, SCRIPT
-from ui.handlers import MAX_UPLOAD_BYTES, N_SUGGESTIONS, ChatApp
+from ui.handlers import N_SUGGESTIONS, ChatApp
+from ui.uploads import MAX_UPLOAD_BYTES
 from ui.watch import FolderWatcher
 
 if TYPE_CHECKING:  # pragma: no cover

@@ -1,10 +1,11 @@
 """The handlers behind the chat page: :class:`ChatApp`, plain methods that :func:`ui.app.build_app` wires to
 the page's events (tests call them without a browser).
 
-Longer than the package's other modules, and one class on purpose: every handler shares the state of one
-:class:`~qa.engine.QA` (the suggestion cache, the count of questions being answered, the feedback log), and
-Gradio wires bound methods. It holds three groups, one section each: questions (queued per person, answered
-in turn), uploads (checked, stored, indexed in turn) and the article list.
+One class on purpose, and so a little over the package's usual module size: every handler shares the state
+of one :class:`~qa.engine.QA` (the suggestion cache, the count of questions being answered, the feedback
+log), and Gradio wires bound methods. It holds three groups, one section each: questions (queued per person,
+answered in turn), uploads (queued per person, added in turn; the checks on a file are in :mod:`ui.uploads`)
+and the article list.
 """
 
 from __future__ import annotations
@@ -19,7 +20,6 @@ from typing import TYPE_CHECKING, Any
 
 import gradio as gr
 
-from qa.articles import SUPPORTED_SUFFIXES, ArticleFileError, content_hash, read_file
 from qa.conversation.chat import Conversation
 from qa.conversation.turns import Turn
 from qa.engine import MAX_QUESTION_CHARS, REMOVED_DIR, clean_question
@@ -36,18 +36,24 @@ from ui.render import (
 )
 from ui.state import ArticleFile, ChatSession, UploadBatch, UploadQueue, message
 from ui.suggested import SuggestionCache
+from ui.uploads import (
+    MAX_UPLOAD_FILES,
+    STORED_MODE,
+    added_line,
+    article_hashes,
+    chosen_paths,
+    file_of,
+    upload_problem,
+)
 
 if TYPE_CHECKING:  # pragma: no cover
     from qa.engine import QA
 
 log = logging.getLogger(__name__)
 
-MAX_UPLOAD_BYTES = 5 * 1024 * 1024
-MAX_UPLOAD_FILES = 20
 N_SUGGESTIONS = 6
 LIST_MAX = 50              # articles listed at once (the filter finds the others)
 QUIET_WAIT_S = 30.0        # how long suggestions wait for a pause in people's questions before going on
-STORED_MODE = 0o644        # an article file is for everyone who can read the folder, as a copied file would be
 
 
 def verdict_of(liked: object) -> str | None:
@@ -62,10 +68,6 @@ def verdict_of(liked: object) -> str | None:
     return None
 
 
-def _file_of(source: str) -> str:
-    return source.split("#", 1)[0]
-
-
 def _size(n: int | None) -> str:
     if n is None:
         return ""
@@ -77,10 +79,6 @@ def _size(n: int | None) -> str:
 def _several_titles(articles: tuple[Article, ...], shown: int = 3) -> str:
     more = "; …" if len(articles) > shown else ""
     return f"{len(articles)} articles: " + "; ".join(esc(a.title) for a in articles[:shown]) + more
-
-
-def _paths(files: list[Any] | None) -> list[Path]:
-    return [Path(getattr(f, "name", None) or getattr(f, "path", None) or f) for f in (files or [])]
 
 
 class ChatApp:
@@ -287,55 +285,14 @@ class ChatApp:
                 title="Feedback")
 
     # ---------------------------------------------------------------- uploads
-    def uploaded(self, path: Path) -> bool:
-        """Whether ``path`` is a file that a client uploaded (inside the upload folder, no link on the way)."""
-        try:
-            real = path.resolve(strict=True)
-        except (OSError, RuntimeError):
-            return False
-        # resolve() follows links: the path as given must already be the real one
-        return real == path.absolute() and real.is_relative_to(self.upload_root) and real.is_file()
-
     def check_upload(self, path: str | Path) -> str | None:
-        """Why ``path`` cannot be added (``None`` when it can): not uploaded here, wrong kind, too big,
-        hidden, or not readable as an article."""
-        p = Path(path)
-        name = p.name
-        if not self.uploaded(p):
-            return f"'{name}' was not uploaded through this page"
-        if p.suffix.lower() not in SUPPORTED_SUFFIXES:
-            kinds = ", ".join(sorted(SUPPORTED_SUFFIXES))
-            return f"'{name}' is not an article file: use one of {kinds}"
-        if name.startswith("."):
-            return f"'{name}' starts with '.', so it would be a hidden file that is never indexed; rename it"
-        try:
-            size = p.stat().st_size
-        except OSError:
-            return f"'{name}' could not be read"
-        if size == 0:
-            return f"'{name}' is empty"
-        if size > MAX_UPLOAD_BYTES:
-            return (f"'{name}' is {size / 1024 / 1024:.1f} MB; files of at most "
-                    f"{MAX_UPLOAD_BYTES // 1024 // 1024} MB can be added here")
-        return None
-
-    def _readable(self, path: Path) -> tuple[set[str], str | None]:
-        """The content hashes of the articles in an upload, or why it holds none (checked before it is stored)."""
-        try:
-            articles, _problems = read_file(path, path.name, MAX_UPLOAD_BYTES)
-        except ArticleFileError as e:
-            return set(), f"'{path.name}' {e}"
-        except Exception as e:  # a parser failing on odd input: refuse this file, keep the page working
-            log.warning("reading upload %s failed", path.name, exc_info=True)
-            return set(), f"'{path.name}' could not be read ({type(e).__name__})"
-        if not articles:
-            return set(), f"'{path.name}' holds no article with text"
-        return {content_hash(a.title, a.text) for a in articles}, None
+        """Why ``path`` cannot be added (``None`` when it can); see :func:`ui.uploads.upload_problem`."""
+        return upload_problem(Path(path), self.upload_root)
 
     def add_files(self, files: list[Any] | None) -> str:
         """Check each upload, index the good ones at once; returns one line per file for the page (HTML,
         escaped). A refused file is never copied into the articles folder."""
-        return "<br>".join(self.add_lines(_paths(files)))
+        return "<br>".join(self.add_lines(chosen_paths(files)))
 
     def add_lines(self, paths: list[Path]) -> list[str]:
         if not paths:
@@ -348,7 +305,7 @@ class ChatApp:
             why = self.check_upload(p)
             hashes: set[str] = set()
             if why is None:
-                hashes, why = self._readable(p)
+                hashes, why = article_hashes(p)
             if why is not None:
                 lines.append(f"Not added: {esc(why)}.")
             else:
@@ -370,7 +327,7 @@ class ChatApp:
             self.index_changed()
         stored = self._stored_names()
         for p, hashes in ok.items():
-            lines.append(self._added_line(p, hashes, known, stored))
+            lines.append(added_line(p, hashes, known, stored))
         stems = tuple(p.stem for p in ok)
         lines += [f"Skipped: {esc(m)}." for m in (report.problems if report else []) if m.startswith(stems)]
         return lines
@@ -378,28 +335,16 @@ class ChatApp:
     def _stored_names(self) -> dict[str, str]:
         """``{content hash: file name in the articles folder}``."""
         try:
-            return {a.content_hash: _file_of(a.source) for a in self.qa.snapshot.articles.values()}
+            return {a.content_hash: file_of(a.source) for a in self.qa.snapshot.articles.values()}
         except QAError:
             return {}
-
-    @staticmethod
-    def _added_line(p: Path, hashes: set[str], known: set[str], stored: dict[str, str]) -> str:
-        name = esc(p.name)
-        if hashes <= known:
-            return f"'{name}' was already in the index: nothing changed."
-        n = len(hashes)
-        what = f" ({n} articles)" if n > 1 else ""
-        where = {stored[h] for h in hashes if h in stored}
-        renamed = f", stored as '{esc(next(iter(where)))}' because another file has its name" \
-            if len(where) == 1 and p.name not in where else ""
-        return f"Added '{name}'{what}{renamed}. You can ask about {'them' if n > 1 else 'it'} now."
 
     def stage(self, files: list[Any] | None, queue: UploadQueue | None):
         """Add click (fast, not queued): the chosen files not queued before join this person's upload queue,
         and the page says which wait. The picker keeps its files (files chosen next are added to them):
         emptying it from here could swallow a file being chosen at that moment. ``(status, queue)``."""
         queue = queue or UploadQueue()
-        paths = _paths(files)
+        paths = chosen_paths(files)
         with queue.lock:
             new = [p for p in paths if p not in queue.staged]
             waiting = queue.busy or bool(queue.waiting)
@@ -463,7 +408,7 @@ class ChatApp:
             return [], 0
         by_file: dict[str, list[Article]] = {}
         for a in articles:
-            by_file.setdefault(_file_of(a.source), []).append(a)
+            by_file.setdefault(file_of(a.source), []).append(a)
         wanted = (words or "").lower().split()
         matches = [(source, arts) for source, arts in by_file.items()
                    if all(w in " ".join([source] + [a.title for a in arts]).lower() for w in wanted)]

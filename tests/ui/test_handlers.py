@@ -17,8 +17,9 @@ from qa.articles import make_article  # noqa: E402
 from qa.conversation.turns import Turn  # noqa: E402
 from qa.feedback import FeedbackLog, default_feedback_path  # noqa: E402
 from qa.types import Answer, Passage  # noqa: E402
-from ui.handlers import MAX_UPLOAD_BYTES, ChatApp, verdict_of  # noqa: E402
+from ui.handlers import ChatApp, verdict_of  # noqa: E402
 from ui.state import ChatSession, UploadQueue  # noqa: E402
+from ui.uploads import MAX_UPLOAD_BYTES  # noqa: E402
 
 SKIP = {"__type__": "update"}  # gr.skip(): this output is left as it is
 
