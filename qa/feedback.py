@@ -112,7 +112,7 @@ def feedback_to_gold(feedback: str | Path, output: str | Path, review: str | Pat
             continue
         question = (obj.get("understood_question") or obj.get("question") or "") if isinstance(obj, dict) else ""
         verdict = obj.get("verdict") if isinstance(obj, dict) else None
-        if not isinstance(question, str) or not question.strip() or verdict not in ("up", "down", "none"):
+        if not isinstance(question, str) or not question.strip() or verdict not in FEEDBACK_VERDICTS:
             summary.bad += 1
             warn(f"{feedback.name} line {lineno} needs a 'question' and a verdict 'up', 'down' or 'none'; skipped")
             continue
