@@ -19,8 +19,10 @@ import logging
 import sys
 from pathlib import Path
 
+from qa.batch import DEFAULT_BATCH_SIZE
 from qa.commands import COMMANDS
 from qa.errors import QAError
+from qa.evaluation.score import DEFAULT_EVAL_BATCH_SIZE
 
 EXIT_ERROR = 2
 EXIT_INTERRUPTED = 130
@@ -73,7 +75,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("-o", "--output", metavar="OUTPUT", type=Path, required=True, help="where to write the answers")
     _add_folders(p)
     p.add_argument("-k", type=int, default=None, metavar="N", help="how many passages to retrieve (default 5)")
-    p.add_argument("--batch-size", type=int, default=32, metavar="N", help="questions answered per batch (default 32)")
+    p.add_argument("--batch-size", type=int, default=DEFAULT_BATCH_SIZE, metavar="N",
+                   help=f"questions answered per batch (default {DEFAULT_BATCH_SIZE})")
     p.add_argument("--overwrite", action="store_true",
                    help="start OUTPUT afresh instead of skipping the questions already answered in it")
     _add_ray(p)
@@ -89,8 +92,9 @@ def build_parser() -> argparse.ArgumentParser:
                    help="report path without suffix; .json and .md are written (default: GOLD's name + "
                         "'-report', next to GOLD). For SQuAD JSON without --articles, the paragraphs are "
                         "written as articles to PATH-articles/ and indexed in PATH-index/")
-    p.add_argument("--batch-size", type=int, default=16, metavar="N",
-                   help="questions answered per batch (default 16); 1 measures single-question latency")
+    p.add_argument("--batch-size", type=int, default=DEFAULT_EVAL_BATCH_SIZE, metavar="N",
+                   help=f"questions answered per batch (default {DEFAULT_EVAL_BATCH_SIZE}); 1 measures "
+                        "single-question latency")
 
     p = sub.add_parser("feedback-to-gold", help="turn chat feedback into a gold file for qa eval",
                        description="Read the chat's thumbs up/down feedback (FEEDBACK, JSONL) and write gold "

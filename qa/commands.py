@@ -22,7 +22,7 @@ from qa.config import Settings
 from qa.errors import QAError
 from qa.evaluation.gold import load_gold, write_squad_articles
 from qa.evaluation.report import report_base, summary_table, write_report
-from qa.evaluation.score import DEFAULT_EVAL_BATCH_SIZE, evaluate
+from qa.evaluation.score import evaluate
 from qa.feedback import feedback_to_gold
 from qa.prepare import prepare
 from qa.textio import answer_record, read_questions
@@ -156,7 +156,7 @@ def cmd_batch(args) -> int:
 def cmd_eval(args) -> int:
     """``qa eval GOLD``: check the gold file, index the articles, answer, score, write the report."""
     _check_k(args)
-    batch_size = args.batch_size if args.batch_size is not None else DEFAULT_EVAL_BATCH_SIZE
+    batch_size = args.batch_size
     if batch_size < 1:
         raise QAError("--batch-size must be at least 1")
     base = report_base(args.gold, args.report)
