@@ -29,8 +29,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench.common import RESULTS, machine, today, write_section  # noqa: E402
 from qa import QA, Settings  # noqa: E402
-from qa.batch import Question, run_batch  # noqa: E402
+from qa.batch import run_batch  # noqa: E402
 from qa.config import REPO_ROOT  # noqa: E402
+from qa.textio import Question  # noqa: E402
 from training.datasets import CACHE, DATA_ROOT, read_jsonl  # noqa: E402
 
 

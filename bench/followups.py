@@ -38,13 +38,16 @@ import tempfile
 import time
 from collections import Counter
 from pathlib import Path
-from types import ModuleType
+from types import ModuleType, SimpleNamespace
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench.common import RESULTS, today, write_section  # noqa: E402
 from qa.config import REPO_ROOT  # noqa: E402
+from qa.conversation.rewrite import resolve, rewrite  # noqa: E402
+from qa.conversation.turns import Turn  # noqa: E402
 from qa.types import Answer  # noqa: E402
+from qa.vocabulary import Vocabulary  # noqa: E402
 from training.datasets import DATA_ROOT, read_jsonl  # noqa: E402
 
 SET = REPO_ROOT / "bench" / "followups.jsonl"
@@ -62,11 +65,12 @@ def normalise(text: str) -> str:
     return " ".join(text.split())
 
 
-def load(rev: str | None) -> ModuleType:
-    """``qa.conversation`` as it is now, or as committed at ``rev``."""
+def load(rev: str | None) -> ModuleType | SimpleNamespace:
+    """The rules as they are now (what :mod:`qa.conversation` uses: ``Turn``, ``Vocabulary``, ``resolve``,
+    ``rewrite``), or ``qa/conversation.py`` as committed at ``rev`` (a revision from before the rules were
+    split into the ``qa.conversation`` package)."""
     if rev is None:
-        import qa.conversation as mod
-        return mod
+        return SimpleNamespace(Turn=Turn, Vocabulary=Vocabulary, resolve=resolve, rewrite=rewrite)
     src = subprocess.run(["git", "show", f"{rev}:qa/conversation.py"], cwd=REPO_ROOT, check=True,
                          capture_output=True, text=True).stdout
     path = Path(tempfile.mkdtemp()) / "conversation_at_rev.py"

@@ -16,15 +16,16 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from qa.config import Settings
-    from qa.engine import QA, ask
+    from qa.engine import QA, ask, clean_question
     from qa.errors import QAError
     from qa.types import Answer, Article, Chunk, Citation, Passage
 
-_HOMES = {"QA": "qa.engine", "ask": "qa.engine", "Settings": "qa.config", "QAError": "qa.errors",
+_HOMES = {"QA": "qa.engine", "ask": "qa.engine", "clean_question": "qa.engine", "Settings": "qa.config",
+          "QAError": "qa.errors",
           "Answer": "qa.types", "Article": "qa.types", "Chunk": "qa.types", "Citation": "qa.types",
           "Passage": "qa.types"}
 
-__all__ = ["QA", "ask", "Settings", "QAError", "Answer", "Article", "Chunk", "Citation", "Passage"]
+__all__ = ["QA", "ask", "clean_question", "Settings", "QAError", "Answer", "Article", "Chunk", "Citation", "Passage"]
 __version__ = "0.1.0"
 
 

@@ -1,8 +1,12 @@
-"""The ``qa`` command: index a folder of articles and answer questions about them.
+"""The ``qa`` command line: the argument parser and :func:`main`; the commands are in :mod:`qa.commands`.
 
-    qa index [--articles DIR] [--index DIR]
-    qa ask "Who is Venezuela's opposition leader?" [--articles DIR] [--index DIR] [--json] [-k N]
-    qa prepare        # export the models to ONNX ahead of the first question (make install runs it)
+    qa index [--articles DIR] [--index DIR] [--force] [--ray [ADDRESS]]   # build or update the index
+    qa ask "Who is Venezuela's opposition leader?" [--json] [-k N]        # answer one question
+    qa batch questions.txt -o answers.jsonl [--ray [ADDRESS]]             # answer a file of questions
+    qa eval gold.jsonl [--report PATH]                                    # measure answer quality
+    qa feedback-to-gold feedback.jsonl -o gold.jsonl                      # the chat's thumbs as gold questions
+    qa prepare                                                            # export the models to ONNX now
+    qa chat [--host H] [--port P]                                         # serve the web chat
 
 Errors end with a one-line message naming the problem and a non-zero exit status, never a traceback.
 Heavy libraries are imported only by the commands that need them.
@@ -11,12 +15,14 @@ Heavy libraries are imported only by the commands that need them.
 from __future__ import annotations
 
 import argparse
-import json
 import logging
 import sys
 from pathlib import Path
 
-from qa.types import confidence_level
+from qa.batch import DEFAULT_BATCH_SIZE
+from qa.commands import COMMANDS
+from qa.errors import QAError
+from qa.evaluation.score import DEFAULT_EVAL_BATCH_SIZE
 
 EXIT_ERROR = 2
 EXIT_INTERRUPTED = 130
@@ -69,7 +75,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("-o", "--output", metavar="OUTPUT", type=Path, required=True, help="where to write the answers")
     _add_folders(p)
     p.add_argument("-k", type=int, default=None, metavar="N", help="how many passages to retrieve (default 5)")
-    p.add_argument("--batch-size", type=int, default=32, metavar="N", help="questions answered per batch (default 32)")
+    p.add_argument("--batch-size", type=int, default=DEFAULT_BATCH_SIZE, metavar="N",
+                   help=f"questions answered per batch (default {DEFAULT_BATCH_SIZE})")
     p.add_argument("--overwrite", action="store_true",
                    help="start OUTPUT afresh instead of skipping the questions already answered in it")
     _add_ray(p)
@@ -85,8 +92,9 @@ def build_parser() -> argparse.ArgumentParser:
                    help="report path without suffix; .json and .md are written (default: GOLD's name + "
                         "'-report', next to GOLD). For SQuAD JSON without --articles, the paragraphs are "
                         "written as articles to PATH-articles/ and indexed in PATH-index/")
-    p.add_argument("--batch-size", type=int, default=16, metavar="N",
-                   help="questions answered per batch (default 16); 1 measures single-question latency")
+    p.add_argument("--batch-size", type=int, default=DEFAULT_EVAL_BATCH_SIZE, metavar="N",
+                   help=f"questions answered per batch (default {DEFAULT_EVAL_BATCH_SIZE}); 1 measures "
+                        "single-question latency")
 
     p = sub.add_parser("feedback-to-gold", help="turn chat feedback into a gold file for qa eval",
                        description="Read the chat's thumbs up/down feedback (FEEDBACK, JSONL) and write gold "
@@ -111,118 +119,9 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _qa(args):
-    from qa.config import Settings
-    from qa.engine import QA
-
-    return QA(args.articles, args.index, settings=Settings())
-
-
-def cmd_index(args) -> int:
-    qa = _qa(args)
-    if args.ray is not None:  # chunk and embed on a Ray cluster; the index is written here, as always
-        from qa.distributed import require_ray
-        from qa.distributed.encoder import RayChunkEncoder
-        from qa.errors import QAError
-
-        require_ray()
-        if args.workers is not None and args.workers < 1:
-            raise QAError("--workers must be at least 1")
-        qa.index.encoder = RayChunkEncoder(qa.settings, address=args.ray or None, workers=args.workers)
-    report = qa.refresh(force=args.force, progress=None if not args.quiet else False)
-    if report is None:
-        print(f"Index in '{qa.settings.index_dir}' is up to date ({len(qa.snapshot.articles)} articles).")
-    else:
-        for problem in report.problems:
-            print(f"skipped: {problem}", file=sys.stderr)
-        if report.rebuilt:
-            print(f"Rebuilt the index: {report.rebuilt}")
-        if report.recovered:
-            print(f"Recovered the index: {report.recovered}")
-        print(f"Indexed '{qa.settings.articles_dir}' into '{qa.settings.index_dir}': {report.summary()}.")
-    return 0
-
-
-def format_answer(answer) -> str:
-    lines = []
-    if answer.text is None:
-        lines.append(answer.message)
-        if answer.passages:
-            lines.append("")
-            lines.append("Closest passages:")
-            for p in answer.passages[:3]:
-                lines.append(f"  - {p.title} [{p.source}, chars {p.start}-{p.end}]: {_short(p.text)}")
-        return "\n".join(lines)
-    # an evidence sentence is labelled as such, so nobody takes it for a short answer
-    lines.append(f"{'From the article' if answer.kind == 'evidence' else 'Answer'}: {answer.text}")
-    lines.append(f"Confidence: {confidence_level(answer.score)} ({answer.score:.2f})")
-    for i, c in enumerate(answer.citations, 1):
-        lines.append(f"[{i}] {c.title} ({c.source}, article {c.article_id}, chars {c.start}-{c.end})")
-        lines.append(f"    {_short(answer.context if i == 1 and answer.context else c.passage)}")
-    return "\n".join(lines)
-
-
-def _short(text: str, n: int = 240) -> str:
-    text = " ".join(text.split())
-    return text if len(text) <= n else text[: n - 1] + "…"
-
-
-def cmd_ask(args) -> int:
-    from qa.engine import clean_question
-    from qa.errors import QAError
-
-    if args.k is not None and args.k < 1:
-        raise QAError("-k must be at least 1")
-    question = clean_question(args.question)  # fail fast, before loading any model
-    qa = _qa(args)
-    answer = qa.ask(question, k=args.k)
-    if args.json:
-        print(json.dumps(answer.to_dict(), ensure_ascii=False, indent=1))
-    else:
-        print(format_answer(answer))
-    # answered from an intact older generation after damage: update from it now, with the answer already out
-    sys.stdout.flush()
-    qa.finish_update()
-    return 0
-
-
 def _error(message: str) -> int:
     print(f"qa: error: {message}", file=sys.stderr)
     return EXIT_ERROR
-
-
-def cmd_batch(args) -> int:
-    from qa.batch import run_batch_command
-
-    return run_batch_command(args)
-
-
-def cmd_eval(args) -> int:
-    from qa.evaluation import run_eval_command
-
-    return run_eval_command(args)
-
-
-def cmd_feedback_to_gold(args) -> int:
-    from qa.evaluation import run_feedback_command
-
-    return run_feedback_command(args)
-
-
-def cmd_prepare(args) -> int:
-    from qa.prepare import run_prepare_command
-
-    return run_prepare_command(args)
-
-
-def cmd_chat(args) -> int:
-    from ui.app import run_chat_command
-
-    return run_chat_command(args)
-
-
-COMMANDS = {"index": cmd_index, "ask": cmd_ask, "batch": cmd_batch, "eval": cmd_eval, "chat": cmd_chat,
-            "feedback-to-gold": cmd_feedback_to_gold, "prepare": cmd_prepare}
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -231,8 +130,6 @@ def main(argv: list[str] | None = None) -> int:
                         format="%(message)s", stream=sys.stderr)
     for noisy in ("faiss", "faiss.loader", "sentence_transformers", "bm25s", "httpx", "transformers"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
-    from qa.errors import QAError
-
     try:
         return COMMANDS[args.command](args)
     except QAError as e:

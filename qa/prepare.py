@@ -1,6 +1,6 @@
 """Export the models that answer questions to ONNX ahead of use, so that no question waits for an export.
 
-    qa prepare            # or: python -m qa.prepare (``make install`` runs it)
+    qa prepare            # make install runs it (the command is qa.commands.cmd_prepare)
 
 Exports what the current settings run (``$QA_EMBEDDER``, ``$QA_READER_BACKEND``): the embedder and the span
 reader, each into the model cache (:mod:`qa.runtime.onnx`). Each export is skipped when already there, so
@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import logging
 import os
-import sys
 import time
 from pathlib import Path
 
@@ -42,13 +41,3 @@ def prepare() -> list[tuple[str, Path | None, float]]:
         done.append((f"span reader {backend}", path, time.perf_counter() - t))
     return done
 
-
-def run_prepare_command(args=None) -> int:
-    for what, where, seconds in prepare():
-        print(f"{what}: {f'ready in {where}' if where else 'runs on PyTorch, nothing to export'} ({seconds:.1f} s)")
-    return 0
-
-
-if __name__ == "__main__":
-    logging.basicConfig(level=logging.WARNING, format="%(message)s", stream=sys.stderr)
-    raise SystemExit(run_prepare_command())

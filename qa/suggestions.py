@@ -21,15 +21,15 @@ from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
 from typing import TYPE_CHECKING
 
-from qa.conversation import COMMON_STARTERS, TITLES, find_entities
+from qa.entities import find_entities, lower_case_words
 from qa.types import Article
+from qa.words import COMMON_STARTERS, TITLES
 
 if TYPE_CHECKING:  # pragma: no cover
     from qa.engine import QA
 
 MAX_ARTICLES = 300          # articles looked at (spread over the collection)
 MAX_TEXT = 20_000           # characters read per article
-_LOWER = re.compile(r"\b[a-z][a-z\-']+\b")
 _WORD = re.compile(r"[\w\-'’]+|[^\w\s]")
 _VERB_HINT = re.compile(r"^(?:[a-z]+(?:s|ed)|says|said|wins|won|to|will|may|can|plans|faces)$")
 
@@ -138,7 +138,7 @@ def suggest_questions(articles: Iterable[Article], n: int = 6, qa: QA | None = N
         return []
     common: set[str] = set()
     for art in arts:
-        common.update(_LOWER.findall(art.text[:MAX_TEXT]))
+        common.update(lower_case_words(art.text[:MAX_TEXT]))
     candidates: list[str] = []
     for art in arts:
         q = title_question(art.title, body_text(art), common)

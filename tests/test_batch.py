@@ -13,9 +13,13 @@ from pathlib import Path
 
 import pytest
 
-from qa.batch import AnswerWriter, read_questions, run_batch
+from qa.answer_file import AnswerWriter, answer_row
+from qa.answerers.protocol import cite
+from qa.batch import run_batch
 from qa.cli import main
 from qa.errors import QAError
+from qa.textio import Question, answer_record, read_questions
+from qa.types import Answer, Passage
 
 from .conftest import REPO, SEED_FILE
 
@@ -397,3 +401,26 @@ def test_kill_9_mid_run_then_resume(seed_qa, seeds_copy, tmp_path):
     assert "Guaido" in rows[0]["answer"]
     if killed:
         assert len(done_before) < 10
+
+
+def test_a_row_is_a_projection_of_the_answer_record():
+    """One serialisation of an answer (qa.textio.answer_record); the batch row keeps its answer, score and
+    citations (without the citation's score) in the row's own order."""
+    text = "Guaido went to Colombia."
+    p = Passage(0, "a1", "Title", "a.txt", 10, 10 + len(text), text, 1.0, 1)
+    answer = Answer("Where did Guaido go?", "Colombia", 0.71234567, [cite(p, 15, 23, 0.7)], [p])
+    record = answer_record(answer)
+    row = answer_row(Question("q1", "Where did he go?", 1), answer)
+    assert list(row) == ["id", "question", "answer", "no_answer", "score", "citations", "error"]
+    assert row["answer"] == record["answer"] == "Colombia" and row["no_answer"] is False
+    assert row["score"] == 0.712346 and row["error"] is None
+    assert row["citations"] == [{k: v for k, v in c.items() if k != "score"} for c in record["citations"]]
+    assert row["citations"][0] == {"article_id": "a1", "title": "Title", "source": "a.txt", "start": 25, "end": 33,
+                                   "passage": text, "passage_start": 10, "passage_end": 10 + len(text)}
+
+
+def test_single_machine_batch_knows_nothing_of_ray():
+    code = ("import sys, qa.batch, qa.answer_file, qa.textio; "
+            "print(sorted(m for m in sys.modules if m == 'ray' or m.startswith(('ray.', 'qa.distributed'))))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=REPO)
+    assert out.returncode == 0 and out.stdout.strip() == "[]", out.stderr

@@ -77,7 +77,8 @@ def test_console_entry_points_run_without_traceback(tmp_path):
     assert out.returncode == 0 and "index" in out.stdout and "ask" in out.stdout
     out = subprocess.run([sys.executable, "-m", "qa", "ask", ""], capture_output=True, text=True, cwd=REPO, env=env)
     assert out.returncode == 2 and "Traceback" not in out.stderr and "empty" in out.stderr
-    out = subprocess.run([sys.executable, "-m", "qa", "ask", "--help"], capture_output=True, text=True, cwd=REPO, env=env)
+    out = subprocess.run([sys.executable, "-m", "qa", "ask", "--help"], capture_output=True, text=True, cwd=REPO,
+                         env=env)
     assert "--json" in out.stdout and "--articles" in out.stdout and "-k N" in out.stdout
 
 
@@ -121,7 +122,8 @@ def test_index_and_ask_import_only_what_they_need(seeds_copy, tmp_path):
 @pytest.mark.parametrize("name", ["bogus-model", "bogus-model+onnx-int8"])
 def test_an_unknown_embedder_is_a_one_line_error(capsys, monkeypatch, seeds_copy, tmp_path, name):
     monkeypatch.setenv("QA_EMBEDDER", name)
-    code, out, err = _run(capsys, "ask", "Who is Maduro?", "--articles", str(seeds_copy), "--index", str(tmp_path / "v"))
+    code, out, err = _run(capsys, "ask", "Who is Maduro?", "--articles", str(seeds_copy),
+                          "--index", str(tmp_path / "v"))
     assert code != 0 and out == ""
     (line,) = err.strip().splitlines()
     assert line.startswith("qa: error: unknown embedder 'bogus-model' (from QA_EMBEDDER") and "Traceback" not in err
@@ -144,7 +146,7 @@ def test_index_skips_each_bad_file_with_one_line_and_indexes_the_rest(capsys, se
 
 
 def test_ask_prints_the_confidence_in_words_and_labels_an_evidence_sentence(capsys, seeds_copy, tmp_path):
-    from qa.cli import format_answer
+    from qa.commands import format_answer
     from qa.types import Answer, confidence_level
 
     span = Answer("Who slipped out?", "Guaido", 0.93)

@@ -6,8 +6,12 @@ from types import SimpleNamespace
 
 import pytest
 
-from qa.conversation import Conversation, Turn, Vocabulary, find_entities, resolve, rewrite
+from qa.conversation.chat import Conversation
+from qa.conversation.rewrite import resolve, rewrite
+from qa.conversation.turns import Turn
+from qa.entities import find_entities
 from qa.types import Answer, Article
+from qa.vocabulary import Vocabulary
 
 from .conftest import SEED_FILE
 

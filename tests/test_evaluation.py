@@ -11,21 +11,12 @@ import pytest
 
 from qa.cli import main
 from qa.errors import QAError
-from qa.evaluation import (
-    GoldQuestion,
-    _score_row,
-    doc_keys,
-    evaluate,
-    feedback_to_gold,
-    load_gold,
-    percentile,
-    resolve_doc_ids,
-    score_prediction,
-    summarize,
-    to_markdown,
-    write_report,
-)
+from qa.evaluation.gold import GoldQuestion, load_gold
+from qa.evaluation.report import to_markdown, write_report
+from qa.evaluation.score import doc_keys, evaluate, resolve_doc_ids, score_prediction, score_row, summarize
+from qa.feedback import feedback_to_gold
 from qa.metrics import normalize_answer
+from qa.stats import percentile
 from qa.types import Answer, Article, Passage
 
 from .conftest import SEED_FILE
@@ -118,8 +109,9 @@ def _hand_report_rows():
     ]
     rows = []
     for g, pred, arts, err, lat in cases:
-        answer = None if err else Answer(g.question, pred, 0.5, passages=[_passage(a, r) for r, a in enumerate(arts, 1)])
-        rows.append(_score_row(g, answer, err, lat, resolved))
+        passages = [_passage(a, r) for r, a in enumerate(arts, 1)]
+        answer = None if err else Answer(g.question, pred, 0.5, passages=passages)
+        rows.append(score_row(g, answer, err, lat, resolved))
     return rows
 
 
@@ -149,8 +141,8 @@ def test_markdown_report_is_a_readable_table(tmp_path):
                            "embedder": "all-MiniLM-L6-v2", "package_version": "0.1.0", "machine": "m", "python": "3",
                            "settings": {"articles_dir": "arts", "index_dir": "ix", "k": 5, "candidates": 50,
                                         "fusion": "zscore"},
-                           "index": {"embedder": {"name": "all-MiniLM-L6-v2", "dim": 384}, "splitter": {"chunk_size": 1000},
-                                     "articles": 2, "chunks": 9}},
+                           "index": {"embedder": {"name": "all-MiniLM-L6-v2", "dim": 384},
+                                     "splitter": {"chunk_size": 1000}, "articles": 2, "chunks": 9}},
               "questions": rows}
     md = to_markdown(report)
     assert "| exact match | 33.33 % |" in md and "| F1 | 41.67 % |" in md

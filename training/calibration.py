@@ -50,8 +50,8 @@ def fit_logistic(xs: Any, ys: Sequence[float] | np.ndarray, iters: int, lr: floa
 
 
 def fit_gate(xs: list[list[float]], ys: list[int], iters: int = 3000, lr: float = 0.1) -> tuple[list[float], float]:
-    """The no-answer gate's weights and bias (:class:`qa.no_answer.NoAnswerGate`) for rows of
-    :func:`qa.no_answer.features` and labels "the answer shown is right"."""
+    """The no-answer gate's weights and bias (:class:`qa.answerers.gate.NoAnswerGate`) for rows of
+    :func:`qa.answerers.gate.features` and labels "the answer shown is right"."""
     w, b = fit_logistic(xs, ys, iters=iters, lr=lr)
     return [float(v) for v in w], b
 

@@ -156,4 +156,4 @@ new MutationObserver(() => {
   requestAnimationFrame(() => { scheduled = false; follow(); });
 }).observe(document.body, {childList: true, subtree: true, characterData: true});
 follow();
-""" % {"limit": MAX_QUESTION_CHARS}
+""" % {"limit": MAX_QUESTION_CHARS}  # noqa: UP031 - %-format: the script's braces would need doubling

@@ -15,14 +15,16 @@ import socket
 import tempfile
 from pathlib import Path
 
+from qa.config import REPO_ROOT
+from qa.engine import QA
+from ui.app import build_app, launch
+
 ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
         "--disable-background-networking", "--disable-component-update", "--disable-sync"]
 QUESTIONS = ("Who slipped out of Venezuela last week?", "How many countries have recognized him?")
 
 
 def main(argv: list[str] | None = None) -> int:
-    from qa.config import REPO_ROOT
-
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("out", type=Path)
     ap.add_argument("--articles", type=Path, default=REPO_ROOT / "seeds")
@@ -34,9 +36,6 @@ def main(argv: list[str] | None = None) -> int:
     args = ap.parse_args(argv)
 
     from playwright.sync_api import sync_playwright
-
-    from qa import QA
-    from ui.app import build_app, launch
 
     with tempfile.TemporaryDirectory() as tmp:
         qa = QA(args.articles, Path(tmp) / "index")  # the articles are only read

@@ -15,9 +15,9 @@ import threading
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
-from qa.conversation import vocabulary
 from qa.errors import QAError
 from qa.suggestions import suggest_questions
+from qa.vocabulary import vocabulary
 
 if TYPE_CHECKING:  # pragma: no cover
     from qa.engine import QA

@@ -1,7 +1,8 @@
 """Answer a file of questions on a Ray cluster: ``qa batch questions.jsonl -o answers.jsonl --ray [ADDRESS]``.
 
-    from qa.batch import read_questions, run_batch
+    from qa.batch import run_batch
     from qa.distributed.batch import RayBatchAnswerer
+    from qa.textio import read_questions
     questions = read_questions("questions.jsonl").questions
     run_batch(None, questions, "answers.jsonl", answer_batches=RayBatchAnswerer("archive", "archive-index"))
 
@@ -26,12 +27,15 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from qa.batch import Question, answer_batch
+from qa.batch import answer_batch
 from qa.config import Settings
-from qa.distributed import DEFAULT_RETRIES
+from qa.distributed import DEFAULT_RETRIES, connect, limit_threads, pool_size, require_ray
+from qa.distributed.encoder import RayChunkEncoder
+from qa.engine import QA
+from qa.errors import QAError
+from qa.textio import Question
 
 log = logging.getLogger(__name__)
-
 
 
 @dataclass(frozen=True)
@@ -40,9 +44,7 @@ class QAFactory:
 
     settings: Settings
 
-    def __call__(self):
-        from qa.engine import QA
-
+    def __call__(self) -> QA:
         qa = QA(settings=self.settings, auto_refresh=False)
         qa.refresh(progress=False)
         _ = qa.answerer  # load the reader now, not inside the first batch
@@ -53,8 +55,6 @@ class BatchWorker:
     """A Ray actor holding one QA (index, embedder and reader, loaded once) that answers batches."""
 
     def __init__(self, make_qa: Callable[[], Any], threads: int) -> None:
-        from qa.distributed import limit_threads
-
         limit_threads(threads)
         self.qa = make_qa()
 
@@ -77,12 +77,8 @@ class RayBatchAnswerer:
                  settings: Settings | None = None, address: str | None = None, workers: int | None = None,
                  cpus_per_worker: int = 1, k: int | None = None, retries: int = DEFAULT_RETRIES,
                  progress: bool = False, make_qa: Callable[[], Any] | None = None) -> None:
-        from qa.distributed import require_ray
-
         require_ray()  # fail before any work when --ray cannot be honoured
         if workers is not None and workers < 1:
-            from qa.errors import QAError
-
             raise QAError("--workers must be at least 1")
         settings = settings or Settings()
         if articles_dir is not None:
@@ -103,9 +99,6 @@ class RayBatchAnswerer:
 
     def refresh_index(self) -> None:
         """Bring the index up to date on the driver, embedding new or changed articles on the cluster."""
-        from qa.distributed.encoder import RayChunkEncoder
-        from qa.engine import QA
-
         qa = QA(settings=self.settings, auto_refresh=False)
         qa.index.encoder = RayChunkEncoder(self.settings, address=self.address, workers=self.workers,
                                            cpus_per_worker=self.cpus_per_worker)
@@ -113,8 +106,6 @@ class RayBatchAnswerer:
 
     def __call__(self, batches: Sequence[Sequence[Question]]) -> Iterator[list[dict[str, Any]]]:
         """The rows of each batch, in the order of ``batches``."""
-        from qa.distributed import connect, pool_size
-
         if not batches:
             return
         ray = connect(self.address)
@@ -132,8 +123,6 @@ class RayBatchAnswerer:
 
     def _in_order(self, ray, actors: list, batches: Sequence[Sequence[Question]]) -> Iterator[list[dict[str, Any]]]:
         """Give each free actor the next batch; yield the answers in batch order as soon as they are there."""
-        from qa.errors import QAError
-
         idle = list(actors)
         todo = list(enumerate(batches))
         todo.reverse()

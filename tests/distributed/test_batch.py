@@ -9,10 +9,11 @@ from pathlib import Path
 
 import pytest
 
-from qa.batch import answer_batch, read_questions, run_batch
+from qa.batch import answer_batch, run_batch
 from qa.cli import main
 from qa.config import Settings
 from qa.distributed.batch import QAFactory, RayBatchAnswerer
+from qa.textio import read_questions
 
 from .conftest import TOWNS, write_corpus
 
@@ -45,7 +46,7 @@ SCORE_TOLERANCE = 1e-2
 def assert_same_rows(got: list[dict], want: list[dict]) -> None:
     """Same ids in the same order, the same answers and citations, scores within tolerance."""
     assert [r["id"] for r in got] == [r["id"] for r in want]
-    for g, w in zip(got, want):
+    for g, w in zip(got, want, strict=True):
         assert {k: v for k, v in g.items() if k != "score"} == {k: v for k, v in w.items() if k != "score"}
         assert (g["score"] is None) == (w["score"] is None)
         if g["score"] is not None:

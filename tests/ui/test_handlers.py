@@ -1,4 +1,4 @@
-"""ui.app.ChatApp handlers called directly: feedback log format, the question queue, upload checks and
+"""ui.handlers.ChatApp handlers called directly: feedback log format, the question queue, upload checks and
 messages, the article list."""
 
 from __future__ import annotations
@@ -14,16 +14,12 @@ pytest.importorskip("gradio")
 
 from qa.answerers.protocol import cite  # noqa: E402
 from qa.articles import make_article  # noqa: E402
-from qa.conversation import Turn  # noqa: E402
+from qa.conversation.turns import Turn  # noqa: E402
+from qa.feedback import FeedbackLog, default_feedback_path  # noqa: E402
 from qa.types import Answer, Passage  # noqa: E402
-from ui.app import (  # noqa: E402
-    MAX_UPLOAD_BYTES,
-    ChatApp,
-    ChatSession,
-    FeedbackLog,
-    default_feedback_path,
-    verdict_of,
-)
+from ui.handlers import ChatApp, verdict_of  # noqa: E402
+from ui.state import ChatSession, UploadQueue  # noqa: E402
+from ui.uploads import MAX_UPLOAD_BYTES  # noqa: E402
 
 SKIP = {"__type__": "update"}  # gr.skip(): this output is left as it is
 
@@ -145,13 +141,12 @@ def test_only_one_answering_loop_runs_per_session(tmp_path):
     gate.set()
     list(first)
     assert session.conversation.asked == ["First?", "Second?"]
-    assert not session.answering and not session.pending
+    assert not session.busy and not session.pending
 
 
 def test_a_loop_that_finds_nothing_to_do_leaves_the_page_alone(tmp_path):
     """A send's answering loop can start after an earlier loop took its question: it must still say "no change"
     (a Gradio generator that yields nothing empties its outputs: the chat, the upload messages)."""
-    from ui.app import UploadQueue
 
     app = ChatApp(fake_qa(tmp_path), tmp_path / "fb.jsonl")
     session = ChatSession(conversation=ScriptedConversation())  # type: ignore[arg-type]
@@ -173,9 +168,9 @@ def test_new_chat_drops_the_reply_being_worked_on(tmp_path):
 
 def test_default_feedback_path_is_next_to_the_index(tmp_path, monkeypatch):
     monkeypatch.delenv("QA_FEEDBACK", raising=False)
-    assert default_feedback_path(fake_qa(tmp_path)) == (tmp_path / "feedback.jsonl").resolve()
+    assert default_feedback_path(fake_qa(tmp_path).settings) == (tmp_path / "feedback.jsonl").resolve()
     monkeypatch.setenv("QA_FEEDBACK", str(tmp_path / "x.jsonl"))
-    assert default_feedback_path(fake_qa(tmp_path)) == tmp_path / "x.jsonl"
+    assert default_feedback_path(fake_qa(tmp_path).settings) == tmp_path / "x.jsonl"
 
 
 def test_upload_checks_type_size_and_emptiness(tmp_path):
@@ -248,8 +243,8 @@ def test_a_busy_port_is_reported_before_anything_loads(tmp_path, monkeypatch):
     import socket
 
     import qa.engine
+    from qa.commands import cmd_chat
     from qa.errors import QAError
-    from ui.app import run_chat_command
 
     def no_engine(*a, **k):
         raise AssertionError("the models were loaded although the port is busy")
@@ -261,7 +256,7 @@ def test_a_busy_port_is_reported_before_anything_loads(tmp_path, monkeypatch):
         port = busy.getsockname()[1]
         args = SimpleNamespace(articles=tmp_path, index=tmp_path / "idx", host="127.0.0.1", port=port)
         with pytest.raises(QAError, match=rf"cannot listen on 127.0.0.1:{port} .*choose another with --port"):
-            run_chat_command(args)
+            cmd_chat(args)
 
 
 def test_upload_messages_say_per_file_what_happened_in_plain_words(tmp_path):
@@ -272,7 +267,8 @@ def test_upload_messages_say_per_file_what_happened_in_plain_words(tmp_path):
     uploads = tmp_path / "uploads"
     uploads.mkdir()
     (uploads / "tram.md").write_text("# Tram strike\n\nDrivers stopped work on **Monday**.")
-    (uploads / "feed.jsonl").write_text('{"title": "One", "text": "First body."}\n{"title": "Two", "text": "Second."}\n')
+    (uploads / "feed.jsonl").write_text('{"title": "One", "text": "First body."}\n'
+                                        '{"title": "Two", "text": "Second."}\n')
     (uploads / "old.txt").write_text("Old news\n\nNothing new here.")
     for p in uploads.iterdir():
         p.chmod(0o600)  # as the upload folder holds them

@@ -1,0 +1,233 @@
+"""The ``qa`` command's commands, one function each (:mod:`qa.cli` parses the arguments and calls them).
+
+Each takes the parsed arguments and returns the exit status; a problem the person can fix is raised as a
+:class:`~qa.errors.QAError`, which :func:`qa.cli.main` prints as one line. Arguments are checked before any
+model loads. The engine is reached through the package's lazily imported names (``qa.QA``,
+``qa.clean_question``), so that importing this module, and so running ``qa --help``, loads no library.
+Two optional extras are imported inside the commands that use them: Ray (``qa index --ray``,
+``qa batch --ray``: :mod:`qa.distributed`) and Gradio (``qa chat``: :mod:`ui.app`).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import sys
+
+import qa as package
+from qa.answer_file import OUTPUT_SUFFIXES
+from qa.batch import run_batch
+from qa.config import Settings
+from qa.errors import QAError
+from qa.evaluation.gold import load_gold, write_squad_articles
+from qa.evaluation.report import report_base, summary_table, write_report
+from qa.evaluation.score import evaluate
+from qa.feedback import feedback_to_gold
+from qa.prepare import prepare
+from qa.textio import answer_record, read_questions
+from qa.types import confidence_level
+
+#: asked once before a batch, so that loading the models is not counted as answering
+WARM_UP_QUESTION = "What is this article about?"
+
+
+def _engine(args, **kw):
+    """The :class:`qa.engine.QA` over the folders of ``args`` (defaults from the settings)."""
+    return package.QA(args.articles, args.index, settings=Settings(), **kw)
+
+
+def _check_k(args) -> None:
+    if args.k is not None and args.k < 1:
+        raise QAError("-k must be at least 1")
+
+
+def _check_workers(args) -> None:
+    if args.workers is not None and args.workers < 1:
+        raise QAError("--workers must be at least 1")
+
+
+# ---------------------------------------------------------------------------------------------- qa index
+
+
+def cmd_index(args) -> int:
+    """``qa index``: bring the index up to date with the folder (on a Ray cluster with ``--ray``)."""
+    engine = _engine(args)
+    if args.ray is not None:  # chunk and embed on a Ray cluster; the index is written here, as always
+        from qa.distributed import require_ray
+        from qa.distributed.encoder import RayChunkEncoder
+
+        require_ray()
+        _check_workers(args)
+        engine.index.encoder = RayChunkEncoder(engine.settings, address=args.ray or None, workers=args.workers)
+    report = engine.refresh(force=args.force, progress=None if not args.quiet else False)
+    if report is None:
+        print(f"Index in '{engine.settings.index_dir}' is up to date ({len(engine.snapshot.articles)} articles).")
+    else:
+        for problem in report.problems:
+            print(f"skipped: {problem}", file=sys.stderr)
+        if report.rebuilt:
+            print(f"Rebuilt the index: {report.rebuilt}")
+        if report.recovered:
+            print(f"Recovered the index: {report.recovered}")
+        print(f"Indexed '{engine.settings.articles_dir}' into '{engine.settings.index_dir}': {report.summary()}.")
+    return 0
+
+
+# ---------------------------------------------------------------------------------------------- qa ask
+
+
+def format_answer(answer) -> str:
+    """An answer for the terminal: the answer (or the message and closest passages), confidence, citations."""
+    lines = []
+    if answer.text is None:
+        lines.append(answer.message)
+        if answer.passages:
+            lines.append("")
+            lines.append("Closest passages:")
+            for p in answer.passages[:3]:
+                lines.append(f"  - {p.title} [{p.source}, chars {p.start}-{p.end}]: {_short(p.text)}")
+        return "\n".join(lines)
+    # an evidence sentence is labelled as such, so nobody takes it for a short answer
+    lines.append(f"{'From the article' if answer.kind == 'evidence' else 'Answer'}: {answer.text}")
+    lines.append(f"Confidence: {confidence_level(answer.score)} ({answer.score:.2f})")
+    for i, c in enumerate(answer.citations, 1):
+        lines.append(f"[{i}] {c.title} ({c.source}, article {c.article_id}, chars {c.start}-{c.end})")
+        lines.append(f"    {_short(answer.context if i == 1 and answer.context else c.passage)}")
+    return "\n".join(lines)
+
+
+def _short(text: str, n: int = 240) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= n else text[: n - 1] + "…"
+
+
+def cmd_ask(args) -> int:
+    """``qa ask QUESTION``: print the answer (``--json``: its record) and its citations."""
+    _check_k(args)
+    question = package.clean_question(args.question)  # fail fast, before loading any model
+    engine = _engine(args)
+    answer = engine.ask(question, k=args.k)
+    if args.json:
+        print(json.dumps(answer_record(answer), ensure_ascii=False, indent=1))
+    else:
+        print(format_answer(answer))
+    # answered from an intact older generation after damage: update from it now, with the answer already out
+    sys.stdout.flush()
+    engine.finish_update()
+    return 0
+
+
+# ---------------------------------------------------------------------------------------------- qa batch
+
+
+def cmd_batch(args) -> int:
+    """``qa batch INPUT -o OUTPUT``: read and check the input first, then load the models and answer (on a Ray
+    cluster with ``--ray``)."""
+    _check_k(args)
+    if args.batch_size < 1:
+        raise QAError("--batch-size must be at least 1")
+    if args.output.suffix.lower() not in OUTPUT_SUFFIXES:
+        raise QAError(f"cannot write answers to '{args.output.name}'; name the output .jsonl or .csv")
+    if args.output.resolve() == args.input.resolve():
+        raise QAError("the output would overwrite the questions file; choose another output name")
+    questions = read_questions(args.input).questions
+
+    def load():
+        engine = _engine(args)
+        engine.refresh(progress=False if args.quiet else None)
+        engine.ask(WARM_UP_QUESTION)  # loads the embedder and the reader now, so start-up is not counted as answering
+        return engine
+
+    answer_batches = None
+    if args.ray is not None:  # answer on a Ray cluster; the output is written here, as always
+        from qa.distributed.batch import RayBatchAnswerer
+
+        answer_batches = RayBatchAnswerer(args.articles, args.index, address=args.ray or None,
+                                          workers=args.workers, k=args.k, progress=not args.quiet)
+    summary = run_batch(load, questions, args.output, k=args.k, batch_size=args.batch_size,
+                        overwrite=args.overwrite, progress=not args.quiet, answer_batches=answer_batches)
+    print(f"Wrote '{args.output}': {summary.line()}.")
+    return 0
+
+
+# ---------------------------------------------------------------------------------------------- qa eval
+
+
+def cmd_eval(args) -> int:
+    """``qa eval GOLD``: check the gold file, index the articles, answer, score, write the report."""
+    _check_k(args)
+    batch_size = args.batch_size
+    if batch_size < 1:
+        raise QAError("--batch-size must be at least 1")
+    base = report_base(args.gold, args.report)
+    gold = load_gold(args.gold)
+    articles, index = args.articles, args.index
+    if gold.articles is not None and articles is None:
+        articles = write_squad_articles(gold.articles, base.with_name(base.name + "-articles"))
+        if index is None:
+            index = base.with_name(base.name + "-index")
+        if not args.quiet:
+            print(f"Wrote the {len(gold.articles)} SQuAD paragraphs as articles to '{articles}'.", file=sys.stderr)
+    engine = package.QA(articles, index, settings=Settings())
+    engine.refresh(progress=False if args.quiet else None)
+    report = evaluate(engine, gold.questions, k=args.k, batch_size=batch_size, progress=not args.quiet)
+    report["gold"] = str(args.gold)
+    json_path, md_path = write_report(report, base)
+    print("\n".join(summary_table(report)))
+    print(f"\nReport: '{json_path}' (per question) and '{md_path}'.")
+    return 0
+
+
+def cmd_feedback_to_gold(args) -> int:
+    """``qa feedback-to-gold FEEDBACK.jsonl -o gold.jsonl [--review PATH]``."""
+    summary = feedback_to_gold(args.feedback, args.output, review=args.review)
+    print(f"Wrote '{args.output}': {summary.line()}.")
+    return 0
+
+
+# ---------------------------------------------------------------------------------------------- qa prepare, qa chat
+
+
+def cmd_prepare(args) -> int:
+    """``qa prepare``: export the models the settings use to ONNX now."""
+    for what, where, seconds in prepare():
+        print(f"{what}: {f'ready in {where}' if where else 'runs on PyTorch, nothing to export'} ({seconds:.1f} s)")
+    return 0
+
+
+def cmd_chat(args) -> int:
+    """``qa chat``: check the port, index the folder, serve the page, block until interrupted; says what it
+    is doing at each step, since the first start can take a while."""
+    from ui.app import build_app, check_port, launch, watch_folder  # Gradio: an optional extra, and heavy
+
+    host = args.host or "127.0.0.1"
+    port = args.port
+    check_port(host, port)
+    logging.getLogger("transformers").setLevel(logging.ERROR)  # its advice on long inputs is not for users
+    engine = _engine(args, auto_refresh=False)
+    print(f"Articles: {engine.settings.articles_dir}\nIndex:    {engine.settings.index_dir}\n"
+          "Loading the index and bringing it up to date with the folder…", flush=True)
+    report = engine.refresh()
+    for problem in report.problems if report is not None else []:
+        print(f"skipped: {problem}", file=sys.stderr)
+    n = len(engine.snapshot.articles)
+    print("Preparing the page (suggested questions follow in the background)…", flush=True)
+    demo = build_app(engine)
+    watcher = watch_folder(engine, demo.chat_app)
+    shown = "127.0.0.1" if host in ("0.0.0.0", "::") else host
+    print(f"Serving the chat over {n} article{'s' if n != 1 else ''} at http://{shown}:{port} (Ctrl+C to stop).",
+          flush=True)
+    if host not in ("127.0.0.1", "localhost", "::1"):
+        print(f"Listening on {host}: other machines can reach this page.")
+    try:
+        launch(demo, host, port, quiet=True)
+    except OSError as e:
+        raise QAError(f"cannot listen on {host}:{port} ({e}); choose another --port") from e
+    finally:
+        watcher.stop()
+        demo.chat_app.close()
+    return 0
+
+
+COMMANDS = {"index": cmd_index, "ask": cmd_ask, "batch": cmd_batch, "eval": cmd_eval, "chat": cmd_chat,
+            "feedback-to-gold": cmd_feedback_to_gold, "prepare": cmd_prepare}
