@@ -110,18 +110,15 @@ def padded_snapshot(qa: QA, snap, copies: int = 2, noise: float = 0.5, seed: int
     All vectors go into an exact ``IndexFlatIP`` (the worst case: no approximate index)."""
     import faiss
 
-    from qa.index import IndexSnapshot
+    from qa.store import IndexSnapshot
+    from qa.store.vectors import VectorIndex
     from qa.types import Chunk
 
     rng = np.random.default_rng(seed)
-    if hasattr(qa.index, "read_vectors"):
-        ids, base = qa.index.read_vectors(snap)
-        pos = {int(i): n for n, i in enumerate(ids)}
-        ids = np.array([c.id for c in snap.chunks], dtype=np.int64)
-        base = np.ascontiguousarray(base[[pos[int(i)] for i in ids]], dtype=np.float32)
-    else:
-        ids = np.array([c.id for c in snap.chunks], dtype=np.int64)
-        base = np.vstack([snap.faiss_index.reconstruct(int(i)) for i in ids]).astype(np.float32)
+    ids, base = qa.index.read_vectors(snap)
+    pos = {int(i): n for n, i in enumerate(ids)}
+    ids = np.array([c.id for c in snap.chunks], dtype=np.int64)
+    base = np.ascontiguousarray(base[[pos[int(i)] for i in ids]], dtype=np.float32)
     articles = dict(snap.articles)
     chunks = list(snap.chunks)
     index = faiss.IndexIDMap2(faiss.IndexFlatIP(base.shape[1]))
@@ -137,8 +134,8 @@ def padded_snapshot(qa: QA, snap, copies: int = 2, noise: float = 0.5, seed: int
         index.add_with_ids(vec, np.array([ch.id for ch in new], dtype=np.int64))
         chunks += new
         next_id += len(new)
-    manifest = {**snap.manifest, "n_chunks": len(chunks), "n_articles": len(articles)}
-    return IndexSnapshot(f"{snap.generation}-padded{copies}", manifest, articles, chunks, index)
+    manifest = replace(snap.manifest, n_chunks=len(chunks), n_articles=len(articles))
+    return IndexSnapshot(f"{snap.generation}-padded{copies}", manifest, articles, chunks, VectorIndex(index))
 
 
 def open_qa(corpus: str) -> tuple[QA, str]:
@@ -163,8 +160,8 @@ def open_qa(corpus: str) -> tuple[QA, str]:
     snap = qa.index.load(verify=False)
     if not times:
         qa._set_snapshot(snap)
-        kind = type(snap.faiss_index).__name__
-        inner = getattr(snap.faiss_index, "index", None)
+        kind = type(snap.vectors.faiss).__name__
+        inner = getattr(snap.vectors.faiss, "index", None)
         kind += f"({type(inner).__name__})" if inner is not None else ""
         return qa, f"{index_dir.relative_to(CACHE.parent.parent)}, read only (folder checks off), FAISS {kind}"
     t = time.perf_counter()

@@ -48,7 +48,7 @@ import numpy, faiss, bm25s
 from qa.config import Settings
 from qa.embedding import get_embedder
 from qa.engine import default_answerer
-from qa.index import ChunkIndex
+from qa.store import ChunkIndex
 from qa.retrieval import HybridRetriever
 steps["imports"] = rss()
 if sys.argv[4] == "imports-only":
@@ -71,7 +71,7 @@ for q in questions[1:]:
     answerer.answer(q, retriever.search(q))
 steps["all_answers"] = rss()
 steps["chunks"] = len(snap.chunks)
-steps["vectors_mb"] = snap.faiss_index.ntotal * snap.faiss_index.d * 4 / 2**20
+steps["vectors_mb"] = len(snap.vectors) * snap.vectors.dim * 4 / 2**20
 steps["answerer"] = type(answerer).__name__
 print(json.dumps(steps))
 """
@@ -114,7 +114,7 @@ def stand_in_index() -> Path:
     from bench.common import news_corpus
     from qa.articles import load_articles
     from qa.config import Settings
-    from qa.index import ChunkIndex
+    from qa.store import ChunkIndex
 
     folder = CACHE / "index-news-stand-in"
     if not (folder / "CURRENT").exists():

@@ -34,7 +34,8 @@ from bench.common import REPO, RESULTS, machine, median, news_corpus, today, wri
 from qa.articles import load_articles  # noqa: E402
 from qa.config import Settings  # noqa: E402
 from qa.embedding import get_embedder  # noqa: E402
-from qa.index import ChunkIndex  # noqa: E402
+from qa.chunking import Chunker  # noqa: E402
+from qa.store import ChunkIndex  # noqa: E402
 
 
 def subset(articles: list, n: int) -> list:
@@ -63,8 +64,8 @@ def same_index(a, b) -> float:
 
     assert [(c.id, c.article_id, c.start, c.end) for c in a.chunks] == [(c.id, c.article_id, c.start, c.end) for c in b.chunks]
     ids = [c.id for c in a.chunks]
-    va = np.stack([a.faiss_index.reconstruct(i) for i in ids])
-    vb = np.stack([b.faiss_index.reconstruct(i) for i in ids])
+    va = np.stack([a.vectors.reconstruct(i) for i in ids])
+    vb = np.stack([b.vectors.reconstruct(i) for i in ids])
     diff = float(np.abs(va - vb).max())
     assert diff < 1e-5, diff
     return diff
@@ -95,7 +96,7 @@ def driver_cost(articles, settings: Settings, embedder, workdir: Path) -> tuple[
     """``(chunks, chunking s, driver s)`` of a from-scratch build of ``articles`` without embedding."""
     folder = Path(tempfile.mkdtemp(dir=workdir))
     index = ChunkIndex(folder, settings, embedder)
-    encoder = RandomVectors(index.chunker, int(embedder.dim))
+    encoder = RandomVectors(Chunker(settings.chunk_size, settings.chunk_overlap), int(embedder.dim))
     t0 = time.perf_counter()
     report = index.sync(articles, {}, progress=False, encoder=encoder)
     total = time.perf_counter() - t0

@@ -111,16 +111,17 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _qa(args):
+def _qa(args, encoder=None):
     from qa.config import Settings
     from qa.engine import QA
 
-    return QA(args.articles, args.index, settings=Settings())
+    return QA(args.articles, args.index, settings=Settings(), encoder=encoder)
 
 
 def cmd_index(args) -> int:
-    qa = _qa(args)
+    encoder = None
     if args.ray is not None:  # chunk and embed on a Ray cluster; the index is written here, as always
+        from qa.config import Settings
         from qa.distributed import require_ray
         from qa.distributed.encoder import RayChunkEncoder
         from qa.errors import QAError
@@ -128,7 +129,8 @@ def cmd_index(args) -> int:
         require_ray()
         if args.workers is not None and args.workers < 1:
             raise QAError("--workers must be at least 1")
-        qa.index.encoder = RayChunkEncoder(qa.settings, address=args.ray or None, workers=args.workers)
+        encoder = RayChunkEncoder(Settings(), address=args.ray or None, workers=args.workers)
+    qa = _qa(args, encoder)
     report = qa.refresh(force=args.force, progress=None if not args.quiet else False)
     if report is None:
         print(f"Index in '{qa.settings.index_dir}' is up to date ({len(qa.snapshot.articles)} articles).")

@@ -26,27 +26,23 @@ import numpy as np
 
 from qa.config import Settings
 from qa.embedding import Embedder
-from qa.index import IndexSnapshot, embed_text
+from qa.encoding import EMBED_TEXT_VERSION, chunk_texts
 from qa.lexical import LexicalIndex
 from qa.runtime.threads import SMALL_CALL, faiss_threads, query_threads
+from qa.store import IndexSnapshot
 from qa.types import Passage
-
-#: bump if :func:`qa.index.embed_text` changes what is indexed for a chunk: saved BM25 indexes then rebuild
-EMBED_TEXT_VERSION = 1
 
 
 def content_key(snapshot: IndexSnapshot) -> str | None:
     """A name for the text of every chunk of ``snapshot``, in order, from its manifest's checksums (the
     chunk list and each segment's files: article titles and texts), so that its BM25 index can be
     saved and reused; ``None`` when the manifest has no checksums to go by."""
-    m = snapshot.manifest or {}
-    segments = m.get("segments")
-    chunks = (m.get("checksums") or {}).get("chunks.jsonl", {}).get("sha256")
-    if not segments or not chunks:
+    m = snapshot.manifest
+    table = m.checksums.get("chunks.jsonl")
+    if not m.segments or table is None:
         return None
-    files = sorted((name, f.get("sha256")) for seg in segments for name, f in seg.get("files", {}).items())
-    if any(sha is None for _, sha in files):
-        return None
+    chunks = table.sha256
+    files = sorted((name, f.sha256) for seg in m.segments for name, f in seg.files.items())
     parts = [chunks, files, len(snapshot.chunks), EMBED_TEXT_VERSION]
     return hashlib.sha256(json.dumps(parts).encode()).hexdigest()
 
@@ -58,9 +54,8 @@ class HybridRetriever:
         self.snapshot = snapshot
         self.embedder = embedder
         self.settings = settings
-        arts = snapshot.articles
         self._row_ids = np.array([c.id for c in snapshot.chunks], dtype=np.int64)
-        self.lexical = LexicalIndex(lambda: [embed_text(arts[c.article_id], c) for c in snapshot.chunks],
+        self.lexical = LexicalIndex(lambda: chunk_texts(snapshot.articles, snapshot.chunks),
                                     k1=settings.bm25_k1, b=settings.bm25_b, cache_key=content_key(snapshot))
 
     def search(self, question: str, k: int | None = None) -> list[Passage]:
@@ -84,9 +79,9 @@ class HybridRetriever:
         t1 = time.perf_counter()
         if len(questions) < SMALL_CALL:  # FAISS's own OpenMP default otherwise
             with faiss_threads(query_threads()):
-                dense_scores, dense_ids = self.snapshot.faiss_index.search(vectors, depth)
+                dense_scores, dense_ids = self.snapshot.vectors.search(vectors, depth)
         else:
-            dense_scores, dense_ids = self.snapshot.faiss_index.search(vectors, depth)
+            dense_scores, dense_ids = self.snapshot.vectors.search(vectors, depth)
         t2 = time.perf_counter()
         lexical = self.lexical.search(questions, depth)
         t3 = time.perf_counter()
