@@ -110,6 +110,8 @@ def padded_snapshot(qa: QA, snap, copies: int = 2, noise: float = 0.5, seed: int
     All vectors go into an exact ``IndexFlatIP`` (the worst case: no approximate index)."""
     import faiss
 
+    from qa.encoding import chunk_texts
+    from qa.lexical import LexicalIndex
     from qa.store import IndexSnapshot
     from qa.store.vectors import VectorIndex
     from qa.types import Chunk
@@ -135,7 +137,8 @@ def padded_snapshot(qa: QA, snap, copies: int = 2, noise: float = 0.5, seed: int
         chunks += new
         next_id += len(new)
     manifest = replace(snap.manifest, n_chunks=len(chunks), n_articles=len(articles))
-    return IndexSnapshot(f"{snap.generation}-padded{copies}", manifest, articles, chunks, VectorIndex(index))
+    lexical = LexicalIndex(chunk_texts(articles, chunks), qa.settings.bm25_k1, qa.settings.bm25_b)
+    return IndexSnapshot(f"{snap.generation}-padded{copies}", manifest, articles, chunks, VectorIndex(index), lexical)
 
 
 def open_qa(corpus: str) -> tuple[QA, str]:

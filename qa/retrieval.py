@@ -17,8 +17,6 @@ get the seconds spent per stage (``embed_s``, ``dense_s``, ``lexical_s``, ``fuse
 
 from __future__ import annotations
 
-import hashlib
-import json
 import time
 from collections.abc import Sequence
 
@@ -26,25 +24,9 @@ import numpy as np
 
 from qa.config import Settings
 from qa.embedding import Embedder
-from qa.encoding import EMBED_TEXT_VERSION, chunk_texts
-from qa.lexical import LexicalIndex
 from qa.runtime.threads import SMALL_CALL, faiss_threads, query_threads
 from qa.store import IndexSnapshot
 from qa.types import Passage
-
-
-def content_key(snapshot: IndexSnapshot) -> str | None:
-    """A name for the text of every chunk of ``snapshot``, in order, from its manifest's checksums (the
-    chunk list and each segment's files: article titles and texts), so that its BM25 index can be
-    saved and reused; ``None`` when the manifest has no checksums to go by."""
-    m = snapshot.manifest
-    table = m.checksums.get("chunks.jsonl")
-    if not m.segments or table is None:
-        return None
-    chunks = table.sha256
-    files = sorted((name, f.sha256) for seg in m.segments for name, f in seg.files.items())
-    parts = [chunks, files, len(snapshot.chunks), EMBED_TEXT_VERSION]
-    return hashlib.sha256(json.dumps(parts).encode()).hexdigest()
 
 
 class HybridRetriever:
@@ -55,8 +37,7 @@ class HybridRetriever:
         self.embedder = embedder
         self.settings = settings
         self._row_ids = np.array([c.id for c in snapshot.chunks], dtype=np.int64)
-        self.lexical = LexicalIndex(lambda: chunk_texts(snapshot.articles, snapshot.chunks),
-                                    k1=settings.bm25_k1, b=settings.bm25_b, cache_key=content_key(snapshot))
+        self.lexical = snapshot.lexical
 
     def search(self, question: str, k: int | None = None) -> list[Passage]:
         """The ``k`` best passages for ``question``, best first."""
@@ -92,7 +73,7 @@ class HybridRetriever:
         return out
 
     def _fuse(self, dense_ids, dense_scores, lexical, k: int) -> list[Passage]:
-        dense = {int(c): float(v) for c, v in zip(dense_ids, dense_scores) if c >= 0}
+        dense = {int(c): float(v) for c, v in zip(dense_ids, dense_scores, strict=True) if c >= 0}
         lex = {int(self._row_ids[row]): v for row, v in lexical}
         if self.settings.fusion == "rrf":
             fused = rrf_fusion(dense, lex, self.settings.dense_weight, self.settings.rrf_k)

@@ -64,15 +64,17 @@ def test_build_persists_faiss_metadata_and_manifest(tmp_path, embedder):
     assert {v.source for v in man.articles.values()} == set(ARTICLES)
     assert len(snap.vectors) == len(snap.chunks) == man.n_chunks
     files = {p.name for p in (tmp_path / "v" / snap.generation).iterdir()}
+    bm25 = {"bm25.data.npy", "bm25.indices.npy", "bm25.indptr.npy", "bm25.vocab.json"}
     assert files == {"manifest.json", "chunks.jsonl", "seg-000001.vectors.npy", "seg-000001.ids.npy",
-                     "seg-000001.articles.jsonl"}
+                     "seg-000001.articles.jsonl", "seg-000001.terms.npz"} | bm25
     assert man.format == 2 and man.vector_index.kind == "flat"
     assert [s.name for s in man.segments] == ["seg-000001"]
-    assert set(man.segments[0].files) == files - {"manifest.json", "chunks.jsonl"}
+    assert set(man.segments[0].files) == files - {"manifest.json", "chunks.jsonl"} - bm25
+    assert set(man.lexical.files) == bm25 and man.lexical.n_docs == len(snap.chunks)
     on_disk = json.loads((tmp_path / "v" / snap.generation / "manifest.json").read_text())  # the format, key by key
     assert list(on_disk) == ["format", "signature", "embedder", "splitter", "created", "n_articles", "n_chunks",
                              "next_chunk_id", "next_segment", "vector_index", "segments", "articles", "fingerprint",
-                             "checksums", "manifest_sha256"]
+                             "checksums", "lexical", "manifest_sha256"]
     assert list(next(iter(on_disk["articles"].values()))) == ["hash", "source", "title", "segment"]
     assert set(on_disk["segments"][0]["files"]["seg-000001.ids.npy"]) == {"sha256", "bytes"}
     assert not any(p.suffix in (".pkl", ".pickle") for p in (tmp_path / "v").rglob("*"))
@@ -282,6 +284,85 @@ def test_truncated_segment_is_noticed_by_the_next_update(tmp_path, embedder):
     assert len(index.load().articles) == 3
 
 
+# ------------------------------------------------------------------ BM25: saved with each generation, built incrementally
+QUERIES = ["Which port closed for two days?", "Who chose a new mayor?", "Alpha council bridge", "zzz unknown", "the of"]
+
+
+def _bm25_from_texts(snap):
+    from qa.encoding import chunk_texts
+    from qa.lexical import LexicalIndex
+
+    return LexicalIndex(chunk_texts(snap.articles, snap.chunks), Settings().bm25_k1, Settings().bm25_b)
+
+
+def test_updates_tokenise_only_what_they_write_and_bm25_equals_a_full_build(tmp_path, embedder, monkeypatch):
+    import qa.store.bm25
+
+    folder = write_articles(tmp_path / "a", ARTICLES)
+    index = _index(tmp_path, embedder)
+    _sync(index, folder)
+    tokenised = []
+    real = qa.store.bm25.tokenize
+    monkeypatch.setattr(qa.store.bm25, "tokenize", lambda texts: tokenised.extend(texts) or real(texts))
+    for i in range(7):
+        (folder / f"n{i}.txt").write_text(f"Report {i}\n\nThe river in town number {i} rose by {i + 2} metres.")
+        if i % 3 == 2:
+            (folder / f"n{i - 1}.txt").unlink()
+        if i == 4:
+            (folder / "delta.txt").write_text("Delta election\n\nVoters in Delta chose a new mayor, Ana Ruiz.")
+        tokenised.clear()
+        _sync(index, folder)
+        assert tokenised and all(f"town number {i} " in t or "Ana Ruiz" in t for t in tokenised)  # the new chunks only
+        snap = index.load()
+        assert snap.lexical.search(QUERIES, 10) == _bm25_from_texts(snap).search(QUERIES, 10)
+    assert len(snap.manifest.segments) < 8  # segments were merged, their terms with them
+
+
+def test_an_index_saved_before_bm25_moved_into_it_loads_and_gains_it_at_the_next_update(tmp_path, embedder):
+    from qa.store.records import Manifest
+
+    folder = write_articles(tmp_path / "a", ARTICLES)
+    _sync(_index(tmp_path, embedder), folder)
+    (folder / "delta.txt").write_text("Delta election\n\nVoters in Delta chose a new mayor, Ana Ruiz.")
+    _sync(_index(tmp_path, embedder), folder)
+    gdir = tmp_path / "v" / "gen-000002"
+    for p in [*gdir.glob("bm25.*"), *gdir.glob("*.terms.npz")]:  # as an earlier version wrote it
+        p.unlink()
+    manifest = json.loads((gdir / "manifest.json").read_text())
+    del manifest["lexical"]
+    for seg in manifest["segments"]:
+        seg["files"] = {k: v for k, v in seg["files"].items() if not k.endswith(".terms.npz")}
+    (gdir / "manifest.json").write_bytes(Manifest.from_json(manifest).to_bytes())
+
+    spy = CountingEmbedder(embedder)
+    index = _index(tmp_path, spy)
+    snap = index.load()
+    assert snap.generation == "gen-000002" and snap.manifest.lexical is None
+    assert snap.lexical.search(QUERIES, 10) == _bm25_from_texts(snap).search(QUERIES, 10)
+    report = _sync(index, folder)  # nothing changed: the update saves BM25 and embeds nothing
+    assert not report.changed and spy.calls == []
+    snap = index.load()
+    assert snap.generation == "gen-000003" and snap.manifest.lexical is not None
+    assert snap.lexical.search(QUERIES, 10) == _bm25_from_texts(snap).search(QUERIES, 10)
+    assert not _sync(index, folder).changed and index.current_generation() == "gen-000003"
+
+
+def test_a_damaged_saved_bm25_index_is_built_again_not_refused(tmp_path, embedder, caplog):
+    folder = write_articles(tmp_path / "a", ARTICLES)
+    _sync(_index(tmp_path, embedder), folder)
+    path = tmp_path / "v" / "gen-000001" / "bm25.data.npy"
+    data = bytearray(path.read_bytes())
+    data[-3] ^= 0xFF
+    path.write_bytes(bytes(data))
+    snap = _index(tmp_path, embedder).load()
+    assert snap.generation == "gen-000001" and "saved BM25 index" in caplog.text
+    assert snap.lexical.search(QUERIES, 10) == _bm25_from_texts(snap).search(QUERIES, 10)
+    other = Settings(articles_dir=tmp_path / "a", index_dir=tmp_path / "v", chunk_size=200, chunk_overlap=20,
+                     bm25_k1=1.5)
+    snap = ChunkIndex(other.index_dir, other, embedder).load()  # other parameters: built again from the saved terms
+    assert snap.lexical.k1 == 1.5 and len(snap.chunks) == snap.lexical.size
+
+
 def _write_format_1(index_dir, embedder, articles):
     """An index as format 1 wrote it: one faiss.index, articles.jsonl and chunks.jsonl per generation."""
     import json
@@ -361,7 +442,7 @@ def _recall_at_10(index, snap, queries):
     exact.add(vectors)
     _, truth = exact.search(queries, 10)
     _, found = snap.vectors.search(queries, 10)
-    return sum(len(set(ids[t].tolist()) & set(f.tolist())) for t, f in zip(truth, found)) / truth.size
+    return sum(len(set(ids[t].tolist()) & set(f.tolist())) for t, f in zip(truth, found, strict=True)) / truth.size
 
 
 @needs_squad

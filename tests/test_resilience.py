@@ -3,7 +3,8 @@ held lock, damage to CURRENT, a generation or its manifest, and paths that point
 
 The tests run as root, and root ignores file permissions, so ``chmod`` cannot make a folder read-only here:
 read-only and permission failures are simulated by making the index's one low-level writer
-(``write_synced`` in :mod:`qa.store.writer`) raise the error a read-only or forbidden folder gives; a full disk likewise.
+(``write_synced`` in :mod:`qa.store.writer`) raise the error a read-only or forbidden folder gives; a full disk
+likewise.
 """
 
 from __future__ import annotations

@@ -67,7 +67,7 @@ class EncodeWorker:
     def __call__(self, batch: dict[str, np.ndarray]) -> dict[str, Any]:
         spans: list[list[tuple[int, int]]] = []
         texts: list[str] = []
-        for title, text in zip(batch["title"], batch["text"]):
+        for title, text in zip(batch["title"], batch["text"], strict=True):
             title, text = str(title), str(text)
             cut = self.chunker.spans(text)
             spans.append(cut)
@@ -109,7 +109,8 @@ class RayChunkEncoder:
         self.articles_per_batch = articles_per_batch
         self.make_embedder = make_embedder or EmbedderFactory(settings.embedder)
 
-    def encode(self, articles: Sequence[Article], first_id: int, progress: bool = False) -> tuple[list[Chunk], np.ndarray]:
+    def encode(self, articles: Sequence[Article], first_id: int,
+               progress: bool = False) -> tuple[list[Chunk], np.ndarray]:
         if not articles:
             return [], np.zeros((0, 0), dtype=np.float32)
         ray = connect(self.address)
@@ -146,7 +147,8 @@ class RayChunkEncoder:
         return assemble(articles, first_id, results)
 
 
-def assemble(articles: Sequence[Article], first_id: int, results: Sequence[dict[str, Any]]) -> tuple[list[Chunk], np.ndarray]:
+def assemble(articles: Sequence[Article], first_id: int,
+             results: Sequence[dict[str, Any]]) -> tuple[list[Chunk], np.ndarray]:
     """Chunks numbered from ``first_id`` in article order, and their vectors, from the workers' rows.
 
     Raises ``RuntimeError`` unless every article came back exactly once with one vector per chunk.
@@ -171,7 +173,7 @@ def assemble(articles: Sequence[Article], first_id: int, results: Sequence[dict[
             dim = vecs.size // len(starts)
         if len(starts) != len(ends) or (starts and vecs.size != dim * len(starts)):
             raise RuntimeError(f"the Ray workers returned a malformed row for article {art.id}")
-        for s, e in zip(starts, ends):
+        for s, e in zip(starts, ends, strict=True):
             chunks.append(Chunk(id=first_id + len(chunks), article_id=art.id, start=s, end=e, text=art.text[s:e]))
         if starts:
             parts.append(vecs.reshape(len(starts), dim))

@@ -27,7 +27,6 @@ LOCK = ".lock"
 MANIFEST = "manifest.json"
 CHUNKS = "chunks.jsonl"
 GENERATION = re.compile(r"gen-\d{6,}")
-SEGMENT_PARTS = ("vectors.npy", "ids.npy", "articles.jsonl")
 #: the exceptions that mean a file is missing, truncated or malformed
 READ_ERRORS = (OSError, ValueError, KeyError, TypeError, RuntimeError, EOFError)
 

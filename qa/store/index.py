@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -26,10 +27,31 @@ from qa.embedding import Embedder
 from qa.encoding import ChunkEncoder, LocalChunkEncoder
 from qa.errors import IndexBusyError, IndexUnusableError
 from qa.store import legacy
-from qa.store.files import CURRENT, LOCK, current_generation, generations, not_a_folder, read_manifest
+from qa.store.bm25 import tokenize_chunks
+from qa.store.files import (
+    CURRENT,
+    LOCK,
+    current_generation,
+    generations,
+    not_a_folder,
+    read_manifest,
+)
 from qa.store.records import FORMAT_VERSION, READABLE_FORMATS, Manifest
-from qa.store.snapshot import IndexSnapshot, load_generation, read_snapshot_vectors, verify_generation
-from qa.store.sync import State, SyncReport, UpdateSettings, read_state, update
+from qa.store.snapshot import (
+    IndexSnapshot,
+    LoadSettings,
+    load_generation,
+    read_snapshot_vectors,
+    verify_generation,
+)
+from qa.store.sync import (
+    State,
+    SyncReport,
+    UpdateSettings,
+    read_state,
+    saved_bm25,
+    update,
+)
 from qa.store.vectors import VectorIndexSettings, VectorLayout
 from qa.store.writer import Draft, GenerationWriter, Identity
 from qa.types import Article
@@ -99,7 +121,7 @@ class ChunkIndex:
             why = self._unusable.get(gen)
             if why is None:
                 try:
-                    snap = load_generation(self.dir / gen, verify, self.vector_settings, self._last)
+                    snap = load_generation(self.dir / gen, verify, self._load_settings(), self._last)
                 except IndexUnusableError as e:
                     why = self._unusable[gen] = str(e)
             if why is not None:
@@ -112,6 +134,9 @@ class ChunkIndex:
             self._last = snap
             return snap
         raise IndexUnusableError(damage[0])
+
+    def _load_settings(self) -> LoadSettings:
+        return LoadSettings(self.vector_settings, self.settings.bm25_k1, self.settings.bm25_b)
 
     def _current_damage(self) -> str:
         """What is wrong with ``CURRENT`` when it names no generation."""
@@ -176,7 +201,7 @@ class ChunkIndex:
         state = self._previous_state(report)
         writer = GenerationWriter(self.dir, self.identity())
         settings = UpdateSettings(self.settings.chunk_size, self.settings.chunk_overlap, int(self.embedder.dim),
-                                  self.vector_settings)
+                                  self.vector_settings, self.settings.bm25_k1, self.settings.bm25_b)
         try:
             gen = update(writer, state, articles, fingerprint, report, encoder, settings, progress)
         except IndexUnusableError as e:  # a segment to merge is damaged: rebuild from the articles
@@ -235,10 +260,12 @@ class ChunkIndex:
         log.warning("The index in %s has format 1; converting it to format %d (nothing is re-embedded)",
                     self.dir, FORMAT_VERSION)
         seg, rows, entries = legacy.as_segment(articles, chunks, vectors)
+        seg = replace(seg, terms=tokenize_chunks(articles, rows))
         writer = GenerationWriter(self.dir, self.identity())
         converted = writer.write(Draft(
             base=None, base_checksums={}, kept=[], new=[seg], rows=rows, entries=entries,
             layout=VectorLayout("flat", trained_on=len(rows)), trained=None,
-            next_chunk_id=manifest.next_chunk_id or 0, next_segment=2, fingerprint=manifest.fingerprint))
+            next_chunk_id=manifest.next_chunk_id or 0, next_segment=2, fingerprint=manifest.fingerprint,
+            lexical=saved_bm25(None, [], [seg], rows, entries, self.settings.bm25_k1, self.settings.bm25_b)))
         self._written(writer, converted)
         return converted

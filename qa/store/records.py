@@ -122,6 +122,31 @@ class Segment:
 
 
 @dataclass(frozen=True)
+class LexicalRecord:
+    """The generation's saved BM25 index (``lexical`` in the manifest): what it was built with, and its files.
+
+    Derived data: when it is missing, damaged or built otherwise than a reader asks (``k1``, ``b``, the
+    tokenizer, what is indexed for a chunk), the reader builds BM25 again instead of refusing the generation.
+    """
+
+    tokenizer: str
+    text_version: int
+    k1: float
+    b: float
+    n_docs: int
+    files: Mapping[str, FileEntry]
+
+    def to_json(self) -> dict[str, Any]:
+        return {"tokenizer": self.tokenizer, "text_version": self.text_version, "k1": self.k1, "b": self.b,
+                "n_docs": self.n_docs, "files": {k: f.to_json() for k, f in self.files.items()}}
+
+    @classmethod
+    def from_json(cls, d: Mapping[str, Any]) -> LexicalRecord:
+        return cls(str(d["tokenizer"]), int(d["text_version"]), float(d["k1"]), float(d["b"]), int(d["n_docs"]),
+                   {k: FileEntry.from_json(f) for k, f in d["files"].items()})
+
+
+@dataclass(frozen=True)
 class Manifest:
     """One generation's manifest (see the module docstring of :mod:`qa.store`)."""
 
@@ -139,6 +164,7 @@ class Manifest:
     vector_index: VectorLayout = VectorLayout()
     segments: tuple[Segment, ...] = ()
     fingerprint: Mapping[str, list[int]] = field(default_factory=dict)
+    lexical: LexicalRecord | None = None  # absent in generations written before BM25 was saved with them
 
     def with_fingerprint(self, fingerprint: Mapping[str, list[int]]) -> Manifest:
         return replace(self, fingerprint=dict(fingerprint))
@@ -148,10 +174,12 @@ class Manifest:
         files = dict(self.checksums)
         for seg in self.segments:
             files.update(seg.files)
+        if self.lexical is not None:
+            files.update(self.lexical.files)
         return files
 
     def to_json(self) -> dict[str, Any]:
-        return {
+        d = {
             "format": self.format,
             "signature": dict(self.signature),
             "embedder": dict(self.embedder),
@@ -167,6 +195,9 @@ class Manifest:
             "fingerprint": dict(self.fingerprint),
             "checksums": {name: f.to_json() for name, f in self.checksums.items()},
         }
+        if self.lexical is not None:
+            d["lexical"] = self.lexical.to_json()
+        return d
 
     def to_bytes(self) -> bytes:
         """The manifest as written: compact JSON carrying the checksum of its canonical form."""
@@ -193,6 +224,7 @@ class Manifest:
             vector_index=VectorLayout.from_dict(d.get("vector_index")),
             segments=tuple(Segment.from_json(s) for s in d.get("segments", ())),
             fingerprint=dict(d.get("fingerprint") or {}),
+            lexical=LexicalRecord.from_json(d["lexical"]) if d.get("lexical") else None,
         )
 
     @classmethod

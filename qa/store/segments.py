@@ -16,8 +16,9 @@ from pathlib import Path
 
 import numpy as np
 
-from qa.store.files import SEGMENT_PARTS, verify_checksums
-from qa.store.records import ArticleEntry, Segment
+from qa.store.bm25 import ChunkTerms, combine, rows_by_article, segment_terms
+from qa.store.files import verify_checksums
+from qa.store.records import ArticleEntry, ChunkRow, Segment
 from qa.types import Article
 
 log = logging.getLogger(__name__)
@@ -30,12 +31,13 @@ LOAD_BATCH = 65_536
 
 @dataclass(frozen=True)
 class NewSegment:
-    """A segment about to be written: its vectors (with chunk ids) and article records."""
+    """A segment about to be written: its vectors (with chunk ids), article records and their chunks' terms."""
 
     name: str
     ids: np.ndarray
     vectors: np.ndarray
     articles: tuple[Article, ...]
+    terms: ChunkTerms | None = None
 
     @property
     def size(self) -> int:
@@ -72,26 +74,32 @@ def merge_start(sizes: list[int], n_new: int, stored: int, live: int) -> int | N
     return cut if cut < n_old else None
 
 
-def merge(gdir: Path, old: list[Segment], new: list[NewSegment], live: np.ndarray,
+def merge(gdir: Path, old: list[Segment], new: list[NewSegment], rows: list[ChunkRow],
           entries: Mapping[str, ArticleEntry], name: str, dim: int) -> NewSegment:
-    """One segment ``name`` holding the live vectors and current articles of ``old`` (segments of the
-    generation in ``gdir``, checksums verified) and ``new``."""
+    """One segment ``name`` holding the live vectors, current articles and their terms of ``old``
+    (segments of the generation in ``gdir``, checksums verified) and ``new``; ``rows`` are the live chunks."""
     log.info("Merging %d index segments", len(old) + len(new))
-    ids_parts, vec_parts, arts = [], [], []
+    live = np.fromiter((r.id for r in rows), dtype=np.int64, count=len(rows))
+    by_article = rows_by_article(rows)
+    ids_parts, vec_parts, arts, terms = [], [], [], []
     for seg in old:
-        verify_checksums(gdir, {seg.file(part): seg.files[seg.file(part)] for part in SEGMENT_PARTS})
+        verify_checksums(gdir, seg.files)
         ids, vecs = read_vectors(gdir, seg)
         mask = np.isin(ids, live)
         ids_parts.append(ids[mask])
         vec_parts.append(np.asarray(vecs[mask], dtype=np.float32))
-        arts.extend(read_articles(gdir, seg, entries))
+        held = list(read_articles(gdir, seg, entries))
+        arts.extend(held)
+        terms.append(segment_terms(gdir, seg, entries, by_article, lambda held=held: held))
     for n in new:
         ids_parts.append(n.ids)
         vec_parts.append(n.vectors)
         arts.extend(n.articles)
+        if n.terms is not None:
+            terms.append(n.terms)
     return NewSegment(name, np.concatenate(ids_parts) if ids_parts else np.zeros(0, np.int64),
                       np.concatenate(vec_parts) if vec_parts else np.zeros((0, dim), np.float32),
-                      tuple(sorted(arts, key=lambda a: a.id)))
+                      tuple(sorted(arts, key=lambda a: a.id)), combine(terms))
 
 
 def read_vectors(gdir: Path, seg: Segment) -> tuple[np.ndarray, np.ndarray]:

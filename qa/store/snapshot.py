@@ -14,10 +14,20 @@ from pathlib import Path
 
 import numpy as np
 
+from qa.encoding import chunk_texts
 from qa.errors import IndexUnusableError
-from qa.store import legacy
-from qa.store.files import CHUNKS, READ_ERRORS, check_chunk_ids, read_manifest, unreadable, verify_checksums
-from qa.store.records import FORMAT_VERSION, FileEntry, Manifest, Segment
+from qa.lexical import LexicalIndex
+from qa.store import bm25, legacy
+from qa.store.bm25 import rows_by_article, segment_terms
+from qa.store.files import (
+    CHUNKS,
+    READ_ERRORS,
+    check_chunk_ids,
+    read_manifest,
+    unreadable,
+    verify_checksums,
+)
+from qa.store.records import FORMAT_VERSION, ChunkRow, FileEntry, Manifest, Segment
 from qa.store.segments import live_batches, read_articles
 from qa.store.vectors import VectorIndex, VectorIndexSettings, read_trained
 from qa.types import Article, Chunk
@@ -32,6 +42,7 @@ class IndexSnapshot:
     articles: dict[str, Article]
     chunks: list[Chunk]
     vectors: VectorIndex
+    lexical: LexicalIndex  # rows are positions in ``chunks``
     chunk_by_id: dict[int, Chunk] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
@@ -42,13 +53,24 @@ class IndexSnapshot:
         return dict(self.manifest.fingerprint)
 
 
-def load_generation(gdir: Path, verify: bool, settings: VectorIndexSettings,
+@dataclass(frozen=True)
+class LoadSettings:
+    """How a generation is loaded: the approximate search's settings and BM25's parameters."""
+
+    vectors: VectorIndexSettings
+    k1: float
+    b: float
+
+
+def load_generation(gdir: Path, verify: bool, settings: LoadSettings,
                     previous: IndexSnapshot | None = None) -> IndexSnapshot:
     """The generation in ``gdir``, reusing what it shares with ``previous`` (a snapshot of the same index);
     raises :class:`IndexUnusableError` when it is damaged or inconsistent."""
     manifest = read_manifest(gdir)
     if manifest.format == 1:
-        return IndexSnapshot(gdir.name, manifest, *legacy.load(gdir, manifest, verify))
+        articles, chunks, vectors = legacy.load(gdir, manifest, verify)
+        lexical = LexicalIndex(chunk_texts(articles, chunks), settings.k1, settings.b)
+        return IndexSnapshot(gdir.name, manifest, articles, chunks, vectors, lexical)
     try:
         prev, shared = _reusable(manifest, previous)
         reuse_vectors = prev is not None and prev.manifest.vector_index == manifest.vector_index
@@ -90,7 +112,7 @@ def load_generation(gdir: Path, verify: bool, settings: VectorIndexSettings,
             layout = manifest.vector_index
             trained = read_trained(str(gdir / layout.trained_file)) if layout.trained_file else None
             vectors = VectorIndex.build(layout, trained, int(manifest.signature["dim"]),
-                                        live_batches(gdir, list(manifest.segments), live), settings)
+                                        live_batches(gdir, list(manifest.segments), live), settings.vectors)
     except IndexUnusableError:
         raise
     except READ_ERRORS as e:
@@ -100,7 +122,24 @@ def load_generation(gdir: Path, verify: bool, settings: VectorIndexSettings,
             f"index generation {gdir} is inconsistent: {len(vectors)} vectors, {len(chunks)} chunks, "
             f"{len(articles)} of {len(entries)} articles"
         )
-    return IndexSnapshot(gdir.name, manifest, articles, chunks, vectors)
+    lexical = bm25.load(gdir, manifest.lexical, len(chunks), settings.k1, settings.b, verify)
+    if lexical is None:
+        lexical = _build_lexical(gdir, manifest, chunks, articles, settings)
+    return IndexSnapshot(gdir.name, manifest, articles, chunks, vectors, lexical)
+
+
+def _build_lexical(gdir: Path, manifest: Manifest, chunks: list[Chunk], articles: dict[str, Article],
+                   settings: LoadSettings) -> LexicalIndex:
+    """BM25 of a generation that has none saved (or one built otherwise): from its segments' term ids,
+    tokenising the chunks of segments that have none."""
+    rows = [ChunkRow(c.id, c.article_id, c.start, c.end) for c in chunks]
+    by_article = rows_by_article(rows)
+    try:
+        parts = [segment_terms(gdir, seg, manifest.articles, by_article, articles.values) for seg in manifest.segments]
+        terms = bm25.assemble(np.array([c.id for c in chunks], dtype=np.int64), parts)
+    except READ_ERRORS as e:
+        raise unreadable(gdir, e) from e
+    return LexicalIndex.from_terms(terms, settings.k1, settings.b)
 
 
 def _reusable(manifest: Manifest, prev: IndexSnapshot | None) -> tuple[IndexSnapshot | None, set[str]]:

@@ -16,6 +16,9 @@ import numpy as np
 
 from qa.encoding import ChunkEncoder
 from qa.errors import IndexUnusableError
+from qa.lexical import LexicalIndex
+from qa.store import bm25
+from qa.store.bm25 import rows_by_article, segment_terms, tokenize_chunks
 from qa.store.files import (
     CHUNKS,
     READ_ERRORS,
@@ -27,9 +30,29 @@ from qa.store.files import (
     unreadable,
     verify_sizes,
 )
-from qa.store.records import ArticleEntry, ChunkRow, FileEntry, Manifest
-from qa.store.segments import NewSegment, merge, merge_start, sample_vectors, segment_name
-from qa.store.vectors import VectorIndexSettings, VectorLayout, plan_layout, train_layout, training_size
+from qa.store.records import (
+    ArticleEntry,
+    ChunkRow,
+    FileEntry,
+    LexicalRecord,
+    Manifest,
+    Segment,
+)
+from qa.store.segments import (
+    NewSegment,
+    merge,
+    merge_start,
+    read_articles,
+    sample_vectors,
+    segment_name,
+)
+from qa.store.vectors import (
+    VectorIndexSettings,
+    VectorLayout,
+    plan_layout,
+    train_layout,
+    training_size,
+)
 from qa.store.writer import Draft, GenerationWriter
 from qa.types import Article, Chunk
 
@@ -127,12 +150,14 @@ def diff(entries: Mapping[str, ArticleEntry], articles: Mapping[str, Article]) -
 
 @dataclass(frozen=True)
 class UpdateSettings:
-    """How an update chunks (for its estimates) and which vector structure it keeps."""
+    """How an update chunks (for its estimates), which vector structure it keeps, and BM25's parameters."""
 
     chunk_size: int
     chunk_overlap: int
     dim: int
     vectors: VectorIndexSettings
+    k1: float
+    b: float
 
 
 def update(writer: GenerationWriter, state: State | None, articles: Sequence[Article],
@@ -149,7 +174,8 @@ def update(writer: GenerationWriter, state: State | None, articles: Sequence[Art
     d = diff(old_entries, by_id)
     report.added, report.updated, report.removed = list(d.added), list(d.updated), list(d.removed)
     report.unchanged = len(d.keep)
-    if state is not None and not report.changed and not d.relabelled:
+    # an index written before BM25 was saved with it gains it now (nothing is embedded)
+    if state is not None and not report.changed and not d.relabelled and state.manifest.lexical is not None:
         if dict(fingerprint) != dict(state.manifest.fingerprint):
             writer.rewrite_manifest(state.generation, state.manifest.with_fingerprint(fingerprint))
         if report.recovered:  # nothing to add: pointing CURRENT back at the intact generation is the repair
@@ -181,8 +207,10 @@ def update(writer: GenerationWriter, state: State | None, articles: Sequence[Art
     new: list[NewSegment] = []
     written = to_embed + [by_id[aid] for aid in d.relabelled]
     if written:
+        relabelled = set(d.relabelled)
+        terms = tokenize_chunks(by_id, new_rows + [r for r in rows if r.article_id in relabelled])
         seg = NewSegment(segment_name(next_seg), np.array([c.id for c in new_chunks], dtype=np.int64),
-                         np.asarray(vectors, dtype=np.float32), tuple(sorted(written, key=lambda a: a.id)))
+                         np.asarray(vectors, dtype=np.float32), tuple(sorted(written, key=lambda a: a.id)), terms)
         next_seg += 1
         new.append(seg)
         entries.update((a.id, ArticleEntry.of(a, seg.name)) for a in seg.articles)
@@ -194,7 +222,7 @@ def update(writer: GenerationWriter, state: State | None, articles: Sequence[Art
                             sum(s.n_vectors for s in kept) + sum(len(n.ids) for n in new), len(live))
         if start is not None:
             assert base is not None
-            merged = merge(base, kept[start:], new, live, entries, segment_name(next_seg), settings.dim)
+            merged = merge(base, kept[start:], new, rows, entries, segment_name(next_seg), settings.dim)
             names = {s.name for s in kept[start:]} | {n.name for n in new}
             entries = {aid: (replace(e, segment=merged.name) if e.segment in names else e)
                        for aid, e in entries.items()}
@@ -207,9 +235,25 @@ def update(writer: GenerationWriter, state: State | None, articles: Sequence[Art
         sample = sample_vectors(base, kept, new, live, training_size(len(live), settings.vectors), settings.dim)
         log.info("Training the vector index (%s) on %d vectors", plan.reason, len(sample))
         layout, trained = train_layout(plan.kind, len(live), sample, settings.dim)
+    lexical = saved_bm25(base, kept, new, rows, entries, settings.k1, settings.b)
     gen = writer.write(Draft(
         base=state.generation if state else None, base_checksums=state.manifest.checksums if state else {},
         kept=kept, new=new, rows=rows, entries=entries, layout=layout, trained=trained, next_chunk_id=next_id,
-        next_segment=next_seg, fingerprint=fingerprint, table=table))
+        next_segment=next_seg, fingerprint=fingerprint, table=table, lexical=lexical))
     log.info("Index updated: %s", report.summary())
     return gen
+
+
+def saved_bm25(base: Path | None, kept: Sequence[Segment], new: Sequence[NewSegment], rows: list[ChunkRow],
+               entries: Mapping[str, ArticleEntry], k1: float, b: float) -> tuple[LexicalRecord, dict[str, bytes]]:
+    """The BM25 index of a new generation, assembled from its segments' term ids (chunks of segments
+    written before those were saved are tokenised from their texts), and its files."""
+    by_article = rows_by_article(rows)
+    parts = []
+    for seg in kept:
+        assert base is not None
+        parts.append(segment_terms(base, seg, entries, by_article,
+                                   lambda seg=seg: read_articles(base, seg, entries)))  # type: ignore[arg-type]
+    parts.extend(n.terms for n in new if n.terms is not None)
+    terms = bm25.assemble(row_ids(rows), parts)
+    return bm25.encode(LexicalIndex.from_terms(terms, k1, b))

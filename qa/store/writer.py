@@ -22,6 +22,7 @@ from typing import Any
 import numpy as np
 
 from qa.fileio import fsync_dir, write_synced
+from qa.store.bm25 import SEGMENT_PART
 from qa.store.files import (
     CHUNKS,
     CURRENT,
@@ -34,7 +35,15 @@ from qa.store.files import (
     link_or_copy,
     row_ids,
 )
-from qa.store.records import FORMAT_VERSION, ArticleEntry, ChunkRow, FileEntry, Manifest, Segment
+from qa.store.records import (
+    FORMAT_VERSION,
+    ArticleEntry,
+    ChunkRow,
+    FileEntry,
+    LexicalRecord,
+    Manifest,
+    Segment,
+)
 from qa.store.segments import NewSegment
 from qa.store.vectors import VectorLayout, serialize
 from qa.types import Article
@@ -60,6 +69,7 @@ class Draft:
     next_segment: int
     fingerprint: Mapping[str, list[int]]
     table: bytes | None = None  # the chunk table already encoded, when it is
+    lexical: tuple[LexicalRecord, Mapping[str, bytes]] | None = None  # the BM25 index and its files
 
 
 @dataclass(frozen=True)
@@ -117,9 +127,12 @@ class GenerationWriter:
             segments = list(draft.kept)
             for n in draft.new:
                 files = {}
-                for part, data in (("vectors.npy", encode_npy(np.asarray(n.vectors, dtype=np.float32))),
-                                   ("ids.npy", encode_npy(np.asarray(n.ids, dtype=np.int64))),
-                                   ("articles.jsonl", encode_jsonl(a.to_dict() for a in n.articles))):
+                parts = [("vectors.npy", encode_npy(np.asarray(n.vectors, dtype=np.float32))),
+                         ("ids.npy", encode_npy(np.asarray(n.ids, dtype=np.int64))),
+                         ("articles.jsonl", encode_jsonl(a.to_dict() for a in n.articles))]
+                if n.terms is not None:
+                    parts.append((SEGMENT_PART, n.terms.to_bytes()))
+                for part, data in parts:
                     write_synced(tmp / f"{n.name}.{part}", data)
                     files[f"{n.name}.{part}"] = FileEntry.of(data)
                 segments.append(Segment(n.name, len(n.ids), len(n.articles), files))
@@ -133,6 +146,11 @@ class GenerationWriter:
                 assert base is not None
                 link_or_copy(base / layout.trained_file, tmp / layout.trained_file)
                 checksums[layout.trained_file] = draft.base_checksums[layout.trained_file]
+            lexical = None
+            if draft.lexical is not None:
+                lexical, lexical_files = draft.lexical
+                for name, data in lexical_files.items():
+                    write_synced(tmp / name, data)
             data = draft.table if draft.table is not None else encode_chunk_table(draft.rows)
             write_synced(tmp / CHUNKS, data)
             checksums[CHUNKS] = FileEntry.of(data)
@@ -151,6 +169,7 @@ class GenerationWriter:
                 articles=dict(draft.entries),
                 fingerprint=dict(draft.fingerprint),
                 checksums=checksums,
+                lexical=lexical,
             )
             write_synced(tmp / MANIFEST, manifest.to_bytes())
             os.replace(tmp, self.dir / gen)
