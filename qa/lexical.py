@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import functools
 import logging
+import math
 import threading
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -75,10 +76,9 @@ class LexicalIndex:
 
     @classmethod
     def from_terms(cls, terms: Terms, k1: float = 1.2, b: float = 0.75) -> LexicalIndex:
-        """The index of the texts ``terms`` were made from."""
-        index = cls.__new__(cls)
-        index._build(terms, k1, b)
-        return index
+        """The index of the texts ``terms`` were made from: the same arrays as bm25s's ``index()`` builds
+        (:func:`score_arrays`), computed a whole corpus at a time instead of a text at a time."""
+        return cls.from_arrays(score_arrays(terms.docs, k1, b), terms.vocab, len(terms.docs), k1, b)
 
     @classmethod
     def from_arrays(cls, arrays: Mapping[str, np.ndarray], vocab: list[str], size: int, k1: float,
@@ -144,6 +144,39 @@ class LexicalIndex:
             ids = [t for t in ids if t in known]
             out.append(top_k(self._bm25.get_scores_from_ids(ids), k) if ids else [])
         return out
+
+
+def score_arrays(docs: Sequence[Sequence[int]], k1: float, b: float) -> dict[str, np.ndarray]:
+    """bm25s's score matrix (default Lucene BM25, float32, CSC by term) for the term ids ``docs``.
+
+    The same arithmetic as ``bm25s.BM25(k1, b).index(docs)``, step by step and in the same types (the
+    per-document length factor in float64, products rounded to float32 once, the inverse document
+    frequency with :func:`math.log`), so the arrays are bit for bit the same; it works on all documents
+    at once where bm25s loops over them in Python, which made every update's BM25 cost seconds.
+    """
+    n_docs = len(docs)
+    lengths = np.fromiter((len(d) for d in docs), dtype=np.int64, count=n_docs)
+    flat = np.fromiter((t for d in docs for t in d), dtype=np.int64, count=int(lengths.sum()))
+    doc_of = np.repeat(np.arange(n_docs, dtype=np.int64), lengths)
+    present = np.unique(flat)
+    # bm25s adds the empty term's id to the ids it saw: 0, or one past the largest when 0 is used
+    n_vocab = len(present) + 1 if len(present) else 1
+    if len(present) and int(present[-1]) + 1 != n_vocab and not (present[0] == 0 and int(present[-1]) + 2 == n_vocab):
+        raise ValueError("term ids must be numbered from 0 or 1 without gaps")
+    pairs, tf = np.unique(doc_of * n_vocab + flat, return_counts=True)  # (document, term) and its frequency
+    doc, term = pairs // n_vocab, pairs % n_vocab
+    df = np.bincount(term, minlength=n_vocab)
+    idf = np.zeros(n_vocab, dtype=np.float32)
+    for t in np.flatnonzero(df):
+        idf[t] = math.log(1 + (n_docs - int(df[t]) + 0.5) / (int(df[t]) + 0.5))
+    avg = lengths.mean() if n_docs else np.float64(0.0)
+    norm = k1 * ((1 - b) + b * lengths.astype(np.float64) / avg)
+    tf64 = tf.astype(np.float32).astype(np.float64)
+    scores = (idf[term].astype(np.float64) * (tf64 / (norm[doc] + tf64))).astype(np.float32)
+    order = np.argsort((term << 32) | doc)  # by term, then document: bm25s's CSC layout
+    indptr = np.zeros(n_vocab + 1, dtype=np.int64)
+    np.cumsum(np.bincount(term, minlength=n_vocab), out=indptr[1:])
+    return {"data": scores[order], "indices": doc[order].astype(np.int32), "indptr": indptr}
 
 
 def top_k(scores: np.ndarray, k: int) -> list[tuple[int, float]]:
