@@ -5,9 +5,11 @@
     lex.search(["Who slipped out?"], k=1)    # -> [[(0, 1.23)]]: (row, BM25 score)
     terms = tokenize(texts)                   # the stemmed terms of each text, as term ids into terms.vocab
     LexicalIndex.from_terms(terms)            # the same index as LexicalIndex(texts), without stemming again
-    LexicalIndex.from_arrays(lex.arrays(), lex.vocab, lex.size)   # a saved index, as it was
+    LexicalIndex.from_arrays(lex.arrays(), lex.vocab, lex.size, k1, b)   # a saved index, as it was
 
-Tokenising and stemming is the largest cost of building an index: the store (:mod:`qa.store.bm25`)
+Texts are tokenised by bm25s's tokenizer; the score matrix is bm25s's (Lucene BM25), computed by
+:func:`score_arrays` a corpus at a time, and searched by bm25s. Tokenising and stemming is the largest
+cost of building an index: the store (:mod:`qa.store.bm25`)
 keeps each chunk's term ids with its segment, assembles an index generation's BM25 from them, and
 saves the result with the generation, so readers load it instead of building it.
 """
@@ -72,38 +74,32 @@ class LexicalIndex:
     """A BM25 index over a list of texts; results are row numbers in that list with their scores."""
 
     def __init__(self, texts: Sequence[str], k1: float = 1.2, b: float = 0.75) -> None:
-        self._build(tokenize(texts), k1, b)
+        terms = tokenize(texts)
+        self._load(score_arrays(terms.docs, k1, b), terms.vocab, len(terms.docs), k1, b)
 
     @classmethod
     def from_terms(cls, terms: Terms, k1: float = 1.2, b: float = 0.75) -> LexicalIndex:
-        """The index of the texts ``terms`` were made from: the same arrays as bm25s's ``index()`` builds
-        (:func:`score_arrays`), computed a whole corpus at a time instead of a text at a time."""
+        """The index of the texts ``terms`` were made from."""
         return cls.from_arrays(score_arrays(terms.docs, k1, b), terms.vocab, len(terms.docs), k1, b)
 
     @classmethod
     def from_arrays(cls, arrays: Mapping[str, np.ndarray], vocab: list[str], size: int, k1: float,
                     b: float) -> LexicalIndex:
         """A built index from its :meth:`arrays` (which may be memory-mapped), term list and size."""
+        index = cls.__new__(cls)
+        index._load(arrays, vocab, size, k1, b)
+        return index
+
+    def _load(self, arrays: Mapping[str, np.ndarray], vocab: list[str], size: int, k1: float, b: float) -> None:
         import bm25s
 
-        index = cls.__new__(cls)
-        index._set_vocab(vocab)
+        self._set_vocab(vocab)
         bm25 = bm25s.BM25(k1=k1, b=b)
         bm25.scores = {"data": arrays["data"], "indices": arrays["indices"], "indptr": arrays["indptr"],
                        "num_docs": int(size)}
         bm25.unique_token_ids_set = set(range(len(arrays["indptr"]) - 1))
         bm25.nonoccurrence_array = None  # as index() leaves it for the default (Lucene) BM25
-        index._bm25, index.size = bm25, int(size)
-        return index
-
-    def _build(self, terms: Terms, k1: float, b: float) -> None:
-        import bm25s
-
-        self._set_vocab(terms.vocab)
-        self.size = len(terms.docs)
-        self._bm25 = bm25s.BM25(k1=k1, b=b)
-        if self.size:
-            self._bm25.index(terms.docs, show_progress=False)
+        self._bm25, self.size = bm25, int(size)
 
     def _set_vocab(self, vocab: list[str]) -> None:
         """Questions are tokenised against ``vocab``: words found in no text are dropped."""
@@ -115,11 +111,7 @@ class LexicalIndex:
 
     def arrays(self) -> dict[str, np.ndarray]:
         """The built index's arrays, to save and give back to :meth:`from_arrays`."""
-        scores = self._bm25.scores
-        if not self.size:
-            return {"data": np.zeros(0, np.float32), "indices": np.zeros(0, np.int32),
-                    "indptr": np.zeros(1, np.int64)}
-        return {name: np.asarray(scores[name]) for name in ARRAYS}
+        return {name: np.asarray(self._bm25.scores[name]) for name in ARRAYS}
 
     @property
     def k1(self) -> float:

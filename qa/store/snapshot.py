@@ -68,9 +68,7 @@ def load_generation(gdir: Path, verify: bool, settings: LoadSettings,
     raises :class:`IndexUnusableError` when it is damaged or inconsistent."""
     manifest = read_manifest(gdir)
     if manifest.format == 1:
-        articles, chunks, vectors = legacy.load(gdir, manifest, verify)
-        lexical = LexicalIndex(chunk_texts(articles, chunks), settings.k1, settings.b)
-        return IndexSnapshot(gdir.name, manifest, articles, chunks, vectors, lexical)
+        return _load_format_1(gdir, manifest, verify, settings)
     try:
         prev, shared = _reusable(manifest, previous)
         reuse_vectors = prev is not None and prev.manifest.vector_index == manifest.vector_index
@@ -122,9 +120,14 @@ def load_generation(gdir: Path, verify: bool, settings: LoadSettings,
             f"index generation {gdir} is inconsistent: {len(vectors)} vectors, {len(chunks)} chunks, "
             f"{len(articles)} of {len(entries)} articles"
         )
-    lexical = bm25.load(gdir, manifest.lexical, len(chunks), settings.k1, settings.b, verify)
-    if lexical is None:
-        lexical = _build_lexical(gdir, manifest, chunks, articles, settings)
+    saved = bm25.load(gdir, manifest.lexical, len(chunks), settings.k1, settings.b, verify)
+    lexical = saved if saved is not None else _build_lexical(gdir, manifest, chunks, articles, settings)
+    return IndexSnapshot(gdir.name, manifest, articles, chunks, vectors, lexical)
+
+
+def _load_format_1(gdir: Path, manifest: Manifest, verify: bool, settings: LoadSettings) -> IndexSnapshot:
+    articles, chunks, vectors = legacy.load(gdir, manifest, verify)
+    lexical = LexicalIndex(chunk_texts(articles, chunks), settings.k1, settings.b)
     return IndexSnapshot(gdir.name, manifest, articles, chunks, vectors, lexical)
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
+from functools import partial
 from pathlib import Path
 
 import numpy as np
@@ -252,8 +253,7 @@ def saved_bm25(base: Path | None, kept: Sequence[Segment], new: Sequence[NewSegm
     parts = []
     for seg in kept:
         assert base is not None
-        parts.append(segment_terms(base, seg, entries, by_article,
-                                   lambda seg=seg: read_articles(base, seg, entries)))  # type: ignore[arg-type]
+        parts.append(segment_terms(base, seg, entries, by_article, partial(read_articles, base, seg, entries)))
     parts.extend(n.terms for n in new if n.terms is not None)
     terms = bm25.assemble(row_ids(rows), parts)
     return bm25.encode(LexicalIndex.from_terms(terms, k1, b))

@@ -175,7 +175,7 @@ class VectorIndex:
             index = trained
             ivf = faiss.extract_index_ivf(index)
             ivf.nprobe = min(layout.nlist, vs.nprobe or default_nprobe(layout.nlist))
-            ivf.set_direct_map_type(faiss.DirectMap.Hashtable)  # reconstruct(chunk id) works as on the flat index
+            ivf.set_direct_map_type(faiss.DirectMap.Hashtable)  # type: ignore[attr-defined]  # reconstruct(chunk id) works as on the flat index
         built = cls(index, layout)
         built._add(batches)
         return built

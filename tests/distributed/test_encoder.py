@@ -119,7 +119,7 @@ class KillOnceEmbedder:
 
     def __init__(self, marker: str) -> None:
         self.marker = marker
-        self.inner = EmbedderFactory("all-MiniLM-L6-v2")()
+        self.inner = EmbedderFactory(Settings().embedder)()  # the embedder local_index was built with
 
     @property
     def dim(self) -> int:
