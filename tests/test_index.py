@@ -172,7 +172,8 @@ def test_second_writer_is_refused_with_a_message(tmp_path, embedder):
     (tmp_path / "v").mkdir()
     holder = subprocess.Popen(
         [sys.executable, "-c",
-         "import sys,time; from filelock import FileLock; l=FileLock(sys.argv[1]); l.acquire(); print('locked', flush=True); time.sleep(60)",
+         "import sys,time; from filelock import FileLock; l=FileLock(sys.argv[1]); l.acquire(); "
+         "print('locked', flush=True); time.sleep(60)",
          str(tmp_path / "v" / ".lock")], stdout=subprocess.PIPE, text=True)
     try:
         assert holder.stdout.readline().strip() == "locked"
@@ -227,7 +228,8 @@ def test_many_small_updates_keep_few_segments_and_exact_results(tmp_path, embedd
     index = _index(tmp_path, embedder)
     _sync(index, folder)
     for i in range(9):
-        (folder / f"n{i}.txt").write_text(f"Report {i}\n\nThe river in town number {i} rose by {i + 2} metres overnight.")
+        (folder / f"n{i}.txt").write_text(f"Report {i}\n\nThe river in town number {i} rose by {i + 2} metres "
+                                          "overnight.")
         if i % 3 == 2:
             (folder / f"n{i - 1}.txt").unlink()  # removals leave dead vectors behind until a merge
         _sync(index, folder)
@@ -245,7 +247,8 @@ def test_many_small_updates_keep_few_segments_and_exact_results(tmp_path, embedd
 def test_reload_after_an_update_reuses_what_it_shares_and_equals_a_full_load(tmp_path, embedder, monkeypatch):
     import qa.store.files as mod
 
-    base = {f"b{i}.txt": f"Budget {i}\n\n" + f"The town of Brest number {i} set its budget for the harbour. " * 8 for i in range(8)}
+    base = {f"b{i}.txt": f"Budget {i}\n\n" + f"The town of Brest number {i} set its budget for the harbour. " * 8
+            for i in range(8)}
     folder = write_articles(tmp_path / "a", {**ARTICLES, **base})  # a base segment far larger than the updates
     index = _index(tmp_path, embedder)
     _sync(index, folder)
@@ -254,7 +257,8 @@ def test_reload_after_an_update_reuses_what_it_shares_and_equals_a_full_load(tmp
     real = mod.sha256_file
     monkeypatch.setattr(mod, "sha256_file", lambda path: hashed.append(path.name) or real(path))
     for i in range(5):
-        (folder / f"n{i}.txt").write_text(f"Report {i}\n\nThe river in town number {i} rose by {i + 2} metres overnight.")
+        (folder / f"n{i}.txt").write_text(f"Report {i}\n\nThe river in town number {i} rose by {i + 2} metres "
+                                          "overnight.")
         if i == 3:
             (folder / "n1.txt").unlink()
         _sync(index, folder)
@@ -284,7 +288,7 @@ def test_truncated_segment_is_noticed_by_the_next_update(tmp_path, embedder):
     assert len(index.load().articles) == 3
 
 
-# ------------------------------------------------------------------ BM25: saved with each generation, built incrementally
+# ------------------------------------------------------------------ BM25: saved with each generation, incremental
 QUERIES = ["Which port closed for two days?", "Who chose a new mayor?", "Alpha council bridge", "zzz unknown", "the of"]
 
 
@@ -318,7 +322,9 @@ def test_updates_tokenise_only_what_they_write_and_bm25_equals_a_full_build(tmp_
     assert len(snap.manifest.segments) < 8  # segments were merged, their terms with them
 
 
-def test_an_index_saved_before_bm25_moved_into_it_loads_and_gains_it_at_the_next_update(tmp_path, embedder):
+def test_an_index_saved_before_bm25_moved_into_it_loads_and_gains_it_at_the_next_update(tmp_path, embedder,
+                                                                                          monkeypatch):
+    import qa.store.bm25
     from qa.store.records import Manifest
 
     folder = write_articles(tmp_path / "a", ARTICLES)
@@ -343,8 +349,18 @@ def test_an_index_saved_before_bm25_moved_into_it_loads_and_gains_it_at_the_next
     assert not report.changed and spy.calls == []
     snap = index.load()
     assert snap.generation == "gen-000003" and snap.manifest.lexical is not None
+    assert all(seg.file("terms.npz") in seg.files for seg in snap.manifest.segments)  # tokenised once, kept
     assert snap.lexical.search(QUERIES, 10) == _bm25_from_texts(snap).search(QUERIES, 10)
     assert not _sync(index, folder).changed and index.current_generation() == "gen-000003"
+
+    tokenised = []
+    real = qa.store.bm25.tokenize
+    monkeypatch.setattr(qa.store.bm25, "tokenize", lambda texts: tokenised.extend(texts) or real(texts))
+    (folder / "epsilon.txt").write_text("Epsilon flood\n\nThe Epsilon river flooded the old town square.")
+    _sync(index, folder)
+    assert tokenised and all("Epsilon" in t for t in tokenised)  # the old segments are not tokenised again
+    snap = index.load()
+    assert snap.lexical.search(QUERIES, 10) == _bm25_from_texts(snap).search(QUERIES, 10)
 
 
 def test_a_damaged_saved_bm25_index_is_built_again_not_refused(tmp_path, embedder, caplog):
@@ -386,7 +402,8 @@ def _write_format_1(index_dir, embedder, articles):
     (gdir / "articles.jsonl").write_text("".join(json.dumps(a.to_dict()) + "\n" for a in articles))
     (gdir / "chunks.jsonl").write_text("".join(json.dumps([c.id, c.article_id, c.start, c.end]) + "\n" for c in chunks))
     manifest = {
-        "format": 1, "signature": {"embedder": Settings(embedder=embedder.name).index_signature()["embedder"], "chunk_size": 200, "chunk_overlap": 20, "dim": 384, "format": 1},
+        "format": 1, "signature": {"embedder": Settings(embedder=embedder.name).index_signature()["embedder"],
+                                   "chunk_size": 200, "chunk_overlap": 20, "dim": 384, "format": 1},
         "embedder": {"name": embedder.name, "dim": 384}, "n_articles": len(articles), "n_chunks": len(chunks),
         "next_chunk_id": len(chunks), "fingerprint": {},
         "articles": {a.id: {"hash": a.content_hash, "source": a.source, "title": a.title} for a in articles},
@@ -416,7 +433,8 @@ def test_format_1_index_is_read_and_converted_without_re_embedding(tmp_path, emb
 
 
 # ------------------------------------------------------------------ approximate search above a threshold
-SQUAD = Path(os.environ.get("QA_SQUAD_DIR", Path(__file__).resolve().parent.parent.parent / "shared" / "data" / "squad")) / "squad11"
+SHARED_SQUAD = Path(__file__).resolve().parent.parent.parent / "shared" / "data" / "squad"
+SQUAD = Path(os.environ.get("QA_SQUAD_DIR", SHARED_SQUAD)) / "squad11"
 needs_squad = pytest.mark.skipif(not (SQUAD / "docs.jsonl").exists(), reason="SQuAD data not found (set QA_SQUAD_DIR)")
 
 
@@ -429,7 +447,8 @@ def _squad_articles(folder, n_docs, piece=3000):
     for d in docs:
         text = d["text"]
         for i in range(0, min(len(text), 6 * piece), piece):
-            files[f"{d['id'].split(':')[1]}-{i // piece}.txt"] = f"{d['title']} part {i // piece}\n\n{text[i:i + piece]}"
+            name = f"{d['id'].split(':')[1]}-{i // piece}.txt"
+            files[name] = f"{d['title']} part {i // piece}\n\n{text[i:i + piece]}"
     questions = [json.loads(line)["question"] for line in open(SQUAD / "qa.jsonl", encoding="utf-8")]
     return write_articles(folder, files), questions[:: max(1, len(questions) // 200)]
 
@@ -466,7 +485,8 @@ def test_approximate_index_above_the_threshold_keeps_recall_through_updates(tmp_
     assert np.array_equal(snap.vectors.reconstruct(int(ids[7])), vectors[7])  # vectors by chunk id, as on flat
 
     # the choice survives a reload in another process, and nprobe is a setting
-    low = ChunkIndex(settings.index_dir, settings, embedder, vector_index=VectorIndexSettings(approximate_from=200, nprobe=1))
+    low = ChunkIndex(settings.index_dir, settings, embedder,
+                     vector_index=VectorIndexSettings(approximate_from=200, nprobe=1))
     assert low.load().manifest.vector_index == layout and "nprobe 1)" in low.load().vectors.describe()
     assert _recall_at_10(low, low.load(), queries) < _recall_at_10(index, snap, queries)  # it really is approximate
 
@@ -475,7 +495,8 @@ def test_approximate_index_above_the_threshold_keeps_recall_through_updates(tmp_
     for p in gone:
         p.unlink()
     extra, _ = _squad_articles(tmp_path / "more", 5)
-    added = sorted(set(p.name for p in extra.glob("*.txt")) - set(p.name for p in folder.glob("*.txt")) - {p.name for p in gone})
+    added = sorted({p.name for p in extra.glob("*.txt")} - {p.name for p in folder.glob("*.txt")}
+                   - {p.name for p in gone})
     for name in added:
         (folder / name).write_text((extra / name).read_text())
     report = _sync(index, folder)

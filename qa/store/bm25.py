@@ -142,9 +142,11 @@ def assemble(order: np.ndarray, parts: Sequence[ChunkTerms]) -> Terms:
 
 
 def segment_terms(gdir: Path, seg: Segment, entries: Mapping[str, ArticleEntry],
-                  rows_of: Mapping[str, list[ChunkRow]], articles: Callable[[], Iterable[Article]]) -> ChunkTerms:
+                  rows_of: Mapping[str, list[ChunkRow]],
+                  articles: Callable[[], Iterable[Article]]) -> tuple[ChunkTerms, bool]:
     """The terms of the live chunks of the articles ``entries`` place in ``seg``: those it saved, else
-    tokenised from ``articles()`` (which yields at least those articles)."""
+    tokenised from ``articles()`` (which yields at least those articles); and whether they were tokenised
+    (then worth saving with the segment)."""
     placed = [aid for aid, e in entries.items() if e.segment == seg.name]
     want = np.array(sorted(r.id for aid in placed for r in rows_of.get(aid, ())), dtype=np.int64)
     saved = None
@@ -157,9 +159,9 @@ def segment_terms(gdir: Path, seg: Segment, entries: Mapping[str, ArticleEntry],
     if saved is not None:
         have = np.isin(want, saved.chunk_ids)
         if have.all():
-            return saved.select(np.isin(saved.chunk_ids, want))
+            return saved.select(np.isin(saved.chunk_ids, want)), False
     by_id = {a.id: a for a in articles() if a.id in entries and entries[a.id].segment == seg.name}
-    return tokenize_chunks(by_id, [r for aid in placed for r in rows_of.get(aid, ())])
+    return tokenize_chunks(by_id, [r for aid in placed for r in rows_of.get(aid, ())]), True
 
 
 def rows_by_article(rows: Iterable[ChunkRow]) -> dict[str, list[ChunkRow]]:

@@ -266,6 +266,6 @@ class ChunkIndex:
             base=None, base_checksums={}, kept=[], new=[seg], rows=rows, entries=entries,
             layout=VectorLayout("flat", trained_on=len(rows)), trained=None,
             next_chunk_id=manifest.next_chunk_id or 0, next_segment=2, fingerprint=manifest.fingerprint,
-            lexical=saved_bm25(None, [], [seg], rows, entries, self.settings.bm25_k1, self.settings.bm25_b)))
+            lexical=saved_bm25(None, [], [seg], rows, entries, self.settings.bm25_k1, self.settings.bm25_b)[0]))
         self._written(writer, converted)
         return converted

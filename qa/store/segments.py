@@ -91,7 +91,7 @@ def merge(gdir: Path, old: list[Segment], new: list[NewSegment], rows: list[Chun
         vec_parts.append(np.asarray(vecs[mask], dtype=np.float32))
         held = list(read_articles(gdir, seg, entries))
         arts.extend(held)
-        terms.append(segment_terms(gdir, seg, entries, by_article, partial(list, held)))
+        terms.append(segment_terms(gdir, seg, entries, by_article, partial(list, held))[0])
     for n in new:
         ids_parts.append(n.ids)
         vec_parts.append(n.vectors)

@@ -138,7 +138,8 @@ def _build_lexical(gdir: Path, manifest: Manifest, chunks: list[Chunk], articles
     rows = [ChunkRow(c.id, c.article_id, c.start, c.end) for c in chunks]
     by_article = rows_by_article(rows)
     try:
-        parts = [segment_terms(gdir, seg, manifest.articles, by_article, articles.values) for seg in manifest.segments]
+        parts = [segment_terms(gdir, seg, manifest.articles, by_article, articles.values)[0]
+                 for seg in manifest.segments]
         terms = bm25.assemble(np.array([c.id for c in chunks], dtype=np.int64), parts)
     except READ_ERRORS as e:
         raise unreadable(gdir, e) from e

@@ -19,7 +19,7 @@ from qa.encoding import ChunkEncoder
 from qa.errors import IndexUnusableError
 from qa.lexical import LexicalIndex
 from qa.store import bm25
-from qa.store.bm25 import rows_by_article, segment_terms, tokenize_chunks
+from qa.store.bm25 import ChunkTerms, rows_by_article, segment_terms, tokenize_chunks
 from qa.store.files import (
     CHUNKS,
     READ_ERRORS,
@@ -236,24 +236,29 @@ def update(writer: GenerationWriter, state: State | None, articles: Sequence[Art
         sample = sample_vectors(base, kept, new, live, training_size(len(live), settings.vectors), settings.dim)
         log.info("Training the vector index (%s) on %d vectors", plan.reason, len(sample))
         layout, trained = train_layout(plan.kind, len(live), sample, settings.dim)
-    lexical = saved_bm25(base, kept, new, rows, entries, settings.k1, settings.b)
+    lexical, kept_terms = saved_bm25(base, kept, new, rows, entries, settings.k1, settings.b)
     gen = writer.write(Draft(
         base=state.generation if state else None, base_checksums=state.manifest.checksums if state else {},
         kept=kept, new=new, rows=rows, entries=entries, layout=layout, trained=trained, next_chunk_id=next_id,
-        next_segment=next_seg, fingerprint=fingerprint, table=table, lexical=lexical))
+        next_segment=next_seg, fingerprint=fingerprint, table=table, lexical=lexical, kept_terms=kept_terms))
     log.info("Index updated: %s", report.summary())
     return gen
 
 
 def saved_bm25(base: Path | None, kept: Sequence[Segment], new: Sequence[NewSegment], rows: list[ChunkRow],
-               entries: Mapping[str, ArticleEntry], k1: float, b: float) -> tuple[LexicalRecord, dict[str, bytes]]:
-    """The BM25 index of a new generation, assembled from its segments' term ids (chunks of segments
-    written before those were saved are tokenised from their texts), and its files."""
+               entries: Mapping[str, ArticleEntry], k1: float,
+               b: float) -> tuple[tuple[LexicalRecord, dict[str, bytes]], dict[str, ChunkTerms]]:
+    """The BM25 index of a new generation, assembled from its segments' term ids, and its files; and the
+    terms tokenised now for kept segments written before term ids were saved (by segment name), for the
+    generation to save with them, so that they are tokenised once."""
     by_article = rows_by_article(rows)
-    parts = []
+    parts, fresh = [], {}
     for seg in kept:
         assert base is not None
-        parts.append(segment_terms(base, seg, entries, by_article, partial(read_articles, base, seg, entries)))
+        terms, tokenised = segment_terms(base, seg, entries, by_article, partial(read_articles, base, seg, entries))
+        parts.append(terms)
+        if tokenised:
+            fresh[seg.name] = terms
     parts.extend(n.terms for n in new if n.terms is not None)
-    terms = bm25.assemble(row_ids(rows), parts)
-    return bm25.encode(LexicalIndex.from_terms(terms, k1, b))
+    index = LexicalIndex.from_terms(bm25.assemble(row_ids(rows), parts), k1, b)
+    return bm25.encode(index), fresh

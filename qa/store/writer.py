@@ -15,14 +15,14 @@ import os
 import shutil
 import time
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from qa.fileio import fsync_dir, write_synced
-from qa.store.bm25 import SEGMENT_PART
+from qa.store.bm25 import SEGMENT_PART, ChunkTerms
 from qa.store.files import (
     CHUNKS,
     CURRENT,
@@ -70,6 +70,7 @@ class Draft:
     fingerprint: Mapping[str, list[int]]
     table: bytes | None = None  # the chunk table already encoded, when it is
     lexical: tuple[LexicalRecord, Mapping[str, bytes]] | None = None  # the BM25 index and its files
+    kept_terms: Mapping[str, ChunkTerms] = field(default_factory=dict)  # term ids for kept segments that had none
 
 
 @dataclass(frozen=True)
@@ -120,11 +121,18 @@ class GenerationWriter:
         tmp.mkdir(parents=True)
         try:
             checksums: dict[str, FileEntry] = {}
+            segments = []
             for seg in draft.kept:
+                assert base is not None
+                terms = draft.kept_terms.get(seg.name)
                 for name in seg.files:
-                    assert base is not None
-                    link_or_copy(base / name, tmp / name)
-            segments = list(draft.kept)
+                    if terms is None or name != seg.file(SEGMENT_PART):
+                        link_or_copy(base / name, tmp / name)
+                if terms is not None:  # the segment's files stay as they are; it gains its term ids
+                    data = terms.to_bytes()
+                    write_synced(tmp / seg.file(SEGMENT_PART), data)
+                    seg = replace(seg, files={**seg.files, seg.file(SEGMENT_PART): FileEntry.of(data)})
+                segments.append(seg)
             for n in draft.new:
                 files = {}
                 parts = [("vectors.npy", encode_npy(np.asarray(n.vectors, dtype=np.float32))),
