@@ -184,7 +184,7 @@ def encode(index: LexicalIndex) -> tuple[LexicalRecord, dict[str, bytes]]:
     return record, files
 
 
-def load(gdir: Path, record: LexicalRecord | None, n_docs: int, k1: float, b: float,
+def load_saved(gdir: Path, record: LexicalRecord | None, n_docs: int, k1: float, b: float,
          verify: bool) -> LexicalIndex | None:
     """The BM25 index saved with a generation, when it is there, intact and built as asked; else ``None``."""
     if record is None or (record.tokenizer, record.text_version, record.k1, record.b, record.n_docs) != \

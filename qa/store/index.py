@@ -26,7 +26,6 @@ from qa.config import Settings
 from qa.embedding import Embedder
 from qa.encoding import ChunkEncoder, LocalChunkEncoder
 from qa.errors import IndexBusyError, IndexUnusableError
-from qa.store import legacy
 from qa.store.bm25 import tokenize_chunks
 from qa.store.files import (
     CURRENT,
@@ -36,6 +35,7 @@ from qa.store.files import (
     not_a_folder,
     read_manifest,
 )
+from qa.store.legacy import as_segment, load_format_1
 from qa.store.records import FORMAT_VERSION, READABLE_FORMATS, Manifest
 from qa.store.snapshot import (
     IndexSnapshot,
@@ -256,10 +256,10 @@ class ChunkIndex:
 
     def _convert_v1(self, gen: str, manifest: Manifest) -> str:
         """Rewrite a format-1 generation as a format-2 one with a single segment (no re-embedding)."""
-        articles, chunks, vectors = legacy.load(self.dir / gen, manifest, verify=True)
+        articles, chunks, vectors = load_format_1(self.dir / gen, manifest, verify=True)
         log.warning("The index in %s has format 1; converting it to format %d (nothing is re-embedded)",
                     self.dir, FORMAT_VERSION)
-        seg, rows, entries = legacy.as_segment(articles, chunks, vectors)
+        seg, rows, entries = as_segment(articles, chunks, vectors)
         seg = replace(seg, terms=tokenize_chunks(articles, rows))
         writer = GenerationWriter(self.dir, self.identity())
         converted = writer.write(Draft(

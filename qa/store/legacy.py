@@ -22,7 +22,7 @@ from qa.types import Article, Chunk
 FILES = ("faiss.index", "articles.jsonl", "chunks.jsonl")
 
 
-def load(gdir: Path, manifest: Manifest, verify: bool) -> tuple[dict[str, Article], list[Chunk], VectorIndex]:
+def load_format_1(gdir: Path, manifest: Manifest, verify: bool) -> tuple[dict[str, Article], list[Chunk], VectorIndex]:
     """The articles, chunks and vector index of a format-1 generation."""
     try:
         if verify:

@@ -17,8 +17,7 @@ import numpy as np
 from qa.encoding import chunk_texts
 from qa.errors import IndexUnusableError
 from qa.lexical import LexicalIndex
-from qa.store import bm25, legacy
-from qa.store.bm25 import rows_by_article, segment_terms
+from qa.store.bm25 import assemble, load_saved, rows_by_article, segment_terms
 from qa.store.files import (
     CHUNKS,
     READ_ERRORS,
@@ -27,6 +26,7 @@ from qa.store.files import (
     unreadable,
     verify_checksums,
 )
+from qa.store.legacy import load_format_1
 from qa.store.records import FORMAT_VERSION, ChunkRow, FileEntry, Manifest, Segment
 from qa.store.segments import live_batches, read_articles
 from qa.store.vectors import VectorIndex, VectorIndexSettings, read_trained
@@ -120,13 +120,13 @@ def load_generation(gdir: Path, verify: bool, settings: LoadSettings,
             f"index generation {gdir} is inconsistent: {len(vectors)} vectors, {len(chunks)} chunks, "
             f"{len(articles)} of {len(entries)} articles"
         )
-    saved = bm25.load(gdir, manifest.lexical, len(chunks), settings.k1, settings.b, verify)
+    saved = load_saved(gdir, manifest.lexical, len(chunks), settings.k1, settings.b, verify)
     lexical = saved if saved is not None else _build_lexical(gdir, manifest, chunks, articles, settings)
     return IndexSnapshot(gdir.name, manifest, articles, chunks, vectors, lexical)
 
 
 def _load_format_1(gdir: Path, manifest: Manifest, verify: bool, settings: LoadSettings) -> IndexSnapshot:
-    articles, chunks, vectors = legacy.load(gdir, manifest, verify)
+    articles, chunks, vectors = load_format_1(gdir, manifest, verify)
     lexical = LexicalIndex(chunk_texts(articles, chunks), settings.k1, settings.b)
     return IndexSnapshot(gdir.name, manifest, articles, chunks, vectors, lexical)
 
@@ -140,7 +140,7 @@ def _build_lexical(gdir: Path, manifest: Manifest, chunks: list[Chunk], articles
     try:
         parts = [segment_terms(gdir, seg, manifest.articles, by_article, articles.values)[0]
                  for seg in manifest.segments]
-        terms = bm25.assemble(np.array([c.id for c in chunks], dtype=np.int64), parts)
+        terms = assemble(np.array([c.id for c in chunks], dtype=np.int64), parts)
     except READ_ERRORS as e:
         raise unreadable(gdir, e) from e
     return LexicalIndex.from_terms(terms, settings.k1, settings.b)

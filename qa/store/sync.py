@@ -18,8 +18,14 @@ import numpy as np
 from qa.encoding import ChunkEncoder
 from qa.errors import IndexUnusableError
 from qa.lexical import LexicalIndex
-from qa.store import bm25
-from qa.store.bm25 import ChunkTerms, rows_by_article, segment_terms, tokenize_chunks
+from qa.store.bm25 import (
+    ChunkTerms,
+    assemble,
+    encode,
+    rows_by_article,
+    segment_terms,
+    tokenize_chunks,
+)
 from qa.store.files import (
     CHUNKS,
     READ_ERRORS,
@@ -260,5 +266,5 @@ def saved_bm25(base: Path | None, kept: Sequence[Segment], new: Sequence[NewSegm
         if tokenised:
             fresh[seg.name] = terms
     parts.extend(n.terms for n in new if n.terms is not None)
-    index = LexicalIndex.from_terms(bm25.assemble(row_ids(rows), parts), k1, b)
-    return bm25.encode(index), fresh
+    index = LexicalIndex.from_terms(assemble(row_ids(rows), parts), k1, b)
+    return encode(index), fresh
