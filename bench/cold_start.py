@@ -147,7 +147,9 @@ def prepare(which: str, configs: dict[str, tuple[Path, dict]]) -> tuple[Path, di
             shutil.copytree(src, index)  # a private copy of the built index: this benchmark may rewrite it
         if (root / "qa" / "prepare.py").exists():
             subprocess.run([sys.executable, "-m", "qa", "prepare"], cwd=root, env=env, check=True, capture_output=True)
-        child([sys.executable, "-m", "qa", "index", "--articles", str(articles), "--index", str(index)], root, env)
+        # --force: an index copied from an older version gains its saved BM25 (nothing is re-embedded)
+        child([sys.executable, "-m", "qa", "index", "--articles", str(articles), "--index", str(index), "--force"],
+              root, env)
         indexes[name] = index
     return articles, indexes
 

@@ -27,8 +27,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from bench.common import machine, median, percentile, today  # noqa: E402
 from qa.config import Settings  # noqa: E402
 from qa.embedders import get_embedder  # noqa: E402
-from qa.index import ChunkIndex, embed_text  # noqa: E402
+from qa.encoding import chunk_texts  # noqa: E402
 from qa.retrieval import HybridRetriever  # noqa: E402
+from qa.store import ChunkIndex  # noqa: E402
 from training.datasets import CACHE, DATA_ROOT, VALIDATION_ARTICLES, article_name, read_jsonl  # noqa: E402  # noqa: E402
 
 BACKENDS = {"torch": "all-MiniLM-L6-v2", "onnx": "all-MiniLM-L6-v2+onnx", "onnx-int8": "all-MiniLM-L6-v2+onnx-int8"}
@@ -58,7 +59,7 @@ def recall(backend: str, embedder, questions: list[dict]) -> dict:
         correct.append({c.id for c in chunks_of[aid] if any(c.start <= s and e <= c.end for s, e in spans)})
     texts = [q["question"] for q in questions]
     vecs = embedder.embed(texts)
-    _, dids = snap.faiss_index.search(vecs, 10)
+    _, dids = snap.vectors.search(vecs, 10)
     prod = retr.search_many(texts, 10, vectors=vecs)
     out = {}
     rankings = (("dense", [[int(x) for x in row] for row in dids]),
@@ -86,7 +87,7 @@ def main() -> None:
     snap = ChunkIndex(settings.index_dir, settings, embedders[names[0]]).load(verify=False)
     rng = np.random.default_rng(0)
     sample = [snap.chunks[i] for i in sorted(rng.choice(len(snap.chunks), args.chunks, replace=False))]
-    texts = [embed_text(snap.articles[c.article_id], c) for c in sample]
+    texts = chunk_texts(snap.articles, sample)
     questions = test_questions()
     queries = [q["question"] for q in questions[:: max(1, len(questions) // args.queries)][: args.queries]]
     for emb in embedders.values():  # load models, export ONNX files if needed, warm up

@@ -6,7 +6,7 @@
 ``recall``: takes the real chunk vectors of a built index (default: the BBC+Reuters index when it is
 complete, else the SQuAD+BBC one), optionally grown to larger sizes with *perturbed copies* of those
 real vectors (each copy is as far from its original as a real chunk is from its nearest real
-neighbour), and compares exact search (flat) with the approximate structures of :mod:`qa.vector_store`
+neighbour), and compares exact search (flat) with the approximate structures of :mod:`qa.store.vectors`
 on real queries (SQuAD questions): recall@10 and @50 against exact search, per-query search time
 (k=50, one query at a time), training and filling time, and memory.
 
@@ -53,7 +53,7 @@ class _NoEmbedder:
 def real_vectors(index_dir: Path) -> np.ndarray:
     """The float32 chunk vectors of a built index (either format)."""
     from qa.config import Settings
-    from qa.index import ChunkIndex
+    from qa.store import ChunkIndex
 
     index = ChunkIndex(index_dir, Settings(index_dir=index_dir), _NoEmbedder())
     snap = index.load(verify=False)
@@ -122,9 +122,9 @@ def per_query_ms(index, queries: np.ndarray, k: int = 50, n: int = 200) -> float
 def cmd_recall(args) -> dict:
     import faiss
 
-    from qa.vector_store import (
+    from qa.store.vectors import (
+        VectorIndex,
         VectorIndexSettings,
-        build_index,
         default_nprobe,
         index_memory_bytes,
         train_layout,
@@ -155,7 +155,7 @@ def cmd_recall(args) -> dict:
             sample = x[np.sort(rng.choice(n, training_size(n, vs), replace=False))]
             t = time.perf_counter()
             if kind == "ivf-pq48":  # for comparison only: product quantisation, 48 bytes a vector
-                from qa.vector_store import VectorLayout, nlist_for
+                from qa.store.vectors import VectorLayout, nlist_for
 
                 nlist = max(1, min(nlist_for(n), len(sample) // 39))
                 trained = faiss.index_factory(x.shape[1], f"IVF{nlist},PQ48", faiss.METRIC_INNER_PRODUCT)
@@ -165,8 +165,8 @@ def cmd_recall(args) -> dict:
                 layout, trained = train_layout(kind, n, sample, x.shape[1])
             train_s = time.perf_counter() - t
             t = time.perf_counter()
-            index = build_index(layout, trained, x.shape[1],
-                                ((ids[i:i + 65536], x[i:i + 65536]) for i in range(0, n, 65536)), vs)
+            index = VectorIndex.build(layout, trained, x.shape[1],
+                                      ((ids[i:i + 65536], x[i:i + 65536]) for i in range(0, n, 65536)), vs).faiss
             fill_s = time.perf_counter() - t
             ivf = faiss.extract_index_ivf(index)
             default = default_nprobe(layout.nlist)
@@ -235,11 +235,13 @@ def qa_from_commit(commit: str) -> Path:
 
 def cmd_update_one(args) -> dict:
     """One implementation (the one importable as ``qa``): base build, then ``repeats`` updates of 10 articles."""
-    import qa.index as qa_index
     from qa.articles import load_articles
+    from qa.chunking import Chunker
     from qa.config import Settings
     from qa.embedders import get_embedder
-    from qa.index import ChunkIndex, LocalChunkEncoder
+    from qa.encoding import LocalChunkEncoder
+    from qa.store import ChunkIndex
+    from qa.store.records import FORMAT_VERSION
 
     t = time.perf_counter()
     loaded = load_articles(news_corpus())
@@ -257,13 +259,13 @@ def cmd_update_one(args) -> dict:
         print(f"[{args.label}] building the base index of {len(base_articles)} articles (stand-in vectors)...",
               flush=True)
         t = time.perf_counter()
-        probe.sync(base_articles, encoder=StandInEncoder(probe.chunker))
+        probe.sync(base_articles, encoder=StandInEncoder(Chunker(settings.chunk_size, settings.chunk_overlap)))
         print(f"[{args.label}] base built in {time.perf_counter() - t:.0f}s", flush=True)
     work = CACHE / f"index-scale-work-{args.label}"
     shutil.rmtree(work, ignore_errors=True)
     shutil.copytree(base_dir, work, symlinks=True)
     index = ChunkIndex(work, settings, embedder)
-    real = LocalChunkEncoder(index.chunker, embedder)
+    real = LocalChunkEncoder(Chunker(settings.chunk_size, settings.chunk_overlap), embedder)
     real.encode(held[:2], 10**9)  # warm the embedder
     index.load()  # as a running QA has: the current generation in memory
     syncs, embeds, written, inside, reloads = [], [], [], [], []
@@ -294,7 +296,7 @@ def cmd_update_one(args) -> dict:
     t = time.perf_counter()
     snap = ChunkIndex(work, settings, embedder).load()  # a new process: everything read and verified
     load_s = time.perf_counter() - t
-    return {"label": args.label, "format": getattr(qa_index, "FORMAT_VERSION", 1), "articles": len(current),
+    return {"label": args.label, "format": FORMAT_VERSION, "articles": len(current),
             "chunks": len(snap.chunks), "scan_s": scan_s, "load_s": load_s, "sync_s": syncs, "embed_s": embeds,
             "written_bytes": written, "sync_median": median(syncs), "embed_median": median(embeds),
             "ratio": median(syncs) / median(embeds), "encode_in_sync_s": inside,

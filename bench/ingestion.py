@@ -9,7 +9,7 @@ goes first:
 * **pipeline**: ``load_articles`` on that folder, then ``ChunkIndex.sync`` into a fresh index folder
   (chunk, embed, build the FAISS index, write and fsync the generation), the code path of ``qa index``;
 * **raw**: ``SentenceTransformer.encode`` of the bundled model on PyTorch (batch 64, normalised, all
-  cores) of exactly the texts the pipeline embeds (``qa.index.embed_text`` of each chunk): what a user
+  cores) of exactly the texts the pipeline embeds (``qa.encoding.embed_text`` of each chunk): what a user
   would write by hand, the baseline whatever ``--embedder`` the pipeline uses (default: the settings').
 
 Reported: medians of chunks/s and articles/s, and the median over repeats of pipeline/raw throughput
@@ -38,11 +38,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from bench.common import machine, median, today  # noqa: E402
 from qa.articles import load_articles  # noqa: E402
 from qa.config import Settings  # noqa: E402
-from qa.embedders import (
-    SentenceTransformerEmbedder,  # noqa: E402
-    get_embedder,  # noqa: E402
-)
-from qa.index import ChunkIndex, embed_text  # noqa: E402
+from qa.embedders import SentenceTransformerEmbedder, get_embedder  # noqa: E402
+from qa.encoding import chunk_texts  # noqa: E402
+from qa.store import ChunkIndex  # noqa: E402
 from training.datasets import CACHE, news_corpus, read_jsonl  # noqa: E402
 
 
@@ -89,7 +87,7 @@ def run_pipeline(folder: Path, settings: Settings, embedder,
         if timings is not None:
             timings.update(embed_s=timed.seconds, cpu_s=time.process_time() - c)
         snap = index.load(verify=False)
-        texts = [embed_text(snap.articles[c.article_id], c) for c in snap.chunks]
+        texts = chunk_texts(snap.articles, snap.chunks)
         assert report.chunks_embedded == len(texts)
         return seconds, len(snap.articles), len(texts), texts
     finally:

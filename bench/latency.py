@@ -53,9 +53,12 @@ from bench.common import machine, median, percentile, today  # noqa: E402
 from qa import QA, Settings  # noqa: E402
 from qa.answerers.protocol import passages_to_read  # noqa: E402
 from qa.chunking import Chunker  # noqa: E402
-from qa.index import IndexSnapshot  # noqa: E402
+from qa.encoding import chunk_texts  # noqa: E402
+from qa.lexical import LexicalIndex  # noqa: E402
 from qa.reader import SpanReader  # noqa: E402
 from qa.retrieval import HybridRetriever  # noqa: E402
+from qa.store import IndexSnapshot  # noqa: E402
+from qa.store.vectors import VectorIndex  # noqa: E402
 from qa.types import (
     Article,  # noqa: E402
     Chunk,  # noqa: E402
@@ -126,14 +129,10 @@ def padded_snapshot(qa: QA, snap, copies: int = 2, noise: float = 0.5, seed: int
 
 
     rng = np.random.default_rng(seed)
-    if hasattr(qa.index, "read_vectors"):
-        ids, base = qa.index.read_vectors(snap)
-        pos = {int(i): n for n, i in enumerate(ids)}
-        ids = np.array([c.id for c in snap.chunks], dtype=np.int64)
-        base = np.ascontiguousarray(base[[pos[int(i)] for i in ids]], dtype=np.float32)
-    else:
-        ids = np.array([c.id for c in snap.chunks], dtype=np.int64)
-        base = np.vstack([snap.faiss_index.reconstruct(int(i)) for i in ids]).astype(np.float32)
+    ids, base = qa.index.read_vectors(snap)
+    pos = {int(i): n for n, i in enumerate(ids)}
+    ids = np.array([c.id for c in snap.chunks], dtype=np.int64)
+    base = np.ascontiguousarray(base[[pos[int(i)] for i in ids]], dtype=np.float32)
     articles = dict(snap.articles)
     chunks = list(snap.chunks)
     index = faiss.IndexIDMap2(faiss.IndexFlatIP(base.shape[1]))
@@ -149,8 +148,9 @@ def padded_snapshot(qa: QA, snap, copies: int = 2, noise: float = 0.5, seed: int
         index.add_with_ids(vec, np.array([ch.id for ch in new], dtype=np.int64))
         chunks += new
         next_id += len(new)
-    manifest = {**snap.manifest, "n_chunks": len(chunks), "n_articles": len(articles)}
-    return IndexSnapshot(f"{snap.generation}-padded{copies}", manifest, articles, chunks, index)
+    manifest = replace(snap.manifest, n_chunks=len(chunks), n_articles=len(articles))
+    lexical = LexicalIndex(chunk_texts(articles, chunks), qa.settings.bm25_k1, qa.settings.bm25_b)
+    return IndexSnapshot(f"{snap.generation}-padded{copies}", manifest, articles, chunks, VectorIndex(index), lexical)
 
 
 def open_qa(corpus: str) -> tuple[QA, str]:
@@ -175,8 +175,8 @@ def open_qa(corpus: str) -> tuple[QA, str]:
     snap = qa.index.load(verify=False)
     if not times:
         qa._set_snapshot(snap)
-        kind = type(snap.faiss_index).__name__
-        inner = getattr(snap.faiss_index, "index", None)
+        kind = type(snap.vectors.faiss).__name__
+        inner = getattr(snap.vectors.faiss, "index", None)
         kind += f"({type(inner).__name__})" if inner is not None else ""
         return qa, f"{index_dir.relative_to(CACHE.parent.parent)}, read only (folder checks off), FAISS {kind}"
     t = time.perf_counter()

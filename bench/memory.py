@@ -50,7 +50,7 @@ import numpy, faiss, bm25s
 from qa.config import Settings
 from qa.embedders import get_embedder
 from qa.engine import default_answerer
-from qa.index import ChunkIndex
+from qa.store import ChunkIndex
 from qa.retrieval import HybridRetriever
 steps["imports"] = rss()
 if sys.argv[4] == "imports-only":
@@ -73,7 +73,7 @@ for q in questions[1:]:
     answerer.answer(q, retriever.search(q))
 steps["all_answers"] = rss()
 steps["chunks"] = len(snap.chunks)
-steps["vectors_mb"] = snap.faiss_index.ntotal * snap.faiss_index.d * 4 / 2**20
+steps["vectors_mb"] = len(snap.vectors) * snap.vectors.dim * 4 / 2**20
 steps["answerer"] = type(answerer).__name__
 print(json.dumps(steps))
 """
@@ -115,7 +115,7 @@ def stand_in_index() -> Path:
     """An index of the BBC + Reuters corpus with random vectors (built once)."""
     from qa.articles import load_articles
     from qa.config import Settings
-    from qa.index import ChunkIndex
+    from qa.store import ChunkIndex
     from training.datasets import news_corpus
 
     folder = CACHE / "index-news-stand-in"

@@ -32,12 +32,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench.common import RESULTS, machine, median, today, write_section  # noqa: E402
 from qa.articles import load_articles  # noqa: E402
-from qa.config import (
-    REPO_ROOT,  # noqa: E402
-    Settings,  # noqa: E402
-)
+from qa.chunking import Chunker  # noqa: E402
+from qa.config import REPO_ROOT, Settings  # noqa: E402
 from qa.embedders import get_embedder  # noqa: E402
-from qa.index import ChunkIndex  # noqa: E402
+from qa.store import ChunkIndex  # noqa: E402
 from training.datasets import news_corpus  # noqa: E402
 
 
@@ -70,8 +68,8 @@ def same_index(a, b) -> float:
 
     assert spans(a.chunks) == spans(b.chunks)
     ids = [c.id for c in a.chunks]
-    va = np.stack([a.faiss_index.reconstruct(i) for i in ids])
-    vb = np.stack([b.faiss_index.reconstruct(i) for i in ids])
+    va = np.stack([a.vectors.reconstruct(i) for i in ids])
+    vb = np.stack([b.vectors.reconstruct(i) for i in ids])
     diff = float(np.abs(va - vb).max())
     assert diff < 1e-5, diff
     return diff
@@ -102,7 +100,7 @@ def driver_cost(articles, settings: Settings, embedder, workdir: Path) -> tuple[
     """``(chunks, chunking s, driver s)`` of a from-scratch build of ``articles`` without embedding."""
     folder = Path(tempfile.mkdtemp(dir=workdir))
     index = ChunkIndex(folder, settings, embedder)
-    encoder = RandomVectors(index.chunker, int(embedder.dim))
+    encoder = RandomVectors(Chunker(settings.chunk_size, settings.chunk_overlap), int(embedder.dim))
     t0 = time.perf_counter()
     report = index.sync(articles, {}, progress=False, encoder=encoder)
     total = time.perf_counter() - t0

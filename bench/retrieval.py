@@ -66,7 +66,7 @@ def main() -> None:
         t = time.perf_counter()
         vecs = qa.embedder.embed(texts)
         t_embed = (time.perf_counter() - t) / len(qs)
-        dscore, dids = snap.faiss_index.search(vecs, args.depth)
+        dscore, dids = snap.vectors.search(vecs, args.depth)
         lex = retr.lexical.search(texts, args.depth)
         hits = []
         for q in qs:

@@ -23,7 +23,6 @@ from qa.evaluation.gold import load_gold, write_squad_articles
 from qa.evaluation.report import report_base, summary_table, write_report
 from qa.evaluation.score import evaluate
 from qa.feedback import feedback_to_gold
-from qa.prepare import prepare
 from qa.textio import answer_record, read_questions
 from qa.types import confidence_level
 
@@ -51,14 +50,15 @@ def _check_workers(args) -> None:
 
 def cmd_index(args) -> int:
     """``qa index``: bring the index up to date with the folder (on a Ray cluster with ``--ray``)."""
-    engine = _engine(args)
+    encoder = None
     if args.ray is not None:  # chunk and embed on a Ray cluster; the index is written here, as always
         from qa.distributed import require_ray
         from qa.distributed.encoder import RayChunkEncoder
 
         require_ray()
         _check_workers(args)
-        engine.index.encoder = RayChunkEncoder(engine.settings, address=args.ray or None, workers=args.workers)
+        encoder = RayChunkEncoder(Settings(), address=args.ray or None, workers=args.workers)
+    engine = _engine(args, encoder=encoder)
     report = engine.refresh(force=args.force, progress=None if not args.quiet else False)
     if report is None:
         print(f"Index in '{engine.settings.index_dir}' is up to date ({len(engine.snapshot.articles)} articles).")
@@ -190,6 +190,8 @@ def cmd_feedback_to_gold(args) -> int:
 
 def cmd_prepare(args) -> int:
     """``qa prepare``: export the models the settings use to ONNX now."""
+    from qa.prepare import prepare  # the exporters' modules load numpy and onnx: not for every command
+
     for what, where, seconds in prepare():
         print(f"{what}: {f'ready in {where}' if where else 'runs on PyTorch, nothing to export'} ({seconds:.1f} s)")
     return 0

@@ -37,6 +37,7 @@ from qa.answerers.sentence import SentenceAnswerer
 from qa.articles import SUPPORTED_SUFFIXES, folder_fingerprint, load_articles
 from qa.config import Settings
 from qa.embedders import Embedder, get_embedder
+from qa.encoding import ChunkEncoder
 from qa.errors import (
     ArticlesNotFoundError,
     IndexBusyError,
@@ -46,9 +47,9 @@ from qa.errors import (
     OutsideFolderError,
     QAError,
 )
-from qa.index import ChunkIndex, IndexSnapshot, SyncReport
 from qa.reader import SpanReader, weights_available
 from qa.retrieval import HybridRetriever
+from qa.store import ChunkIndex, IndexSnapshot, SyncReport
 from qa.types import Answer, Article, Passage
 
 log = logging.getLogger(__name__)
@@ -101,7 +102,8 @@ class QA:
 
     def __init__(self, articles_dir: str | Path | None = None, index_dir: str | Path | None = None, *,
                  settings: Settings | None = None, embedder: Embedder | None = None,
-                 answerer: Answerer | None = None, auto_refresh: bool = True) -> None:
+                 answerer: Answerer | None = None, auto_refresh: bool = True,
+                 encoder: ChunkEncoder | None = None) -> None:
         settings = settings or Settings()
         if articles_dir is not None:
             settings.articles_dir = Path(articles_dir)
@@ -111,7 +113,7 @@ class QA:
         self.embedder = embedder or get_embedder(settings.embedder)
         self._answerer = answerer
         self.auto_refresh = auto_refresh
-        self.index = ChunkIndex(settings.index_dir, settings, self.embedder)
+        self.index = ChunkIndex(settings.index_dir, settings, self.embedder, encoder=encoder)
         self._retriever: HybridRetriever | None = None
         self._lock = threading.RLock()
         self._checked_at = 0.0
@@ -283,7 +285,7 @@ class QA:
         if self._retriever is None or self._retriever.snapshot.generation != snap.generation:
             self._retriever = HybridRetriever(snap, self.embedder, self.settings)
         else:
-            self._retriever.snapshot.manifest = snap.manifest
+            self._retriever.snapshot = snap  # same generation, newer manifest (e.g. file times recorded)
 
     def add(self, paths: Iterable[str | Path]) -> SyncReport | None:
         """Copy article files into the articles folder and index them. Existing files are never

@@ -1,114 +1,125 @@
 """BM25 keyword search over chunks (bm25s, with English stop words and Snowball stemming).
 
-    from qa.lexical import LexicalIndex
+    from qa.lexical import LexicalIndex, tokenize
     lex = LexicalIndex(["Guaido slipped out of Venezuela", "Russia backs Maduro"])
     lex.search(["Who slipped out?"], k=1)    # -> [[(0, 1.23)]]: (row, BM25 score)
-    LexicalIndex(texts, cache_key="...")     # saved once, then loaded instead of rebuilt
+    terms = tokenize(texts)                   # the stemmed terms of each text, as term ids into terms.vocab
+    LexicalIndex.from_terms(terms)            # the same index as LexicalIndex(texts), without stemming again
+    LexicalIndex.from_arrays(lex.arrays(), lex.vocab, lex.size, k1, b)   # a saved index, as it was
 
-Building the index tokenises and stems every text: seconds for ten thousand chunks, the largest cost of
-opening an index. With a ``cache_key`` naming the texts' content (the retriever uses the index
-generation's checksums) it is built once, saved under ``bm25/`` of :func:`qa.config.cache_dir` and
-loaded by later processes; the newest :data:`KEEP` are kept.
+Texts are tokenised by bm25s's tokenizer; the score matrix is bm25s's (Lucene BM25), computed by
+:func:`score_arrays` a corpus at a time, and searched by bm25s. Tokenising and stemming is the largest
+cost of building an index: the store (:mod:`qa.store.bm25`)
+keeps each chunk's term ids with its segment, assembles an index generation's BM25 from them, and
+saves the result with the generation, so readers load it instead of building it.
 """
 
 from __future__ import annotations
 
 import functools
-import hashlib
-import json
 import logging
-import os
-import shutil
-import tempfile
+import math
 import threading
-from collections.abc import Callable, Sequence
-from pathlib import Path
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from importlib.metadata import version
 
 import numpy as np
 
 log = logging.getLogger(__name__)
 
-CACHE_FORMAT = 1  # bump when what is saved changes
-#: Saved indexes kept in the cache (least recently used ones are deleted beyond this)
-KEEP = 8
+#: the arrays of a built index (bm25s's sparse score matrix, by term)
+ARRAYS = ("data", "indices", "indptr")
+
+
+@functools.lru_cache(maxsize=1)
+def tokenizer_id() -> str:
+    """What the term ids depend on: saved terms made by another tokenizer or stemmer are not reused."""
+    return f"bm25s {version('bm25s')}, PyStemmer {version('PyStemmer')}, english stemmer, stop words en"
+
+
+def _tokenizer():
+    import Stemmer
+    from bm25s.tokenization import Tokenizer
+
+    # bm25s sets its own logger to DEBUG when imported, which would print its progress notes
+    logging.getLogger("bm25s").setLevel(logging.WARNING)
+    return Tokenizer(stemmer=Stemmer.Stemmer("english"), stopwords="en")
+
+
+@dataclass(frozen=True)
+class Terms:
+    """Tokenised texts: ``docs[i]`` are the term ids of text ``i`` into ``vocab`` (the stemmed terms).
+
+    Ids are numbered as bm25s's tokenizer numbers them over the texts in order: ``""`` (the term of a
+    text without any) first, then each term where it first occurs. The same numbering gives the same
+    index, so :meth:`LexicalIndex.from_terms` equals :class:`LexicalIndex` of the texts.
+    """
+
+    vocab: list[str]
+    docs: list[list[int]]
+
+
+def tokenize(texts: Sequence[str]) -> Terms:
+    """The :class:`Terms` of ``texts``."""
+    tok = _tokenizer()
+    docs = tok.tokenize(list(texts), update_vocab=True, return_as="ids", show_progress=False)
+    vocab = [""] * len(tok.stem_to_sid)
+    for term, sid in tok.stem_to_sid.items():
+        vocab[sid] = term
+    return Terms(vocab, docs)
 
 
 class LexicalIndex:
-    """A BM25 index over a list of texts; results are row numbers in that list with their scores.
+    """A BM25 index over a list of texts; results are row numbers in that list with their scores."""
 
-    ``texts`` may be a function returning them, so that a cached index never computes them.
-    """
+    def __init__(self, texts: Sequence[str], k1: float = 1.2, b: float = 0.75) -> None:
+        terms = tokenize(texts)
+        self._load(score_arrays(terms.docs, k1, b), terms.vocab, len(terms.docs), k1, b)
 
-    def __init__(self, texts: Sequence[str] | Callable[[], Sequence[str]], k1: float = 1.2, b: float = 0.75,
-                 cache_key: str | None = None) -> None:
-        import bm25s
-        import Stemmer
-        from bm25s.tokenization import Tokenizer
+    @classmethod
+    def from_terms(cls, terms: Terms, k1: float = 1.2, b: float = 0.75) -> LexicalIndex:
+        """The index of the texts ``terms`` were made from."""
+        return cls.from_arrays(score_arrays(terms.docs, k1, b), terms.vocab, len(terms.docs), k1, b)
 
-        # bm25s sets its own logger to DEBUG when imported, which would print its progress notes
-        logging.getLogger("bm25s").setLevel(logging.WARNING)
+    @classmethod
+    def from_arrays(cls, arrays: Mapping[str, np.ndarray], vocab: list[str], size: int, k1: float,
+                    b: float) -> LexicalIndex:
+        """A built index from its :meth:`arrays` (which may be memory-mapped), term list and size."""
+        index = cls.__new__(cls)
+        index._load(arrays, vocab, size, k1, b)
+        return index
 
-        self._tokenizer = Tokenizer(stemmer=Stemmer.Stemmer("english"), stopwords="en")
-        self._lock = threading.Lock()  # the stemmer and tokenizer are not thread-safe
-        folder = _cache_folder(cache_key, k1, b) if cache_key else None
-        if folder is not None and self._load(folder):
-            return
-        texts = list(texts() if callable(texts) else texts)
-        self.size = len(texts)
-        self._bm25 = bm25s.BM25(k1=k1, b=b)
-        if self.size:
-            ids = self._tokenizer.tokenize(texts, update_vocab=True, return_as="ids", show_progress=False)
-            self._bm25.index(ids, show_progress=False)
-            if folder is not None and self._bm25.nonoccurrence_array is None:  # the default BM25 has none
-                self._save(folder)
-
-    def _load(self, folder: Path) -> bool:
+    def _load(self, arrays: Mapping[str, np.ndarray], vocab: list[str], size: int, k1: float, b: float) -> None:
         import bm25s
 
-        try:
-            meta = json.loads((folder / META).read_text())
-            arrays = {name: np.load(folder / f"{name}.npy", mmap_mode="r", allow_pickle=False) for name in ARRAYS}
-            self._tokenizer.load_vocab(str(folder))
-        except (OSError, ValueError, KeyError, EOFError) as e:  # missing, half-deleted or damaged: build instead
-            if folder.exists():  # damaged: removed, so that the rebuilt index can take its place
-                log.debug("BM25 cache %s unusable (%s); rebuilding it", folder, e)
-                shutil.rmtree(folder, ignore_errors=True)
-            return False
-        bm25 = bm25s.BM25(k1=meta["k1"], b=meta["b"])
+        self._set_vocab(vocab)
+        bm25 = bm25s.BM25(k1=k1, b=b)
         bm25.scores = {"data": arrays["data"], "indices": arrays["indices"], "indptr": arrays["indptr"],
-                       "num_docs": int(meta["num_docs"])}
-        bm25.unique_token_ids_set = set(arrays["token_ids"].tolist())
+                       "num_docs": int(size)}
+        bm25.unique_token_ids_set = set(range(len(arrays["indptr"]) - 1))
         bm25.nonoccurrence_array = None  # as index() leaves it for the default (Lucene) BM25
-        self._bm25, self.size = bm25, int(meta["size"])
-        try:
-            os.utime(folder)  # recently used: kept by the pruning below
-        except OSError:
-            pass
-        return True
+        self._bm25, self.size = bm25, int(size)
 
-    def _save(self, folder: Path) -> None:
-        """Write the index next to its final place and rename it there; an unwritable cache only costs
-        the next process a rebuild."""
-        try:
-            folder.parent.mkdir(parents=True, exist_ok=True)
-            tmp = Path(tempfile.mkdtemp(prefix=f".{folder.name}.", dir=folder.parent))
-            try:
-                scores = self._bm25.scores
-                arrays = {"data": scores["data"], "indices": scores["indices"], "indptr": scores["indptr"],
-                          "token_ids": np.array(sorted(self._bm25.unique_token_ids_set), dtype=np.int64)}
-                for name in ARRAYS:
-                    np.save(tmp / f"{name}.npy", np.asarray(arrays[name]), allow_pickle=False)
-                self._tokenizer.save_vocab(str(tmp))
-                (tmp / META).write_text(json.dumps({"size": self.size, "num_docs": int(scores["num_docs"]),
-                                                    "k1": self._bm25.k1, "b": self._bm25.b}))
-                tmp.chmod(0o755)
-                os.replace(tmp, folder)
-            finally:
-                shutil.rmtree(tmp, ignore_errors=True)
-            _prune(folder.parent)
-        except OSError as e:
-            if not folder.exists():  # another process renaming the same index first is fine
-                log.debug("BM25 cache not written (%s)", e)
+    def _set_vocab(self, vocab: list[str]) -> None:
+        """Questions are tokenised against ``vocab``: words found in no text are dropped."""
+        self.vocab = list(vocab)
+        self._tokenizer = _tokenizer()
+        self._tokenizer.stem_to_sid = {term: i for i, term in enumerate(self.vocab)}
+        self._tokenizer.word_to_id = {"": 0} if self.vocab[:1] == [""] else {}
+        self._lock = threading.Lock()  # the stemmer and tokenizer are not thread-safe
+
+    def arrays(self) -> dict[str, np.ndarray]:
+        """The built index's arrays, to save and give back to :meth:`from_arrays`."""
+        return {name: np.asarray(self._bm25.scores[name]) for name in ARRAYS}
+
+    @property
+    def k1(self) -> float:
+        return float(self._bm25.k1)
+
+    @property
+    def b(self) -> float:
+        return float(self._bm25.b)
 
     def search(self, queries: Sequence[str], k: int) -> list[list[tuple[int, float]]]:
         """For each query, up to ``k`` ``(row, score)`` pairs with a positive score, best first (ties:
@@ -117,7 +128,8 @@ class LexicalIndex:
         if k <= 0:
             return [[] for _ in queries]
         with self._lock:
-            tokenized = self._tokenizer.tokenize(list(queries), update_vocab=False, return_as="ids", show_progress=False)
+            tokenized = self._tokenizer.tokenize(list(queries), update_vocab=False, return_as="ids",
+                                                 show_progress=False)
         known = self._bm25.unique_token_ids_set
         out: list[list[tuple[int, float]]] = []
         for ids in tokenized:
@@ -126,37 +138,45 @@ class LexicalIndex:
         return out
 
 
-META = "lexical.json"
-ARRAYS = ("data", "indices", "indptr", "token_ids")
+def score_arrays(docs: Sequence[Sequence[int]], k1: float, b: float) -> dict[str, np.ndarray]:
+    """bm25s's score matrix (default Lucene BM25, float32, CSC by term) for the term ids ``docs``.
 
-
-def _cache_folder(key: str, k1: float, b: float) -> Path:
-    from importlib.metadata import version
-
-    from qa.config import cache_dir
-
-    parts = [key, k1, b, CACHE_FORMAT, version("bm25s"), version("PyStemmer")]
-    return cache_dir() / "bm25" / hashlib.sha256(json.dumps(parts).encode()).hexdigest()[:20]
-
-
-def _prune(root: Path) -> None:
-    """Delete all but the :data:`KEEP` most recently used saved indexes (a process reading one that is
-    deleted keeps its open files)."""
-    try:
-        entries = sorted((p for p in root.iterdir() if p.is_dir() and not p.name.startswith(".")),
-                         key=lambda p: p.stat().st_mtime, reverse=True)
-    except OSError:
-        return
-    for old in entries[KEEP:]:
-        shutil.rmtree(old, ignore_errors=True)
+    The same arithmetic as ``bm25s.BM25(k1, b).index(docs)``, step by step and in the same types (the
+    per-document length factor in float64, products rounded to float32 once, the inverse document
+    frequency with :func:`math.log`), so the arrays are bit for bit the same; it works on all documents
+    at once where bm25s loops over them in Python, which made every update's BM25 cost seconds.
+    """
+    n_docs = len(docs)
+    lengths = np.fromiter((len(d) for d in docs), dtype=np.int64, count=n_docs)
+    flat = np.fromiter((t for d in docs for t in d), dtype=np.int64, count=int(lengths.sum()))
+    doc_of = np.repeat(np.arange(n_docs, dtype=np.int64), lengths)
+    present = np.unique(flat)
+    # bm25s adds the empty term's id to the ids it saw: 0, or one past the largest when 0 is used
+    n_vocab = len(present) + 1 if len(present) else 1
+    if len(present) and int(present[-1]) + 1 != n_vocab and not (present[0] == 0 and int(present[-1]) + 2 == n_vocab):
+        raise ValueError("term ids must be numbered from 0 or 1 without gaps")
+    pairs, tf = np.unique(doc_of * n_vocab + flat, return_counts=True)  # (document, term) and its frequency
+    doc, term = pairs // n_vocab, pairs % n_vocab
+    df = np.bincount(term, minlength=n_vocab)
+    idf = np.zeros(n_vocab, dtype=np.float32)
+    for t in np.flatnonzero(df):
+        idf[t] = math.log(1 + (n_docs - int(df[t]) + 0.5) / (int(df[t]) + 0.5))
+    avg = lengths.mean() if n_docs else np.float64(0.0)
+    norm = k1 * ((1 - b) + b * lengths.astype(np.float64) / avg)
+    tf64 = tf.astype(np.float32).astype(np.float64)
+    scores = (idf[term].astype(np.float64) * (tf64 / (norm[doc] + tf64))).astype(np.float32)
+    order = np.argsort((term << 32) | doc)  # by term, then document: bm25s's CSC layout
+    indptr = np.zeros(n_vocab + 1, dtype=np.int64)
+    np.cumsum(np.bincount(term, minlength=n_vocab), out=indptr[1:])
+    return {"data": scores[order], "indices": doc[order].astype(np.int32), "indptr": indptr}
 
 
 def top_k(scores: np.ndarray, k: int) -> list[tuple[int, float]]:
     """The ``k`` best positive scores as ``(row, score)``, best first, ties broken by the lower row.
 
-    bm25s's own selection runs ``argpartition`` over every row; most rows score 0 and with that many
-    equal values it took 42 ms per query at 100k chunks. Selecting among the positive scores only gives
-    the same rows and scores (and a defined order for ties) in well under a millisecond.
+    bm25s's own selection runs ``argpartition`` over every row; most rows score 0, and with that many
+    equal values it is slow on large indexes. Selecting among the positive scores only gives the same
+    rows and scores, and a defined order for ties.
     """
     rows = np.flatnonzero(scores > 0)
     vals = scores[rows]

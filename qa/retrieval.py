@@ -17,8 +17,6 @@ get the seconds spent per stage (``embed_s``, ``dense_s``, ``lexical_s``, ``fuse
 
 from __future__ import annotations
 
-import hashlib
-import json
 import time
 from collections.abc import Sequence
 
@@ -26,29 +24,9 @@ import numpy as np
 
 from qa.config import Settings
 from qa.embedders import Embedder
-from qa.index import IndexSnapshot, embed_text
-from qa.lexical import LexicalIndex
 from qa.runtime.threads import SMALL_CALL, faiss_threads, query_threads
+from qa.store import IndexSnapshot
 from qa.types import Passage
-
-#: bump if :func:`qa.index.embed_text` changes what is indexed for a chunk: saved BM25 indexes then rebuild
-EMBED_TEXT_VERSION = 1
-
-
-def content_key(snapshot: IndexSnapshot) -> str | None:
-    """A name for the text of every chunk of ``snapshot``, in order, from its manifest's checksums (the
-    chunk list and each segment's files: article titles and texts), so that its BM25 index can be
-    saved and reused; ``None`` when the manifest has no checksums to go by."""
-    m = snapshot.manifest or {}
-    segments = m.get("segments")
-    chunks = (m.get("checksums") or {}).get("chunks.jsonl", {}).get("sha256")
-    if not segments or not chunks:
-        return None
-    files = sorted((name, f.get("sha256")) for seg in segments for name, f in seg.get("files", {}).items())
-    if any(sha is None for _, sha in files):
-        return None
-    parts = [chunks, files, len(snapshot.chunks), EMBED_TEXT_VERSION]
-    return hashlib.sha256(json.dumps(parts).encode()).hexdigest()
 
 
 class HybridRetriever:
@@ -58,10 +36,8 @@ class HybridRetriever:
         self.snapshot = snapshot
         self.embedder = embedder
         self.settings = settings
-        arts = snapshot.articles
         self._row_ids = np.array([c.id for c in snapshot.chunks], dtype=np.int64)
-        self.lexical = LexicalIndex(lambda: [embed_text(arts[c.article_id], c) for c in snapshot.chunks],
-                                    k1=settings.bm25_k1, b=settings.bm25_b, cache_key=content_key(snapshot))
+        self.lexical = snapshot.lexical
 
     def search(self, question: str, k: int | None = None) -> list[Passage]:
         """The ``k`` best passages for ``question``, best first."""
@@ -84,9 +60,9 @@ class HybridRetriever:
         t1 = time.perf_counter()
         if len(questions) < SMALL_CALL:  # FAISS's own OpenMP default otherwise
             with faiss_threads(query_threads()):
-                dense_scores, dense_ids = self.snapshot.faiss_index.search(vectors, depth)
+                dense_scores, dense_ids = self.snapshot.vectors.search(vectors, depth)
         else:
-            dense_scores, dense_ids = self.snapshot.faiss_index.search(vectors, depth)
+            dense_scores, dense_ids = self.snapshot.vectors.search(vectors, depth)
         t2 = time.perf_counter()
         lexical = self.lexical.search(questions, depth)
         t3 = time.perf_counter()
@@ -97,7 +73,7 @@ class HybridRetriever:
         return out
 
     def _fuse(self, dense_ids, dense_scores, lexical, k: int) -> list[Passage]:
-        dense = {int(c): float(v) for c, v in zip(dense_ids, dense_scores) if c >= 0}
+        dense = {int(c): float(v) for c, v in zip(dense_ids, dense_scores, strict=True) if c >= 0}
         lex = {int(self._row_ids[row]): v for row, v in lexical}
         if self.settings.fusion == "rrf":
             fused = rrf_fusion(dense, lex, self.settings.dense_weight, self.settings.rrf_k)

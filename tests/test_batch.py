@@ -405,7 +405,7 @@ def test_kill_9_mid_run_then_resume(seed_qa, seeds_copy, tmp_path):
 
 def test_a_row_is_a_projection_of_the_answer_record():
     """One serialisation of an answer (qa.textio.answer_record); the batch row keeps its answer, score and
-    citations (without the citation's score) in the row's own order."""
+    citations (without the citation's scores) in the row's own order."""
     text = "Guaido went to Colombia."
     p = Passage(0, "a1", "Title", "a.txt", 10, 10 + len(text), text, 1.0, 1)
     answer = Answer("Where did Guaido go?", "Colombia", 0.71234567, [cite(p, 15, 23, 0.7)], [p])
@@ -414,7 +414,8 @@ def test_a_row_is_a_projection_of_the_answer_record():
     assert list(row) == ["id", "question", "answer", "no_answer", "score", "citations", "error"]
     assert row["answer"] == record["answer"] == "Colombia" and row["no_answer"] is False
     assert row["score"] == 0.712346 and row["error"] is None
-    assert row["citations"] == [{k: v for k, v in c.items() if k != "score"} for c in record["citations"]]
+    scores = ("score", "passage_dense_score")
+    assert row["citations"] == [{k: v for k, v in c.items() if k not in scores} for c in record["citations"]]
     assert row["citations"][0] == {"article_id": "a1", "title": "Title", "source": "a.txt", "start": 25, "end": 33,
                                    "passage": text, "passage_start": 10, "passage_end": 10 + len(text)}
 

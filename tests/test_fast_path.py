@@ -107,27 +107,38 @@ print(sorted({m.split(".")[0] for m in sys.modules} & {"torch", "onnx", "transfo
     assert _run(code, str(f)).strip() == "[]"
 
 
-def test_a_saved_bm25_index_is_loaded_and_searches_alike(tmp_path, monkeypatch):
-    """Opening an index rebuilt BM25 from every chunk's text at each start; it is now saved once per
-    index content and loaded, with the same results, without even computing the texts."""
+def test_the_bm25_index_saved_with_the_generation_is_loaded_without_tokenising(tmp_path, embedder, monkeypatch):
+    """Opening an index built BM25 from every chunk's text; the update that writes a generation now saves
+    its BM25 index in it, and readers load that, with the same results, without tokenising anything."""
+    import qa.lexical
+    import qa.store.bm25
+    from qa.articles import load_articles
+    from qa.config import Settings
+    from qa.encoding import chunk_texts
     from qa.lexical import LexicalIndex
+    from qa.store import ChunkIndex
 
-    monkeypatch.setenv("QA_CACHE_DIR", str(tmp_path))
-    texts = ["Guaido slipped out of Venezuela to join aid convoys.", "Russia backs Maduro at the Security Council.",
-             "The Kremlin spokesman said Moscow opposed any intervention.", "Arsenal won the cup final."] * 5
+    from .conftest import write_articles
+
+    folder = write_articles(tmp_path / "a", {
+        "guaido.txt": "Guaido leaves\n\nGuaido slipped out of Venezuela to join aid convoys. " * 3,
+        "russia.txt": "Russia backs Maduro\n\nRussia backs Maduro at the Security Council.",
+        "kremlin.txt": "Kremlin\n\nThe Kremlin spokesman said Moscow opposed any intervention.",
+        "cup.txt": "Cup final\n\nArsenal won the cup final."})
+    settings = Settings(articles_dir=folder, index_dir=tmp_path / "v", chunk_size=120, chunk_overlap=20)
+    ChunkIndex(settings.index_dir, settings, embedder).sync(load_articles(folder).articles)
     queries = ["Who slipped out of Venezuela?", "What did the Kremlin spokesman say?", "zzz unknown words"]
-    built = LexicalIndex(texts, k1=0.9, b=0.4, cache_key="content-1")
-    (saved,) = (tmp_path / "bm25").iterdir()
 
-    def never():
-        raise AssertionError("a saved index must not need the texts")
+    def never(texts):
+        raise AssertionError("a saved index must not need tokenising")
 
-    loaded = LexicalIndex(never, k1=0.9, b=0.4, cache_key="content-1")
-    assert loaded.size == built.size and loaded.search(queries, 5) == built.search(queries, 5)
+    monkeypatch.setattr(qa.lexical, "tokenize", never)
+    monkeypatch.setattr(qa.store.bm25, "tokenize", never)
+    snap = ChunkIndex(settings.index_dir, settings, embedder).load()  # another process: a reader
+    assert {p.name for p in (settings.index_dir / snap.generation).glob("bm25.*")} == {
+        "bm25.data.npy", "bm25.indices.npy", "bm25.indptr.npy", "bm25.vocab.json"}
+    monkeypatch.undo()
+    built = LexicalIndex(chunk_texts(snap.articles, snap.chunks), settings.bm25_k1, settings.bm25_b)
+    assert snap.lexical.size == built.size == len(snap.chunks)
+    assert snap.lexical.search(queries, 5) == built.search(queries, 5)
     assert built.search(queries, 5)[0] and built.search(queries, 5)[2] == []
-    other = LexicalIndex(texts[:3], k1=0.9, b=0.4, cache_key="content-2")  # other content: its own entry
-    assert other.size == 3 and len(list((tmp_path / "bm25").iterdir())) == 2
-    for f in saved.iterdir():  # a damaged entry is rebuilt, not trusted
-        f.write_bytes(b"garbage")
-    assert LexicalIndex(texts, k1=0.9, b=0.4, cache_key="content-1").search(queries, 5) == built.search(queries, 5)
-    assert LexicalIndex(never, k1=0.9, b=0.4, cache_key="content-1").search(queries, 5) == built.search(queries, 5)

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -11,7 +12,7 @@ import pytest
 from qa.articles import load_articles
 from qa.config import Settings
 from qa.errors import IndexBusyError, IndexUnusableError
-from qa.index import ChunkIndex
+from qa.store import ChunkIndex
 
 from .conftest import write_articles
 
@@ -58,16 +59,24 @@ def test_build_persists_faiss_metadata_and_manifest(tmp_path, embedder):
     assert len(report.added) == 3 and report.chunks_embedded >= 3
     snap = index.load()
     man = snap.manifest
-    assert man["embedder"] == {"name": embedder.name, "dim": 384}
-    assert man["splitter"]["chunk_size"] == 200 and man["splitter"]["chunk_overlap"] == 20
-    assert {v["source"] for v in man["articles"].values()} == set(ARTICLES)
-    assert snap.faiss_index.ntotal == len(snap.chunks) == man["n_chunks"]
+    assert man.embedder == {"name": embedder.name, "dim": 384}
+    assert man.splitter["chunk_size"] == 200 and man.splitter["chunk_overlap"] == 20
+    assert {v.source for v in man.articles.values()} == set(ARTICLES)
+    assert len(snap.vectors) == len(snap.chunks) == man.n_chunks
     files = {p.name for p in (tmp_path / "v" / snap.generation).iterdir()}
+    bm25 = {"bm25.data.npy", "bm25.indices.npy", "bm25.indptr.npy", "bm25.vocab.json"}
     assert files == {"manifest.json", "chunks.jsonl", "seg-000001.vectors.npy", "seg-000001.ids.npy",
-                     "seg-000001.articles.jsonl"}
-    assert man["format"] == 2 and man["vector_index"]["kind"] == "flat"
-    assert [s["name"] for s in man["segments"]] == ["seg-000001"]
-    assert set(man["segments"][0]["files"]) == files - {"manifest.json", "chunks.jsonl"}
+                     "seg-000001.articles.jsonl", "seg-000001.terms.npz"} | bm25
+    assert man.format == 2 and man.vector_index.kind == "flat"
+    assert [s.name for s in man.segments] == ["seg-000001"]
+    assert set(man.segments[0].files) == files - {"manifest.json", "chunks.jsonl"} - bm25
+    assert set(man.lexical.files) == bm25 and man.lexical.n_docs == len(snap.chunks)
+    on_disk = json.loads((tmp_path / "v" / snap.generation / "manifest.json").read_text())  # the format, key by key
+    assert list(on_disk) == ["format", "signature", "embedder", "splitter", "created", "n_articles", "n_chunks",
+                             "next_chunk_id", "next_segment", "vector_index", "segments", "articles", "fingerprint",
+                             "checksums", "lexical", "manifest_sha256"]
+    assert list(next(iter(on_disk["articles"].values()))) == ["hash", "source", "title", "segment"]
+    assert set(on_disk["segments"][0]["files"]["seg-000001.ids.npy"]) == {"sha256", "bytes"}
     assert not any(p.suffix in (".pkl", ".pickle") for p in (tmp_path / "v").rglob("*"))
     for c in snap.chunks:
         assert snap.articles[c.article_id].text[c.start:c.end] == c.text
@@ -98,7 +107,7 @@ def test_incremental_update_embeds_only_what_changed(tmp_path, embedder):
     after = index.load()
     assert {a.source for a in after.articles.values()} == {"alpha.txt", "beta.txt", "delta.txt"}
     assert kept_ids <= {c.id for c in after.chunks}  # unchanged article kept its vectors
-    assert after.faiss_index.ntotal == len(after.chunks)
+    assert len(after.vectors) == len(after.chunks)
     assert not any("Gamma" in c.text or "Rotterdam" in c.text for c in after.chunks)
     assert len(list((tmp_path / "v").glob("gen-*"))) <= 2  # old generations pruned
 
@@ -112,7 +121,7 @@ def test_other_settings_trigger_a_rebuild_never_a_mix(tmp_path, embedder, caplog
     assert report.rebuilt and "chunk_size 200 -> 120" in report.rebuilt
     assert "rebuilding" in caplog.text
     snap = other.load()
-    assert snap.manifest["splitter"]["chunk_size"] == 120
+    assert snap.manifest.splitter["chunk_size"] == 120
     assert all(len(c.text) <= 120 for c in snap.chunks)
 
 
@@ -123,7 +132,7 @@ def test_crash_while_writing_leaves_previous_index_loadable(tmp_path, embedder, 
     gen = index.current_generation()
     (folder / "delta.txt").write_text("Delta election\n\nVoters chose a new mayor.")
 
-    import qa.index as mod
+    import qa.store.writer as mod
 
     real = mod.write_synced
 
@@ -154,7 +163,7 @@ def test_corrupted_index_is_detected_and_rebuilt(tmp_path, embedder):
         index.load()
     report = _sync(index, folder)
     assert report.rebuilt and len(report.added) == 3
-    assert index.load().faiss_index.ntotal > 0
+    assert len(index.load().vectors) > 0
 
 
 def test_second_writer_is_refused_with_a_message(tmp_path, embedder):
@@ -163,7 +172,8 @@ def test_second_writer_is_refused_with_a_message(tmp_path, embedder):
     (tmp_path / "v").mkdir()
     holder = subprocess.Popen(
         [sys.executable, "-c",
-         "import sys,time; from filelock import FileLock; l=FileLock(sys.argv[1]); l.acquire(); print('locked', flush=True); time.sleep(60)",
+         "import sys,time; from filelock import FileLock; l=FileLock(sys.argv[1]); l.acquire(); "
+         "print('locked', flush=True); time.sleep(60)",
          str(tmp_path / "v" / ".lock")], stdout=subprocess.PIPE, text=True)
     try:
         assert holder.stdout.readline().strip() == "locked"
@@ -189,7 +199,7 @@ def test_other_embedder_triggers_a_rebuild(tmp_path, embedder):
     other = ChunkIndex(settings.index_dir, settings, other_embedder)
     report = _sync(other, folder)
     assert report.rebuilt and "embedder" in report.rebuilt and len(report.added) == 3
-    assert other.load().manifest["embedder"]["name"] == other_embedder.name
+    assert other.load().manifest.embedder["name"] == other_embedder.name
 
 
 # ------------------------------------------------------------------ segments: updates cost what they add
@@ -202,14 +212,14 @@ def test_update_writes_one_segment_and_shares_the_rest(tmp_path, embedder):
     _sync(index, folder)
     second = index.current_generation()
     man = index.load().manifest
-    assert [s["name"] for s in man["segments"]] == ["seg-000001", "seg-000002"]
-    assert man["segments"][1]["n_articles"] == 1  # only the new article was written
+    assert [s.name for s in man.segments] == ["seg-000001", "seg-000002"]
+    assert man.segments[1].n_articles == 1  # only the new article was written
     old, new = tmp_path / "v" / first, tmp_path / "v" / second
     for part in ("vectors.npy", "ids.npy", "articles.jsonl"):  # the first segment is shared, not rewritten
         assert os.stat(old / f"seg-000001.{part}").st_ino == os.stat(new / f"seg-000001.{part}").st_ino
     snap = index.load()
     assert {a.source for a in snap.articles.values()} == set(ARTICLES) | {"delta.txt"}
-    in_new = [aid for aid, e in man["articles"].items() if e["segment"] == "seg-000002"]
+    in_new = [aid for aid, e in man.articles.items() if e.segment == "seg-000002"]
     assert [snap.articles[aid].source for aid in in_new] == ["delta.txt"]
 
 
@@ -218,25 +228,27 @@ def test_many_small_updates_keep_few_segments_and_exact_results(tmp_path, embedd
     index = _index(tmp_path, embedder)
     _sync(index, folder)
     for i in range(9):
-        (folder / f"n{i}.txt").write_text(f"Report {i}\n\nThe river in town number {i} rose by {i + 2} metres overnight.")
+        (folder / f"n{i}.txt").write_text(f"Report {i}\n\nThe river in town number {i} rose by {i + 2} metres "
+                                          "overnight.")
         if i % 3 == 2:
             (folder / f"n{i - 1}.txt").unlink()  # removals leave dead vectors behind until a merge
         _sync(index, folder)
     snap = index.load()
-    assert len(snap.manifest["segments"]) <= 4  # merged as they grew: O(log updates) segments
+    assert len(snap.manifest.segments) <= 4  # merged as they grew: O(log updates) segments
     assert {a.source for a in snap.articles.values()} == set(ARTICLES) | {f"n{i}.txt" for i in range(9) if i % 3 != 1}
     ids, vectors = index.read_vectors(snap)
     assert sorted(ids.tolist()) == sorted(c.id for c in snap.chunks)
-    _, found = snap.faiss_index.search(vectors, 1)  # every live chunk finds its own vector first
+    _, found = snap.vectors.search(vectors, 1)  # every live chunk finds its own vector first
     assert found[:, 0].tolist() == ids.tolist()
     fresh = _index(tmp_path, embedder).load()  # another process sees the same
     assert {c.id: c.text for c in fresh.chunks} == {c.id: c.text for c in snap.chunks}
 
 
 def test_reload_after_an_update_reuses_what_it_shares_and_equals_a_full_load(tmp_path, embedder, monkeypatch):
-    import qa.index as mod
+    import qa.store.files as mod
 
-    base = {f"b{i}.txt": f"Budget {i}\n\n" + f"The town of Brest number {i} set its budget for the harbour. " * 8 for i in range(8)}
+    base = {f"b{i}.txt": f"Budget {i}\n\n" + f"The town of Brest number {i} set its budget for the harbour. " * 8
+            for i in range(8)}
     folder = write_articles(tmp_path / "a", {**ARTICLES, **base})  # a base segment far larger than the updates
     index = _index(tmp_path, embedder)
     _sync(index, folder)
@@ -245,7 +257,8 @@ def test_reload_after_an_update_reuses_what_it_shares_and_equals_a_full_load(tmp
     real = mod.sha256_file
     monkeypatch.setattr(mod, "sha256_file", lambda path: hashed.append(path.name) or real(path))
     for i in range(5):
-        (folder / f"n{i}.txt").write_text(f"Report {i}\n\nThe river in town number {i} rose by {i + 2} metres overnight.")
+        (folder / f"n{i}.txt").write_text(f"Report {i}\n\nThe river in town number {i} rose by {i + 2} metres "
+                                          "overnight.")
         if i == 3:
             (folder / "n1.txt").unlink()
         _sync(index, folder)
@@ -257,11 +270,11 @@ def test_reload_after_an_update_reuses_what_it_shares_and_equals_a_full_load(tmp
         assert [(c.id, c.article_id, c.start, c.end, c.text) for c in snap.chunks] == \
                [(c.id, c.article_id, c.start, c.end, c.text) for c in full.chunks]
         ids, vectors = index.read_vectors(full)
-        assert snap.faiss_index.ntotal == full.faiss_index.ntotal == len(ids)
-        assert (snap.faiss_index.search(vectors, 3)[1] == full.faiss_index.search(vectors, 3)[1]).all()
+        assert len(snap.vectors) == len(full.vectors) == len(ids)
+        assert (snap.vectors.search(vectors, 3)[1] == full.vectors.search(vectors, 3)[1]).all()
     alpha = next(aid for aid, a in first.articles.items() if a.source == "alpha.txt")
     assert snap.articles[alpha] is first.articles[alpha]  # not read again
-    assert first.faiss_index.ntotal == len(first.chunks)  # the snapshot readers hold is never modified
+    assert len(first.vectors) == len(first.chunks)  # the snapshot readers hold is never modified
 
 
 def test_truncated_segment_is_noticed_by_the_next_update(tmp_path, embedder):
@@ -275,6 +288,97 @@ def test_truncated_segment_is_noticed_by_the_next_update(tmp_path, embedder):
     assert len(index.load().articles) == 3
 
 
+# ------------------------------------------------------------------ BM25: saved with each generation, incremental
+QUERIES = ["Which port closed for two days?", "Who chose a new mayor?", "Alpha council bridge", "zzz unknown", "the of"]
+
+
+def _bm25_from_texts(snap):
+    from qa.encoding import chunk_texts
+    from qa.lexical import LexicalIndex
+
+    return LexicalIndex(chunk_texts(snap.articles, snap.chunks), Settings().bm25_k1, Settings().bm25_b)
+
+
+def test_updates_tokenise_only_what_they_write_and_bm25_equals_a_full_build(tmp_path, embedder, monkeypatch):
+    import qa.store.bm25
+
+    folder = write_articles(tmp_path / "a", ARTICLES)
+    index = _index(tmp_path, embedder)
+    _sync(index, folder)
+    tokenised = []
+    real = qa.store.bm25.tokenize
+    monkeypatch.setattr(qa.store.bm25, "tokenize", lambda texts: tokenised.extend(texts) or real(texts))
+    for i in range(7):
+        (folder / f"n{i}.txt").write_text(f"Report {i}\n\nThe river in town number {i} rose by {i + 2} metres.")
+        if i % 3 == 2:
+            (folder / f"n{i - 1}.txt").unlink()
+        if i == 4:
+            (folder / "delta.txt").write_text("Delta election\n\nVoters in Delta chose a new mayor, Ana Ruiz.")
+        tokenised.clear()
+        _sync(index, folder)
+        assert tokenised and all(f"town number {i} " in t or "Ana Ruiz" in t for t in tokenised)  # the new chunks only
+        snap = index.load()
+        assert snap.lexical.search(QUERIES, 10) == _bm25_from_texts(snap).search(QUERIES, 10)
+    assert len(snap.manifest.segments) < 8  # segments were merged, their terms with them
+
+
+def test_an_index_saved_before_bm25_moved_into_it_loads_and_gains_it_at_the_next_update(tmp_path, embedder,
+                                                                                          monkeypatch):
+    import qa.store.bm25
+    from qa.store.records import Manifest
+
+    folder = write_articles(tmp_path / "a", ARTICLES)
+    _sync(_index(tmp_path, embedder), folder)
+    (folder / "delta.txt").write_text("Delta election\n\nVoters in Delta chose a new mayor, Ana Ruiz.")
+    _sync(_index(tmp_path, embedder), folder)
+    gdir = tmp_path / "v" / "gen-000002"
+    for p in [*gdir.glob("bm25.*"), *gdir.glob("*.terms.npz")]:  # as an earlier version wrote it
+        p.unlink()
+    manifest = json.loads((gdir / "manifest.json").read_text())
+    del manifest["lexical"]
+    for seg in manifest["segments"]:
+        seg["files"] = {k: v for k, v in seg["files"].items() if not k.endswith(".terms.npz")}
+    (gdir / "manifest.json").write_bytes(Manifest.from_json(manifest).to_bytes())
+
+    spy = CountingEmbedder(embedder)
+    index = _index(tmp_path, spy)
+    snap = index.load()
+    assert snap.generation == "gen-000002" and snap.manifest.lexical is None
+    assert snap.lexical.search(QUERIES, 10) == _bm25_from_texts(snap).search(QUERIES, 10)
+    report = _sync(index, folder)  # nothing changed: the update saves BM25 and embeds nothing
+    assert not report.changed and spy.calls == []
+    snap = index.load()
+    assert snap.generation == "gen-000003" and snap.manifest.lexical is not None
+    assert all(seg.file("terms.npz") in seg.files for seg in snap.manifest.segments)  # tokenised once, kept
+    assert snap.lexical.search(QUERIES, 10) == _bm25_from_texts(snap).search(QUERIES, 10)
+    assert not _sync(index, folder).changed and index.current_generation() == "gen-000003"
+
+    tokenised = []
+    real = qa.store.bm25.tokenize
+    monkeypatch.setattr(qa.store.bm25, "tokenize", lambda texts: tokenised.extend(texts) or real(texts))
+    (folder / "epsilon.txt").write_text("Epsilon flood\n\nThe Epsilon river flooded the old town square.")
+    _sync(index, folder)
+    assert tokenised and all("Epsilon" in t for t in tokenised)  # the old segments are not tokenised again
+    snap = index.load()
+    assert snap.lexical.search(QUERIES, 10) == _bm25_from_texts(snap).search(QUERIES, 10)
+
+
+def test_a_damaged_saved_bm25_index_is_built_again_not_refused(tmp_path, embedder, caplog):
+    folder = write_articles(tmp_path / "a", ARTICLES)
+    _sync(_index(tmp_path, embedder), folder)
+    path = tmp_path / "v" / "gen-000001" / "bm25.data.npy"
+    data = bytearray(path.read_bytes())
+    data[-3] ^= 0xFF
+    path.write_bytes(bytes(data))
+    snap = _index(tmp_path, embedder).load()
+    assert snap.generation == "gen-000001" and "saved BM25 index" in caplog.text
+    assert snap.lexical.search(QUERIES, 10) == _bm25_from_texts(snap).search(QUERIES, 10)
+    other = Settings(articles_dir=tmp_path / "a", index_dir=tmp_path / "v", chunk_size=200, chunk_overlap=20,
+                     bm25_k1=1.5)
+    snap = ChunkIndex(other.index_dir, other, embedder).load()  # other parameters: built again from the saved terms
+    assert snap.lexical.k1 == 1.5 and len(snap.chunks) == snap.lexical.size
+
+
 def _write_format_1(index_dir, embedder, articles):
     """An index as format 1 wrote it: one faiss.index, articles.jsonl and chunks.jsonl per generation."""
     import json
@@ -283,22 +387,23 @@ def _write_format_1(index_dir, embedder, articles):
     import numpy as np
 
     from qa.chunking import Chunker
-    from qa.index import embed_text, sha256_file
+    from qa.encoding import chunk_texts
+    from qa.fileio import sha256_file
 
     gdir = index_dir / "gen-000001"
     gdir.mkdir(parents=True)
     chunks = []
     for a in articles:
         chunks.extend(Chunker(200, 20).split(a, first_id=len(chunks)))
-    by_id = {a.id: a for a in articles}
-    vectors = embedder.embed([embed_text(by_id[c.article_id], c) for c in chunks])
+    vectors = embedder.embed(chunk_texts({a.id: a for a in articles}, chunks))
     index = faiss.IndexIDMap2(faiss.IndexFlatIP(embedder.dim))
     index.add_with_ids(vectors, np.arange(len(chunks), dtype=np.int64))
     faiss.write_index(index, str(gdir / "faiss.index"))
     (gdir / "articles.jsonl").write_text("".join(json.dumps(a.to_dict()) + "\n" for a in articles))
     (gdir / "chunks.jsonl").write_text("".join(json.dumps([c.id, c.article_id, c.start, c.end]) + "\n" for c in chunks))
     manifest = {
-        "format": 1, "signature": {"embedder": Settings(embedder=embedder.name).index_signature()["embedder"], "chunk_size": 200, "chunk_overlap": 20, "dim": 384, "format": 1},
+        "format": 1, "signature": {"embedder": Settings(embedder=embedder.name).index_signature()["embedder"],
+                                   "chunk_size": 200, "chunk_overlap": 20, "dim": 384, "format": 1},
         "embedder": {"name": embedder.name, "dim": 384}, "n_articles": len(articles), "n_chunks": len(chunks),
         "next_chunk_id": len(chunks), "fingerprint": {},
         "articles": {a.id: {"hash": a.content_hash, "source": a.source, "title": a.title} for a in articles},
@@ -315,7 +420,7 @@ def test_format_1_index_is_read_and_converted_without_re_embedding(tmp_path, emb
     spy = CountingEmbedder(embedder)
     index = _index(tmp_path, spy)
     snap = index.load()
-    assert len(snap.chunks) == n_chunks and snap.faiss_index.ntotal == n_chunks and index.compatible(snap) is None
+    assert len(snap.chunks) == n_chunks and len(snap.vectors) == n_chunks and index.compatible(snap) is None
     assert not _sync(index, folder).changed and spy.calls == []  # readable as it is
     (folder / "delta.txt").write_text("Delta election\n\nVoters in Delta chose a new mayor, Ana Ruiz.")
     report = _sync(index, folder)
@@ -323,12 +428,13 @@ def test_format_1_index_is_read_and_converted_without_re_embedding(tmp_path, emb
     assert "format 1" in caplog.text
     assert "Ana Ruiz" in " ".join(spy.embedded()) and "Rotterdam" not in " ".join(spy.embedded())
     snap = index.load()
-    assert snap.manifest["format"] == 2 and len(snap.articles) == 4
-    assert snap.faiss_index.ntotal == len(snap.chunks) > n_chunks
+    assert snap.manifest.format == 2 and len(snap.articles) == 4
+    assert len(snap.vectors) == len(snap.chunks) > n_chunks
 
 
 # ------------------------------------------------------------------ approximate search above a threshold
-SQUAD = Path(os.environ.get("QA_SQUAD_DIR", Path(__file__).resolve().parent.parent.parent / "shared" / "data" / "squad")) / "squad11"
+SHARED_SQUAD = Path(__file__).resolve().parent.parent.parent / "shared" / "data" / "squad"
+SQUAD = Path(os.environ.get("QA_SQUAD_DIR", SHARED_SQUAD)) / "squad11"
 needs_squad = pytest.mark.skipif(not (SQUAD / "docs.jsonl").exists(), reason="SQuAD data not found (set QA_SQUAD_DIR)")
 
 
@@ -341,7 +447,8 @@ def _squad_articles(folder, n_docs, piece=3000):
     for d in docs:
         text = d["text"]
         for i in range(0, min(len(text), 6 * piece), piece):
-            files[f"{d['id'].split(':')[1]}-{i // piece}.txt"] = f"{d['title']} part {i // piece}\n\n{text[i:i + piece]}"
+            name = f"{d['id'].split(':')[1]}-{i // piece}.txt"
+            files[name] = f"{d['title']} part {i // piece}\n\n{text[i:i + piece]}"
     questions = [json.loads(line)["question"] for line in open(SQUAD / "qa.jsonl", encoding="utf-8")]
     return write_articles(folder, files), questions[:: max(1, len(questions) // 200)]
 
@@ -353,14 +460,14 @@ def _recall_at_10(index, snap, queries):
     exact = faiss.IndexFlatIP(vectors.shape[1])
     exact.add(vectors)
     _, truth = exact.search(queries, 10)
-    _, found = snap.faiss_index.search(queries, 10)
-    return sum(len(set(ids[t].tolist()) & set(f.tolist())) for t, f in zip(truth, found)) / truth.size
+    _, found = snap.vectors.search(queries, 10)
+    return sum(len(set(ids[t].tolist()) & set(f.tolist())) for t, f in zip(truth, found, strict=True)) / truth.size
 
 
 @needs_squad
 @pytest.mark.slow
 def test_approximate_index_above_the_threshold_keeps_recall_through_updates(tmp_path, embedder):
-    from qa.vector_store import VectorIndexSettings, describe
+    from qa.store.vectors import VectorIndexSettings
 
     folder, questions = _squad_articles(tmp_path / "a", 4)
     queries = embedder.embed(questions)
@@ -369,17 +476,18 @@ def test_approximate_index_above_the_threshold_keeps_recall_through_updates(tmp_
     index = ChunkIndex(settings.index_dir, settings, embedder, vector_index=vs)
     _sync(index, folder)
     snap = index.load()
-    layout = snap.manifest["vector_index"]
-    assert len(snap.chunks) >= 200 and layout["kind"] == "ivf-flat" and layout["nlist"] >= 2
-    assert layout["trained_on"] == len(snap.chunks) and (tmp_path / "v" / snap.generation / layout["trained_file"]).exists()
-    assert "IndexIVFFlat" in describe(snap.faiss_index)
+    layout = snap.manifest.vector_index
+    assert len(snap.chunks) >= 200 and layout.kind == "ivf-flat" and layout.nlist >= 2
+    assert layout.trained_on == len(snap.chunks) and (tmp_path / "v" / snap.generation / layout.trained_file).exists()
+    assert "IndexIVFFlat" in snap.vectors.describe()
     assert _recall_at_10(index, snap, queries) >= 0.95
     ids, vectors = index.read_vectors(snap)
-    assert np.array_equal(snap.faiss_index.reconstruct(int(ids[7])), vectors[7])  # vectors by chunk id, as on flat
+    assert np.array_equal(snap.vectors.reconstruct(int(ids[7])), vectors[7])  # vectors by chunk id, as on flat
 
     # the choice survives a reload in another process, and nprobe is a setting
-    low = ChunkIndex(settings.index_dir, settings, embedder, vector_index=VectorIndexSettings(approximate_from=200, nprobe=1))
-    assert low.load().manifest["vector_index"] == layout and "nprobe 1)" in describe(low.load().faiss_index)
+    low = ChunkIndex(settings.index_dir, settings, embedder,
+                     vector_index=VectorIndexSettings(approximate_from=200, nprobe=1))
+    assert low.load().manifest.vector_index == layout and "nprobe 1)" in low.load().vectors.describe()
     assert _recall_at_10(low, low.load(), queries) < _recall_at_10(index, snap, queries)  # it really is approximate
 
     # adds and removes go into the trained structure without retraining it
@@ -387,21 +495,22 @@ def test_approximate_index_above_the_threshold_keeps_recall_through_updates(tmp_
     for p in gone:
         p.unlink()
     extra, _ = _squad_articles(tmp_path / "more", 5)
-    added = sorted(set(p.name for p in extra.glob("*.txt")) - set(p.name for p in folder.glob("*.txt")) - {p.name for p in gone})
+    added = sorted({p.name for p in extra.glob("*.txt")} - {p.name for p in folder.glob("*.txt")}
+                   - {p.name for p in gone})
     for name in added:
         (folder / name).write_text((extra / name).read_text())
     report = _sync(index, folder)
     assert report.added and report.removed
     snap = index.load()
-    assert snap.manifest["vector_index"] == layout  # grew less than 4x: same trained structure
-    assert snap.faiss_index.ntotal == len(snap.chunks)
+    assert snap.manifest.vector_index == layout  # grew less than 4x: same trained structure
+    assert len(snap.vectors) == len(snap.chunks)
     assert not {a.source for a in snap.articles.values()} & {p.name for p in gone}
-    removed_ids = set(range(snap.manifest["next_chunk_id"])) - {c.id for c in snap.chunks}
-    _, found = snap.faiss_index.search(queries, 50)
+    removed_ids = set(range(snap.manifest.next_chunk_id)) - {c.id for c in snap.chunks}
+    _, found = snap.vectors.search(queries, 50)
     assert not removed_ids & set(found.ravel().tolist())
     new_ids, new_vectors = index.read_vectors(snap)
     is_new = np.isin(new_ids, [c.id for c in snap.chunks if snap.articles[c.article_id].source in added])
-    _, own = snap.faiss_index.search(new_vectors[is_new], 1)
+    _, own = snap.vectors.search(new_vectors[is_new], 1)
     assert own[:, 0].tolist() == new_ids[is_new].tolist()  # added chunks are found
     assert _recall_at_10(index, snap, queries) >= 0.95
 
@@ -410,5 +519,5 @@ def test_approximate_index_above_the_threshold_keeps_recall_through_updates(tmp_
         p.unlink()
     _sync(index, folder)
     snap = ChunkIndex(settings.index_dir, settings, embedder, vector_index=vs).load()
-    assert snap.manifest["vector_index"]["kind"] == "flat" and describe(snap.faiss_index) == "flat (exact)"
+    assert snap.manifest.vector_index.kind == "flat" and snap.vectors.describe() == "flat (exact)"
     assert _recall_at_10(index, snap, queries) == 1.0

@@ -15,7 +15,7 @@ import pytest
 from qa import QA, Settings
 from qa.answerers.protocol import NO_ANSWER_MESSAGE
 from qa.errors import InvalidQuestionError
-from qa.index import ChunkIndex
+from qa.store import ChunkIndex
 
 from .conftest import REPO, assert_citations_exact, write_articles
 
@@ -139,4 +139,4 @@ def test_concurrent_index_commands_leave_a_consistent_index(tmp_path, embedder):
     assert "Traceback" not in "".join(o[1] for o in outs)
     index = ChunkIndex(tmp_path / "v", Settings(), embedder)
     snap = index.load()
-    assert len(snap.articles) == 20 and snap.faiss_index.ntotal == len(snap.chunks)
+    assert len(snap.articles) == 20 and len(snap.vectors) == len(snap.chunks)

@@ -3,7 +3,8 @@ held lock, damage to CURRENT, a generation or its manifest, and paths that point
 
 The tests run as root, and root ignores file permissions, so ``chmod`` cannot make a folder read-only here:
 read-only and permission failures are simulated by making the index's one low-level writer
-(``qa.index.write_synced``) raise the error a read-only or forbidden folder gives; a full disk likewise.
+(``write_synced`` in :mod:`qa.store.writer`) raise the error a read-only or forbidden folder gives; a full disk
+likewise.
 """
 
 from __future__ import annotations
@@ -20,12 +21,18 @@ from pathlib import Path
 import pytest
 
 import qa.engine
-import qa.index as mod
+import qa.store.writer as mod
 from qa import QA, Settings
 from qa.articles import folder_fingerprint, load_articles
 from qa.cli import main
 from qa.errors import IndexLocationError, IndexUnusableError, OutsideFolderError
-from qa.index import ChunkIndex
+from qa.store import ChunkIndex
+from qa.store.files import read_manifest
+from qa.store.records import FileEntry, manifest_sha256
+from qa.store.snapshot import load_generation
+from qa.store.sync import read_state
+from qa.store.vectors import VectorIndexSettings
+from qa.store.writer import Draft, GenerationWriter
 
 from .conftest import assert_citations_exact, write_articles
 from .test_index import ARTICLES, CountingEmbedder
@@ -309,7 +316,7 @@ def _repeat_a_chunk(gdir: Path, manifest: dict) -> None:
     table = gdir / "chunks.jsonl"
     lines = table.read_bytes().splitlines(keepends=True)
     table.write_bytes(b"".join(lines + lines[:1]))
-    manifest["checksums"]["chunks.jsonl"] = mod._file_entry(table.read_bytes())
+    manifest["checksums"]["chunks.jsonl"] = FileEntry.of(table.read_bytes()).to_json()
     manifest["n_chunks"] += 1
 
 
@@ -337,15 +344,15 @@ def test_edited_manifest_is_refused_and_never_served(tmp_path, embedder, caplog,
     assert any(refused_for in w for w in _warnings(caplog, "using gen-000001"))
     assert index.load().generation == "gen-000001"  # not on the second load either
     with pytest.raises(IndexUnusableError, match=re.escape(refused_for)):
-        index._load_generation("gen-000002", verify=True)
+        load_generation(tmp_path / "v" / "gen-000002", True, VectorIndexSettings())
     report = _sync(index, folder)
     assert refused_for in report.recovered and report.rebuilt is None
     assert [index.load().articles[i].source for i in report.added] == ["mayor.txt"] and report.unchanged == 3
     assert _embedded(spy, "Alpha council") == 0
     snap = index.load()
     ids = [c.id for c in snap.chunks]
-    assert len(set(ids)) == len(ids) and max(ids) < snap.manifest["next_chunk_id"]
-    assert snap.faiss_index.ntotal == len(snap.chunks) and len(snap.articles) == 4
+    assert len(set(ids)) == len(ids) and max(ids) < snap.manifest.next_chunk_id
+    assert len(snap.vectors) == len(snap.chunks) and len(snap.articles) == 4
     assert _gens(tmp_path / "v") == ["gen-000001", "gen-000003"]
 
 
@@ -353,13 +360,16 @@ def test_a_generation_with_inconsistent_chunk_ids_is_never_switched_to(tmp_path,
     folder = write_articles(tmp_path / "a", ARTICLES)
     index = _index(tmp_path, embedder)
     _sync(index, folder)
-    state = index._read_state("gen-000001", None)
-    next_id = state.manifest["next_chunk_id"]
-    for rows, nid, message in [(state.rows + state.rows[:1], next_id, "chunk ids repeat"),
-                               (state.rows, next_id - 1, "is not below next_chunk_id")]:
+    gdir = tmp_path / "v" / "gen-000001"
+    state = read_state(gdir, read_manifest(gdir))
+    man = state.manifest
+    writer = GenerationWriter(index.dir, index.identity())
+    for rows, nid, message in [(state.rows + state.rows[:1], man.next_chunk_id, "chunk ids repeat"),
+                               (state.rows, man.next_chunk_id - 1, "is not below next_chunk_id")]:
         with pytest.raises(IndexUnusableError, match=message):
-            index._write_generation("gen-000001", state.manifest["checksums"], state.segments, [], rows, state.entries,
-                                    state.layout, None, nid, state.manifest["next_segment"], {})
+            writer.write(Draft(base="gen-000001", base_checksums=man.checksums, kept=man.segments, new=[], rows=rows,
+                               entries=man.articles, layout=man.vector_index, trained=None, next_chunk_id=nid,
+                               next_segment=man.next_segment, fingerprint={}))
         assert _current(tmp_path / "v") == b"gen-000001\n" and _gens(tmp_path / "v") == ["gen-000001"]
         assert not list((tmp_path / "v").glob(".tmp-*"))
 
@@ -379,7 +389,7 @@ def test_manifest_without_checksum_from_an_earlier_version_loads_and_gains_one(t
     os.utime(alpha, ns=(alpha.stat().st_atime_ns, alpha.stat().st_mtime_ns + 10**9))
     assert not _sync(index, folder).changed  # only the file times are recorded: the manifest is rewritten
     manifest = json.loads((gdir / "manifest.json").read_text())
-    assert manifest["manifest_sha256"] == mod._manifest_digest(manifest)
+    assert manifest["manifest_sha256"] == manifest_sha256(manifest)
     assert manifest["fingerprint"]["alpha.txt"][0] == alpha.stat().st_mtime_ns
     assert _index(tmp_path, embedder).load().generation == "gen-000001" and spy.calls == []
 

@@ -107,3 +107,25 @@ def test_lexical_search_matches_bm25s_own_retrieval(seed_text):
     assert got[4] == [] and got[5] == []
     tied = lex.search([base[0]], k=2)[0]  # base[0] and its copy at len(base) score the same
     assert [r for r, _ in tied] == [0, len(base)] and tied[0][1] == tied[1][1]
+
+
+def test_bm25_from_term_ids_equals_bm25s_index_bit_for_bit(seed_text):
+    """The store builds BM25 from saved term ids with score_arrays; it must be bm25s's own index."""
+    import bm25s
+    import numpy as np
+
+    from qa.lexical import LexicalIndex, score_arrays, tokenize
+
+    base = [p for p in seed_text.split("\n") if p.strip()] + list(ARTICLES.values())
+    for texts in (base, base + ["", "the of a", base[0]]):  # with and without texts that have no terms
+        terms = tokenize(texts)
+        for k1, b in ((0.9, 0.4), (1.2, 0.75)):
+            ref = bm25s.BM25(k1=k1, b=b)
+            ref.index(terms.docs, show_progress=False)
+            ours = score_arrays(terms.docs, k1, b)
+            for name in ("data", "indices", "indptr"):
+                assert ours[name].dtype == ref.scores[name].dtype
+                assert np.array_equal(ours[name], ref.scores[name])
+            queries = ["Who slipped out of Venezuela?", "XQ-7731", "zzzqqq", "the of a"]
+            built = LexicalIndex(texts, k1, b)
+            assert LexicalIndex.from_terms(terms, k1, b).search(queries, 5) == built.search(queries, 5)

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import pytest
 
-from qa.vector_store import VectorIndexSettings, VectorLayout, default_nprobe, desired_kind, nlist_for, plan_layout
+from qa.store.vectors import VectorIndexSettings, VectorLayout, default_nprobe, desired_kind, nlist_for, plan_layout
 
 
 def test_exact_below_the_threshold_ivf_above_compressed_for_very_large():

@@ -3,8 +3,7 @@
     from qa.distributed import connect
     from qa.distributed.encoder import RayChunkEncoder
     connect()                                    # a running cluster ($RAY_ADDRESS), else a local one
-    qa = QA("archive", "archive-index")
-    qa.index.encoder = RayChunkEncoder(qa.settings)
+    qa = QA("archive", "archive-index", encoder=RayChunkEncoder(Settings()))
     qa.refresh()                                 # new and changed articles are embedded on the cluster
 
 or from the command line: ``qa index --ray [ADDRESS]`` and ``qa batch IN -o OUT --ray [ADDRESS]``.

@@ -99,9 +99,9 @@ class RayBatchAnswerer:
 
     def refresh_index(self) -> None:
         """Bring the index up to date on the driver, embedding new or changed articles on the cluster."""
-        qa = QA(settings=self.settings, auto_refresh=False)
-        qa.index.encoder = RayChunkEncoder(self.settings, address=self.address, workers=self.workers,
-                                           cpus_per_worker=self.cpus_per_worker)
+        encoder = RayChunkEncoder(self.settings, address=self.address, workers=self.workers,
+                                  cpus_per_worker=self.cpus_per_worker)
+        qa = QA(settings=self.settings, auto_refresh=False, encoder=encoder)
         qa.refresh(progress=None if self.progress else False)
 
     def __call__(self, batches: Sequence[Sequence[Question]]) -> Iterator[list[dict[str, Any]]]:

@@ -1,14 +1,13 @@
-"""Chunk and embed articles on a Ray cluster: a :class:`qa.index.ChunkEncoder` for ``ChunkIndex.sync``.
+"""Chunk and embed articles on a Ray cluster: a :class:`qa.encoding.ChunkEncoder` for the store.
 
     from qa.distributed.encoder import RayChunkEncoder
-    qa = QA("archive", "archive-index")
-    qa.index.encoder = RayChunkEncoder(qa.settings, address="auto", workers=8)
+    qa = QA("archive", "archive-index", encoder=RayChunkEncoder(Settings(), address="auto", workers=8))
     report = qa.refresh()            # only new and changed articles travel to the cluster
 
 The index (on the driver) decides what to (re-)embed and writes the generation, exactly as on one
 machine; this encoder only turns the given articles into chunks and vectors. Ray Data spreads the
 articles over a pool of actors; each actor loads the embedder once and, per batch of articles, chunks
-them with :class:`qa.chunking.Chunker` and embeds :func:`qa.index.embed_text` of each chunk, the same
+them with :class:`qa.chunking.Chunker` and embeds :func:`qa.encoding.embed_text` of each chunk, the same
 code the single-machine path runs, so chunks are identical and vectors equal within float tolerance.
 Actors send back only offsets and vectors (one row per article); the driver puts them in article order,
 numbers the chunks and checks that every article came back exactly once. A worker that dies is
@@ -27,8 +26,12 @@ from typing import Any
 
 import numpy as np
 
+from qa.chunking import Chunker
 from qa.config import Settings
-from qa.distributed import DEFAULT_RETRIES
+from qa.distributed import DEFAULT_RETRIES, connect, limit_threads, pool_size
+from qa.embedders import get_embedder
+from qa.encoding import embed_text
+from qa.errors import QAError
 from qa.types import Article, Chunk
 
 log = logging.getLogger(__name__)
@@ -45,8 +48,6 @@ class EmbedderFactory:
     name: str
 
     def __call__(self):
-        from qa.embedders import get_embedder
-
         return get_embedder(self.name)
 
 
@@ -58,24 +59,19 @@ class EncodeWorker:
     """
 
     def __init__(self, chunk_size: int, chunk_overlap: int, make_embedder: Callable[[], Any], threads: int) -> None:
-        from qa.chunking import Chunker
-        from qa.distributed import limit_threads
-
         limit_threads(threads)
         self.chunker = Chunker(chunk_size, chunk_overlap)
         self.embedder = make_embedder()
         self.embedder.embed(["warm up"])  # load the model now, not inside the first batch
 
     def __call__(self, batch: dict[str, np.ndarray]) -> dict[str, Any]:
-        from qa.index import embed_text
-
         spans: list[list[tuple[int, int]]] = []
         texts: list[str] = []
-        for title, text in zip(batch["title"], batch["text"]):
-            art = Article(id="", title=str(title), text=str(text), source="", content_hash="")
-            cut = self.chunker.spans(art.text)
+        for title, text in zip(batch["title"], batch["text"], strict=True):
+            title, text = str(title), str(text)
+            cut = self.chunker.spans(text)
             spans.append(cut)
-            texts.extend(embed_text(art, Chunk(0, "", s, e, art.text[s:e])) for s, e in cut)
+            texts.extend(embed_text(title, text[s:e], s) for s, e in cut)
         vectors = np.ascontiguousarray(self.embedder.embed(texts), dtype=np.float32)
         out_vectors, at = [], 0
         for cut in spans:
@@ -113,9 +109,8 @@ class RayChunkEncoder:
         self.articles_per_batch = articles_per_batch
         self.make_embedder = make_embedder or EmbedderFactory(settings.embedder)
 
-    def encode(self, articles: Sequence[Article], first_id: int, progress: bool = False) -> tuple[list[Chunk], np.ndarray]:
-        from qa.distributed import connect, pool_size
-
+    def encode(self, articles: Sequence[Article], first_id: int,
+               progress: bool = False) -> tuple[list[Chunk], np.ndarray]:
         if not articles:
             return [], np.zeros((0, 0), dtype=np.float32)
         ray = connect(self.address)
@@ -146,15 +141,14 @@ class RayChunkEncoder:
         try:
             results = ds.take_all()
         except ray.exceptions.RayError as e:
-            from qa.errors import QAError
-
             raise QAError(f"a Ray worker failed {self.retries + 1} times while embedding ({type(e).__name__}); "
                           "the index was left as it was: fix the cause (its log is in the Ray dashboard/logs) "
                           "and rerun the command") from e
         return assemble(articles, first_id, results)
 
 
-def assemble(articles: Sequence[Article], first_id: int, results: Sequence[dict[str, Any]]) -> tuple[list[Chunk], np.ndarray]:
+def assemble(articles: Sequence[Article], first_id: int,
+             results: Sequence[dict[str, Any]]) -> tuple[list[Chunk], np.ndarray]:
     """Chunks numbered from ``first_id`` in article order, and their vectors, from the workers' rows.
 
     Raises ``RuntimeError`` unless every article came back exactly once with one vector per chunk.
@@ -179,7 +173,7 @@ def assemble(articles: Sequence[Article], first_id: int, results: Sequence[dict[
             dim = vecs.size // len(starts)
         if len(starts) != len(ends) or (starts and vecs.size != dim * len(starts)):
             raise RuntimeError(f"the Ray workers returned a malformed row for article {art.id}")
-        for s, e in zip(starts, ends):
+        for s, e in zip(starts, ends, strict=True):
             chunks.append(Chunk(id=first_id + len(chunks), article_id=art.id, start=s, end=e, text=art.text[s:e]))
         if starts:
             parts.append(vecs.reshape(len(starts), dim))

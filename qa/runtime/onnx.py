@@ -26,6 +26,7 @@ import tempfile
 from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 
+from qa.config import cache_dir
 from qa.errors import QAError
 
 log = logging.getLogger(__name__)
@@ -58,8 +59,6 @@ def source_key(files: Iterable[Path], *extra: object) -> str:
 
 
 def export_root(kind: str, root: Path | None = None) -> Path:
-    from qa.config import cache_dir
-
     return Path(root) if root is not None else cache_dir() / kind
 
 

@@ -11,11 +11,12 @@ import pytest
 
 from qa import QA
 from qa.articles import load_articles
+from qa.chunking import Chunker
 from qa.cli import main
 from qa.config import Settings
 from qa.distributed.encoder import EmbedderFactory, RayChunkEncoder, assemble
+from qa.encoding import LocalChunkEncoder
 from qa.errors import QAError
-from qa.index import LocalChunkEncoder
 from qa.types import Article
 
 from .conftest import TOWNS, town_article, write_corpus
@@ -24,8 +25,7 @@ ATOL = 1e-5
 
 
 def _vectors(snapshot) -> dict[int, np.ndarray]:
-    index = snapshot.faiss_index
-    return {c.id: index.reconstruct(c.id) for c in snapshot.chunks}
+    return {c.id: snapshot.vectors.reconstruct(c.id) for c in snapshot.chunks}
 
 
 def assert_same_index(a, b) -> None:
@@ -36,8 +36,8 @@ def assert_same_index(a, b) -> None:
     va, vb = _vectors(a), _vectors(b)
     for cid in va:
         np.testing.assert_allclose(va[cid], vb[cid], atol=ATOL)
-    assert a.manifest["signature"] == b.manifest["signature"]
-    assert a.manifest["next_chunk_id"] == b.manifest["next_chunk_id"]
+    assert a.manifest.signature == b.manifest.signature
+    assert a.manifest.next_chunk_id == b.manifest.next_chunk_id
 
 
 class RecordingEncoder:
@@ -56,7 +56,7 @@ class RecordingEncoder:
 def test_encoder_returns_the_local_chunks_and_vectors(ray_cluster, corpus, embedder):
     articles = load_articles(corpus).articles
     settings = Settings()
-    local = LocalChunkEncoder(QA(corpus, corpus.parent / "unused", embedder=embedder).index.chunker, embedder)
+    local = LocalChunkEncoder(Chunker(settings.chunk_size, settings.chunk_overlap), embedder)
     want_chunks, want_vectors = local.encode(articles, first_id=7)
 
     chunks, vectors = RayChunkEncoder(settings, workers=2, articles_per_batch=3).encode(articles, first_id=7)
@@ -95,7 +95,7 @@ def test_qa_index_ray_builds_the_same_index_and_updates_incrementally(ray_cluste
 
     change(folder)
     recorder = RecordingEncoder(RayChunkEncoder(ray_qa.settings, workers=2))
-    ray_qa.index.encoder = recorder
+    ray_qa = QA(folder, index_dir, embedder=embedder, encoder=recorder)
     report = ray_qa.refresh()
     assert recorder.calls == [["harrowgate.txt", "marrowdale.txt"]]
     assert (len(report.added), len(report.updated), len(report.removed)) == (1, 1, 1)
@@ -110,7 +110,7 @@ def test_qa_index_ray_builds_the_same_index_and_updates_incrementally(ray_cluste
     assert ray_qa.ask("Who was elected mayor of Harrowgate?").text == "Owen Pike"
 
     # nothing changed: even a forced refresh sends nothing to the encoder (None.encode would raise)
-    ray_qa.index.encoder = RecordingEncoder(None)
+    ray_qa = QA(folder, index_dir, embedder=embedder, encoder=RecordingEncoder(None))
     assert ray_qa.refresh(force=True).chunks_embedded == 0
 
 
@@ -119,7 +119,7 @@ class KillOnceEmbedder:
 
     def __init__(self, marker: str) -> None:
         self.marker = marker
-        self.inner = EmbedderFactory("all-MiniLM-L6-v2")()
+        self.inner = EmbedderFactory(Settings().embedder)()  # the embedder local_index was built with
 
     @property
     def dim(self) -> int:
@@ -157,7 +157,7 @@ def test_a_worker_killed_mid_job_is_retried_and_nothing_is_lost_or_duplicated(ra
     assert int(marker.read_text()) != os.getpid()
     want = local_index.snapshot
     assert [(c.id, c.article_id, c.start, c.end) for c in chunks] == [(c.id, c.article_id, c.start, c.end) for c in want.chunks]
-    np.testing.assert_allclose(vectors, np.stack([want.faiss_index.reconstruct(c.id) for c in want.chunks]), atol=ATOL)
+    np.testing.assert_allclose(vectors, np.stack([want.vectors.reconstruct(c.id) for c in want.chunks]), atol=ATOL)
 
 
 class AlwaysKillEmbedder(KillOnceEmbedder):
@@ -177,11 +177,11 @@ class AlwaysKillFactory:
 @pytest.mark.slow
 def test_a_worker_that_keeps_dying_fails_the_update_and_leaves_the_index(ray_cluster, tmp_path, embedder):
     folder = write_corpus(tmp_path / "articles", TOWNS[:2])
-    qa = QA(folder, tmp_path / "index", embedder=embedder)
-    qa.refresh()
+    QA(folder, tmp_path / "index", embedder=embedder).refresh()
+    encoder = RayChunkEncoder(Settings(), workers=1, retries=1, make_embedder=AlwaysKillFactory())
+    qa = QA(folder, tmp_path / "index", embedder=embedder, encoder=encoder)
     before = qa.index.current_generation()
     write_corpus(folder, TOWNS[2:3])
-    qa.index.encoder = RayChunkEncoder(qa.settings, workers=1, retries=1, make_embedder=AlwaysKillFactory())
     with pytest.raises(QAError, match="a Ray worker failed 2 times while embedding"):
         qa.refresh(force=True)
     assert qa.index.current_generation() == before

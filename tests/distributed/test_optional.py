@@ -19,7 +19,7 @@ def _python(code: str, *args: str) -> subprocess.CompletedProcess:
 def test_importing_the_package_and_cli_does_not_import_ray():
     proc = _python("""
         import sys
-        import qa, qa.cli, qa.engine, qa.batch, qa.index, qa.distributed
+        import qa, qa.cli, qa.engine, qa.batch, qa.store, qa.distributed
         qa.cli.build_parser().parse_args(["index", "--ray"])
         loaded = sorted(m for m in sys.modules if m == "ray" or m.startswith("ray."))
         assert not loaded, loaded

@@ -1,11 +1,12 @@
-"""Which FAISS structure searches the chunk vectors: exact below a size threshold, approximate above.
+"""The vector index: one class, :class:`VectorIndex`, holds the FAISS structure that searches the chunk
+vectors (exact below a size threshold, approximate above), keyed by chunk id.
 
-    from qa.vector_store import VectorIndexSettings, plan_layout, train_layout, build_index
+    from qa.store.vectors import VectorIndex, VectorIndexSettings, plan_layout, train_layout
     vs = VectorIndexSettings()                          # exact (flat) below 100,000 vectors, IVF above
     plan = plan_layout(n_vectors, current_layout, vs)   # None: keep the current structure
-    layout, trained = train_layout(plan.kind, sample, dim)
-    index = build_index(layout, trained, dim, batches, vs)   # batches: (ids, vectors) pairs
-    index.search(queries, 10)
+    layout, trained = train_layout(plan.kind, n_vectors, sample, dim)
+    index = VectorIndex.build(layout, trained, dim, batches, vs)   # batches: (ids, vectors) pairs
+    scores, ids = index.search(queries, 10)
 
 Kinds: ``flat`` (exact inner product), ``ivf-flat`` (inverted file over full vectors, recall@10 >= 0.95
 at the default ``nprobe``) and, for very large indexes, ``ivf-sq8`` (inverted file over 8-bit scalar
@@ -13,6 +14,7 @@ quantised vectors: a quarter of the memory). The vectors themselves are kept by 
 so a structure is trained on a sample and filled when the index is loaded; changing it never needs the
 embedder. It is retrained when the number of vectors grew or shrank ``retrain_growth``-fold since it
 was trained, so an index that grows by small updates is retrained only a logarithmic number of times.
+FAISS itself is imported only where an index is built or searched.
 """
 
 from __future__ import annotations
@@ -38,11 +40,11 @@ class VectorIndexSettings:
     ``retrain_growth``: retrain once the vector count changed this many times since training;
     ``points_per_list``: training sample size per inverted list.
 
-    Why 100,000: on the development machine (quiet) exact search takes 3.8 ms a query over the 34.5k real
-    BBC + Reuters vectors and 10 ms over 104k, against ~150 ms for the rest of ``ask()``; an IVF
-    visiting a third of its lists takes 1.4-3.3 ms at recall@10 0.97-0.98, so it pays off only from about
-    100k vectors, where exact search starts to cost a noticeable share of an answer. Why 1,000,000 for 8-bit codes: float32 vectors take 1.5 KiB each (1.5 GiB a
-    million); SQ8 takes a quarter of that for about 0.01 less recall (bench/RESULTS.md).
+    Why 100,000: exact search time grows with the number of vectors while an IVF visiting a third of its
+    lists stays nearly flat at recall@10 above 0.95; the IVF pays off only where exact search starts to
+    cost a noticeable share of an answer, from about 100k vectors. Why 1,000,000 for 8-bit codes: float32
+    vectors take 1.5 KiB each (1.5 GiB a million); SQ8 takes a quarter of that for a little less recall
+    (measurements: bench/RESULTS.md, large index).
     """
 
     approximate_from: int = 100_000
@@ -96,10 +98,8 @@ def nlist_for(n: int) -> int:
 
 
 def default_nprobe(nlist: int) -> int:
-    """Lists visited per query: a third of them, at least 32. Measured with 1,000 SQuAD questions over
-    the 34.5k real BBC + Reuters chunk vectors (and 104k with perturbed copies): recall@10 0.969 / 0.978
-    and recall@50 0.964 / 0.973 against exact search; visiting 1/16 gave only 0.83 / 0.87 on the real
-    vectors, 1/4 gave 0.953 / 0.963 (bench/RESULTS.md, large index)."""
+    """Lists visited per query: a third of them, at least 32. Fewer lists (a quarter, a sixteenth) lost
+    recall against exact search on real chunk vectors (bench/RESULTS.md, large index)."""
     return min(nlist, max(32, nlist // 3))
 
 
@@ -146,38 +146,108 @@ def train_layout(kind: str, n: int, sample: np.ndarray, dim: int) -> tuple[Vecto
     return VectorLayout(kind, nlist=nlist, trained_on=n), index
 
 
-def build_index(layout: VectorLayout, trained: Any, dim: int, batches: Iterable[tuple[np.ndarray, np.ndarray]],
-                vs: VectorIndexSettings | None = None) -> Any:
-    """A searchable FAISS index holding ``batches`` of (chunk ids, vectors); ``trained`` is the empty
-    trained index of an approximate layout. Search results carry the chunk ids, and ``reconstruct(chunk id)``
-    returns a chunk's vector (decoded from 8-bit codes for ``ivf-sq8``)."""
+class VectorIndex:
+    """A searchable FAISS index of chunk vectors: search results carry chunk ids, and
+    :meth:`reconstruct` returns a chunk's vector by id (decoded from 8-bit codes for ``ivf-sq8``).
+
+    A loaded index is never modified: :meth:`updated` returns a copy with vectors removed and added, so
+    readers still searching the previous one are not disturbed. ``faiss`` is the FAISS object itself,
+    for benchmarks that measure it.
+    """
+
+    def __init__(self, faiss_index: Any, layout: VectorLayout | None = None) -> None:
+        self.faiss = faiss_index
+        self.layout = layout or VectorLayout(trained_on=int(faiss_index.ntotal))
+
+    @classmethod
+    def build(cls, layout: VectorLayout, trained: Any, dim: int, batches: Iterable[tuple[np.ndarray, np.ndarray]],
+              vs: VectorIndexSettings | None = None) -> VectorIndex:
+        """An index holding ``batches`` of (chunk ids, vectors); ``trained`` is the empty trained FAISS index
+        of an approximate layout (``None`` for ``flat``)."""
+        import faiss
+
+        vs = vs or VectorIndexSettings()
+        if layout.kind == "flat":
+            index = faiss.IndexIDMap2(faiss.IndexFlatIP(dim))
+        else:
+            if trained is None:
+                raise ValueError(f"a {layout.kind} index needs its trained structure")
+            index = trained
+            ivf = faiss.extract_index_ivf(index)
+            ivf.nprobe = min(layout.nlist, vs.nprobe or default_nprobe(layout.nlist))
+            ivf.set_direct_map_type(faiss.DirectMap.Hashtable)  # type: ignore[attr-defined]  # reconstruct(chunk id) works as on the flat index
+        built = cls(index, layout)
+        built._add(batches)
+        return built
+
+    def _add(self, batches: Iterable[tuple[np.ndarray, np.ndarray]]) -> None:
+        for ids, vectors in batches:
+            if len(ids):
+                self.faiss.add_with_ids(np.ascontiguousarray(vectors, dtype=np.float32),
+                                        np.ascontiguousarray(ids, dtype=np.int64))
+
+    def updated(self, remove: np.ndarray, add: Iterable[tuple[np.ndarray, np.ndarray]]) -> VectorIndex:
+        """A copy without the vectors of chunk ids ``remove``, plus ``add`` (batches of ids and vectors)."""
+        import faiss
+
+        copy = VectorIndex(faiss.clone_index(self.faiss), self.layout)
+        if len(remove):
+            copy.faiss.remove_ids(np.ascontiguousarray(remove, dtype=np.int64))
+        copy._add(add)
+        return copy
+
+    def __len__(self) -> int:
+        return int(self.faiss.ntotal)
+
+    @property
+    def dim(self) -> int:
+        return int(self.faiss.d)
+
+    def search(self, queries: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+        """Scores (inner products) and chunk ids of the ``k`` nearest vectors of each query (id -1: none)."""
+        return self.faiss.search(queries, k)
+
+    def reconstruct(self, chunk_id: int) -> np.ndarray:
+        return self.faiss.reconstruct(int(chunk_id))
+
+    def flat_contents(self) -> tuple[np.ndarray, np.ndarray]:
+        """The chunk ids and vectors of an exact (``IndexIDMap2``) index, in insertion order."""
+        import faiss
+
+        return faiss.vector_to_array(self.faiss.id_map).astype(np.int64), self.faiss.index.reconstruct_n(0, len(self))
+
+    def memory_bytes(self) -> int:
+        """Bytes the index occupies (its serialised size, which is what it holds in memory)."""
+        return index_memory_bytes(self.faiss)
+
+    def describe(self) -> str:
+        """``flat (exact)`` or an ``IndexIVFFlat (nlist 744, nprobe 46)``-style description."""
+        return describe(self.faiss)
+
+
+def serialize(trained: Any) -> bytes:
+    """A trained FAISS structure as the bytes of its file."""
     import faiss
 
-    vs = vs or VectorIndexSettings()
-    if layout.kind == "flat":
-        index = faiss.IndexIDMap2(faiss.IndexFlatIP(dim))
-    else:
-        if trained is None:
-            raise ValueError(f"a {layout.kind} index needs its trained structure")
-        index = trained
-        ivf = faiss.extract_index_ivf(index)
-        ivf.nprobe = min(layout.nlist, vs.nprobe or default_nprobe(layout.nlist))
-        ivf.set_direct_map_type(faiss.DirectMap.Hashtable)  # reconstruct(chunk id) works as on the flat index
-    for ids, vectors in batches:
-        if len(ids):
-            index.add_with_ids(np.ascontiguousarray(vectors, dtype=np.float32), np.ascontiguousarray(ids, dtype=np.int64))
-    return index
+    return faiss.serialize_index(trained).tobytes()
+
+
+def read_trained(path: str) -> Any:
+    """A trained FAISS structure from its file."""
+    import faiss
+
+    return faiss.read_index(path)
 
 
 def index_memory_bytes(index: Any) -> int:
-    """Bytes the index occupies (its serialised size, which is what it holds in memory)."""
+    """Bytes a FAISS index occupies (its serialised size, which is what it holds in memory)."""
     import faiss
 
     return int(faiss.serialize_index(index).nbytes)
 
 
 def describe(index: Any) -> str:
-    """``flat`` or ``ivf-flat (nlist 744, nprobe 46)``-style description of a built index."""
+    """``flat (exact)`` or ``IndexIVFFlat (nlist 744, nprobe 46)``-style description of a FAISS index."""
     import faiss
 
     ivf = faiss.try_extract_index_ivf(index) if not isinstance(index, faiss.IndexIDMap2) else None
