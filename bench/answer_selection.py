@@ -35,7 +35,14 @@ from qa import QA, Settings  # noqa: E402
 from qa.metrics import score_one  # noqa: E402
 from qa.reader import SpanReader  # noqa: E402
 from qa.reader.reader import NO_SPAN_MARGIN  # noqa: E402
-from training.datasets import CACHE, DATA_ROOT, VALIDATION_ARTICLES, article_name, read_jsonl, squad_bbc_corpus  # noqa: E402
+from training.datasets import (  # noqa: E402
+    DATA_ROOT,
+    VALIDATION_ARTICLES,
+    article_name,
+    read_jsonl,
+    squad_bbc_corpus,
+    squad_bbc_index,
+)
 
 WEIGHTS = (0.05, 0.1, 0.2, 0.3, 0.5, 1.0)
 
@@ -71,7 +78,7 @@ def main() -> None:
     ap.add_argument("--out", default=None)
     args = ap.parse_args()
 
-    qa = QA(settings=Settings(articles_dir=squad_bbc_corpus(), index_dir=CACHE / "index-squad-bbc-1000-200"))
+    qa = QA(settings=Settings(articles_dir=squad_bbc_corpus(), index_dir=squad_bbc_index()))
     qa.refresh()
     reader = SpanReader(abstain=False)
     questions = read_jsonl(DATA_ROOT / "squad" / "squad11" / "qa.jsonl")

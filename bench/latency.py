@@ -63,12 +63,13 @@ from qa.types import (
     Article,  # noqa: E402
     Chunk,  # noqa: E402
 )
-from training.datasets import (  # noqa: E402
+from training.datasets import (
     CACHE,
     DATA_ROOT,
     load_examples,  # noqa: E402
     news_corpus,
     read_jsonl,
+    squad_bbc_index,  # noqa: E402
 )
 from training.evaluate import evaluate  # noqa: E402
 
@@ -78,7 +79,7 @@ CORPORA = ("seed", "bbc-1k", "news", "news-100k")
 ALIASES = {"news-100k": "news*3"}
 SHARED_INDEXES = {  # name: () -> (articles folder, index folder), both built elsewhere
     "news": lambda: (news_corpus(), NEWS_INDEX),
-    "squad-bbc": lambda: (CACHE / "corpus-squad11-bbc", CACHE / "index-squad-bbc-1000-200"),
+    "squad-bbc": lambda: (CACHE / "corpus-squad11-bbc", squad_bbc_index()),
 }
 TEMPLATES = ("What happened: {t}?", "Who is involved in: {t}?", "What is the news about: {t}?",
              "When did this happen: {t}?")

@@ -25,7 +25,14 @@ from bench.common import machine, today  # noqa: E402
 from bench.retrieval import gold_spans  # noqa: E402
 from qa import QA, Settings  # noqa: E402
 from qa.reader import SpanReader  # noqa: E402
-from training.datasets import CACHE, DATA_ROOT, VALIDATION_ARTICLES, article_name, read_jsonl, squad_bbc_corpus  # noqa: E402
+from training.datasets import (  # noqa: E402
+    DATA_ROOT,
+    VALIDATION_ARTICLES,
+    article_name,
+    read_jsonl,
+    squad_bbc_corpus,
+    squad_bbc_index,
+)
 
 WEIGHTS = (0.0, 0.05, 0.1, 0.2, 0.3, 0.5, 1.0, 100.0)
 
@@ -37,7 +44,7 @@ def main() -> None:
     ap.add_argument("--out", default=None)
     args = ap.parse_args()
 
-    qa = QA(settings=Settings(articles_dir=squad_bbc_corpus(), index_dir=CACHE / "index-squad-bbc-1000-200"))
+    qa = QA(settings=Settings(articles_dir=squad_bbc_corpus(), index_dir=squad_bbc_index()))
     qa.refresh()
     reader = SpanReader(abstain=False)
     by_source = {a.source: a.id for a in qa.snapshot.articles.values()}

@@ -22,7 +22,14 @@ sys.path.insert(0, str(__import__("pathlib").Path(__file__).resolve().parent.par
 from bench.common import machine, median, percentile, today  # noqa: E402
 from qa import QA, Settings  # noqa: E402
 from qa.retrieval import rrf_fusion, zscore_fusion  # noqa: E402
-from training.datasets import CACHE, DATA_ROOT, VALIDATION_ARTICLES, article_name, read_jsonl, squad_bbc_corpus  # noqa: E402
+from training.datasets import (  # noqa: E402
+    DATA_ROOT,
+    VALIDATION_ARTICLES,
+    article_name,
+    read_jsonl,
+    squad_bbc_corpus,
+    squad_bbc_index,
+)
 
 
 def gold_spans(q: dict) -> list[tuple[int, int]]:
@@ -40,7 +47,7 @@ def main() -> None:
     logging.basicConfig(level=logging.INFO, format="%(message)s")
 
     settings = Settings(articles_dir=squad_bbc_corpus(),
-                        index_dir=CACHE / f"index-squad-bbc-{args.chunk_size}-{args.chunk_overlap}",
+                        index_dir=squad_bbc_index(args.chunk_size, args.chunk_overlap),
                         chunk_size=args.chunk_size, chunk_overlap=args.chunk_overlap, candidates=args.depth)
     qa = QA(settings=settings)
     t = time.perf_counter()

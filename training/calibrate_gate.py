@@ -46,12 +46,13 @@ from training.datasets import (
     article_name,
     read_jsonl,
     squad_bbc_corpus,
+    squad_bbc_index,
     squad_dir,
     with_and_without_own_article,
 )
 
 #: The index of :func:`training.datasets.squad_bbc_corpus` at the default chunking.
-INDEX_DIR = CACHE / "index-squad-bbc-1000-200"
+INDEX_DIR = squad_bbc_index()
 READS_CACHE = CACHE / "end_to_end-reads.pkl"
 
 

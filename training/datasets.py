@@ -29,7 +29,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from qa.config import REPO_ROOT
+from qa.config import REPO_ROOT, default_embedder, split_embedder
 
 #: Where the data sets are: ``$QA_DATA_DIR``, default ``<repo>/../shared/data``.
 DATA_ROOT = Path(os.environ.get("QA_DATA_DIR", REPO_ROOT.parent / "shared" / "data"))
@@ -197,6 +197,14 @@ def training_examples(path: str | os.PathLike | None = None, versions: Iterable[
             seen.add(ex.id)
             out.append(ex)
     return out
+
+
+def squad_bbc_index(chunk_size: int = 1000, chunk_overlap: int = 200, embedder: str | None = None) -> Path:
+    """The cached index of :func:`squad_bbc_corpus` for a chunking and an embedder (default: the
+    settings'): PyTorch and ``+onnx`` share float32 vectors and one index, ``+onnx-int8`` has its own, so
+    that benchmarks of different embedders never rebuild each other's index."""
+    _, backend = split_embedder(embedder or default_embedder())
+    return CACHE / f"index-squad-bbc-{chunk_size}-{chunk_overlap}{'-onnx-int8' if backend == 'onnx-int8' else ''}"
 
 
 def squad_bbc_corpus(version: str = "squad11") -> Path:
