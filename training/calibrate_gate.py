@@ -92,7 +92,7 @@ class ReadCache:
         if path.exists():
             try:
                 self.data = pickle.loads(path.read_bytes())
-            except (OSError, pickle.UnpicklingError, EOFError):
+            except (OSError, pickle.UnpicklingError, EOFError, ImportError, AttributeError):  # an older layout
                 self.data = {}
 
     @staticmethod
