@@ -1,6 +1,7 @@
 """Names in a text and their kinds (person, organisation, place...), and the content words of a text.
 
-    from qa.entities import find_entities, content_words
+    from qa.entities import find_entities
+    from qa.words import content_words
     [e.text for e in find_entities("President Maduro met Guaido in Caracas.")]   # ['Maduro', 'Guaido', 'Caracas']
     content_words("Who is the leader of Venezuela?")                               # {'leader', 'venezuela'}
 
@@ -180,20 +181,8 @@ def _keeps_starter(words: list[tuple[str, int, int]], sentence_start: bool, text
     return isinstance(common, LowerWords) and common.vocab.mid_sentence(text[words[0][1]:words[1][2]]) > 0
 
 
-# ----------------------------------------------------------------------------- content words
-_WORD = re.compile(r"\w+")
+# ----------------------------------------------------------------------------- lower-case words
 _LOWER_WORD = re.compile(r"\b[a-z][a-z\-']+\b")
-STOPWORDS = frozenset(
-    "a an the of in on at to for from by with and or but is are was were be been being do does did what "
-    "which who whom whose when where why how that this these those it its as into about than then there "
-    "their they he she his her him we you i me my our your has have had not no can could would should "
-    "will shall may might must".split()
-)
-
-
-def content_words(text: str) -> set[str]:
-    """The lower-cased words of ``text`` that carry meaning (``STOPWORDS`` left out)."""
-    return {w for w in _WORD.findall(text.lower()) if w not in STOPWORDS}
 
 
 def lower_case_words(text: str) -> set[str]:

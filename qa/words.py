@@ -184,3 +184,18 @@ def is_capitalised(tok: str) -> bool:
 
 FUNCTION_WORDS = PREPOSITIONS | AUX | DETERMINERS | frozenset(WH_WORDS) | frozenset(
     "as and or but than that so if not".split())
+
+
+# ----------------------------------------------------------------------------- content words
+_WORD = re.compile(r"\w+")
+STOPWORDS = frozenset(
+    "a an the of in on at to for from by with and or but is are was were be been being do does did what "
+    "which who whom whose when where why how that this these those it its as into about than then there "
+    "their they he she his her him we you i me my our your has have had not no can could would should "
+    "will shall may might must".split()
+)
+
+
+def content_words(text: str) -> set[str]:
+    """The lower-cased words of ``text`` that carry meaning (``STOPWORDS`` left out)."""
+    return {w for w in _WORD.findall(text.lower()) if w not in STOPWORDS}

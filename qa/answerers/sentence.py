@@ -12,7 +12,6 @@ the answer is "not in the articles". It is the fallback when no trained span rea
 
 from __future__ import annotations
 
-import re
 from collections.abc import Sequence
 
 import numpy as np
@@ -23,18 +22,7 @@ from qa.embedders import Embedder
 from qa.sentences import split_sentences
 from qa.stats import sigmoid
 from qa.types import Answer, Passage
-
-_WORD = re.compile(r"\w+")
-STOPWORDS = frozenset(
-    "a an the of in on at to for from by with and or but is are was were be been being do does did what "
-    "which who whom whose when where why how that this these those it its as into about than then there "
-    "their they he she his her him we you i me my our your has have had not no can could would should "
-    "will shall may might must".split()
-)
-
-
-def content_words(text: str) -> set[str]:
-    return {w for w in _WORD.findall(text.lower()) if w not in STOPWORDS}
+from qa.words import content_words
 
 
 def load_threshold(key: str, default: float) -> float:
