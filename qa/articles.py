@@ -265,7 +265,9 @@ def _parse_json(raw: str) -> Any:
     try:
         return json.loads(raw)
     except RecursionError as e:  # "[[[[..." deeper than the parser's stack
-        raise ArticleFileError("is nested too deeply to be an article (JSON arrays or objects inside each other)") from e
+        raise ArticleFileError(
+            "is nested too deeply to be an article (JSON arrays or objects inside each other)"
+        ) from e
 
 
 def read_file(path: Path, source: str, max_bytes: int = DEFAULT_MAX_BYTES) -> tuple[list[Article], list[str]]:
@@ -336,7 +338,8 @@ def load_articles(folder: str | Path, max_bytes: int = DEFAULT_MAX_BYTES, progre
     folder = Path(folder)
     if not folder.is_dir():
         raise ArticlesNotFoundError(
-            f"articles folder '{folder}' does not exist; create it and put .txt, .md, .html, .json or .jsonl articles in it"
+            f"articles folder '{folder}' does not exist; "
+            "create it and put .txt, .md, .html, .json or .jsonl articles in it"
         )
     from tqdm.auto import tqdm
 
