@@ -216,7 +216,7 @@ def _record_article(record: Any, source: str, where: str) -> Article:
     text = next((record[k] for k in TEXT_KEYS if isinstance(record.get(k), str)), None)
     if text is None:
         raise ArticleFileError(f"{where} has no 'text' field (a string)")
-    title = record.get("title") if isinstance(record.get("title"), str) else ""
+    title = record["title"] if isinstance(record.get("title"), str) else ""
     # a title is shown in every citation: a long one is cut like a title taken from the text
     title = _clean_json_string(title.strip()[:TITLE_MAX_CHARS].strip())
     text = _clean_json_string(text)

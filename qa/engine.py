@@ -194,7 +194,7 @@ class QA:
             recovered = snap is not None and snap.generation != live  # CURRENT is damaged: an older generation loaded
             if not recovered:
                 self._deferred = None
-            if not force and usable and not recovered and snap.fingerprint == fingerprint:
+            if not force and usable and not recovered and snap is not None and snap.fingerprint == fingerprint:
                 self._set_snapshot(snap)
                 return None
             can_wait = not (answering and usable)
