@@ -1,5 +1,5 @@
 # Article QA: `make chat` serves the chat over seeds/, `make ask Q="..."` answers one question,
-# `make test` runs the tests.
+# `make test` runs the tests, `make lint` runs ruff and mypy.
 # Each target installs what it needs into .venv on first use.
 
 PYTHON ?= python3

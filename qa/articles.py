@@ -216,7 +216,7 @@ def _record_article(record: Any, source: str, where: str) -> Article:
     text = next((record[k] for k in TEXT_KEYS if isinstance(record.get(k), str)), None)
     if text is None:
         raise ArticleFileError(f"{where} has no 'text' field (a string)")
-    title = record.get("title") if isinstance(record.get("title"), str) else ""
+    title = record["title"] if isinstance(record.get("title"), str) else ""
     # a title is shown in every citation: a long one is cut like a title taken from the text
     title = _clean_json_string(title.strip()[:TITLE_MAX_CHARS].strip())
     text = _clean_json_string(text)
@@ -265,7 +265,9 @@ def _parse_json(raw: str) -> Any:
     try:
         return json.loads(raw)
     except RecursionError as e:  # "[[[[..." deeper than the parser's stack
-        raise ArticleFileError("is nested too deeply to be an article (JSON arrays or objects inside each other)") from e
+        raise ArticleFileError(
+            "is nested too deeply to be an article (JSON arrays or objects inside each other)"
+        ) from e
 
 
 def read_file(path: Path, source: str, max_bytes: int = DEFAULT_MAX_BYTES) -> tuple[list[Article], list[str]]:
@@ -336,7 +338,8 @@ def load_articles(folder: str | Path, max_bytes: int = DEFAULT_MAX_BYTES, progre
     folder = Path(folder)
     if not folder.is_dir():
         raise ArticlesNotFoundError(
-            f"articles folder '{folder}' does not exist; create it and put .txt, .md, .html, .json or .jsonl articles in it"
+            f"articles folder '{folder}' does not exist; "
+            "create it and put .txt, .md, .html, .json or .jsonl articles in it"
         )
     from tqdm.auto import tqdm
 

@@ -127,6 +127,7 @@ def run_batch(engine, questions: Sequence[Question], output: str | Path, *, k: i
         todo = [q for q in questions if q.id not in writer.rows]
         summary.skipped = len(questions) - len(todo)
         batches = [todo[b:b + batch_size] for b in range(0, len(todo), batch_size)]
+        results: Iterable[list[dict[str, Any]]]
         if answer_batches is None:
             if todo and callable(engine) and not hasattr(engine, "ask_many"):
                 t_load = time.perf_counter()

@@ -200,7 +200,7 @@ def cmd_prepare(args) -> int:
 def cmd_chat(args) -> int:
     """``qa chat``: check the port, index the folder, serve the page, block until interrupted; says what it
     is doing at each step, since the first start can take a while."""
-    from ui.app import build_app, check_port, launch, watch_folder  # Gradio: an optional extra, and heavy
+    from ui.app import build_app, chat_app, check_port, launch, watch_folder  # Gradio: an optional extra, and heavy
 
     host = args.host or "127.0.0.1"
     port = args.port
@@ -215,7 +215,8 @@ def cmd_chat(args) -> int:
     n = len(engine.snapshot.articles)
     print("Preparing the page (suggested questions follow in the background)…", flush=True)
     demo = build_app(engine)
-    watcher = watch_folder(engine, demo.chat_app)
+    chat = chat_app(demo)
+    watcher = watch_folder(engine, chat)
     shown = "127.0.0.1" if host in ("0.0.0.0", "::") else host
     print(f"Serving the chat over {n} article{'s' if n != 1 else ''} at http://{shown}:{port} (Ctrl+C to stop).",
           flush=True)
@@ -227,7 +228,7 @@ def cmd_chat(args) -> int:
         raise QAError(f"cannot listen on {host}:{port} ({e}); choose another --port") from e
     finally:
         watcher.stop()
-        demo.chat_app.close()
+        chat.close()
     return 0
 
 

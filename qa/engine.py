@@ -194,7 +194,7 @@ class QA:
             recovered = snap is not None and snap.generation != live  # CURRENT is damaged: an older generation loaded
             if not recovered:
                 self._deferred = None
-            if not force and usable and not recovered and snap.fingerprint == fingerprint:
+            if not force and usable and not recovered and snap is not None and snap.fingerprint == fingerprint:
                 self._set_snapshot(snap)
                 return None
             can_wait = not (answering and usable)
@@ -215,7 +215,10 @@ class QA:
                     raise IndexBusyError(f"another process is updating the index in '{self.index.dir}'")
                 loaded = load_articles(folder, progress=progress)
                 if not loaded.articles:
-                    detail = f" ({len(loaded.problems)} files could not be read: {loaded.problems[0]})" if loaded.problems else ""
+                    detail = (
+                        f" ({len(loaded.problems)} files could not be read: {loaded.problems[0]})"
+                        if loaded.problems else ""
+                    )
                     raise ArticlesNotFoundError(
                         f"no readable articles in '{folder}'{detail}; add .txt, .md, .html, .json or .jsonl files"
                     )
@@ -294,7 +297,9 @@ class QA:
         folder.mkdir(parents=True, exist_ok=True)
         for path in map(Path, paths):
             if path.suffix.lower() not in SUPPORTED_SUFFIXES:
-                raise QAError(f"'{path.name}' is not an article file; use one of {', '.join(sorted(SUPPORTED_SUFFIXES))}")
+                raise QAError(
+                    f"'{path.name}' is not an article file; use one of {', '.join(sorted(SUPPORTED_SUFFIXES))}"
+                )
             if not path.is_file():
                 raise QAError(f"'{path}' does not exist or is not a file")
             target = folder / path.name

@@ -16,6 +16,7 @@ from __future__ import annotations
 import re
 from collections.abc import Container, Iterable
 from dataclasses import dataclass, replace
+from typing import cast
 
 from qa.vocabulary import LowerWords
 from qa.words import (
@@ -72,7 +73,7 @@ def find_entities(text: str, common: Iterable[str] | Container[str] = (), unique
     keeps every mention.
     """
     if not isinstance(common, (set, frozenset, LowerWords)):
-        common = set(common)
+        common = set(cast(Iterable[str], common))  # any other container of words given is iterable
     toks = tokens(text)
     out: list[Entity] = []
     seen: set[str] = set()

@@ -151,7 +151,11 @@ def suggest_questions(articles: Iterable[Article], n: int = 6, qa: QA | None = N
         if len(candidates) >= 3 * n:
             break
     seen: set[str] = set()
-    unique = [q for q in candidates if not (q.lower() in seen or seen.add(q.lower()))]
+    unique: list[str] = []  # the first of each question asked twice (in any case)
+    for q in candidates:
+        if q.lower() not in seen:
+            seen.add(q.lower())
+            unique.append(q)
     if qa is None:
         return unique[:n]
     found: list[str] = []

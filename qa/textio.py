@@ -111,6 +111,7 @@ def read_questions(path: str | Path, warn: Warn | None = warn_stderr) -> Questio
         if warn is not None:
             warn(message)
 
+    rows: Iterable[tuple[str, str, int]]
     if suffix == ".txt":
         rows = _txt_rows(text, note)
     elif suffix == ".csv":

@@ -25,7 +25,9 @@ def test_loads_every_supported_format(tmp_path):
     (tmp_path / "ignored.csv").write_text("not,an,article")
     res = load_articles(tmp_path)
     by_title = {a.title: a for a in res.articles}
-    assert set(by_title) == {"Plain title", "Markdown title", "HTML title", "JSON title", "First record", "Second record line"}
+    assert set(by_title) == {
+        "Plain title", "Markdown title", "HTML title", "JSON title", "First record", "Second record line"
+    }
     assert res.problems == []
     html = by_title["HTML title"].text
     assert "approved the new bridge" in html and "two years" in html
@@ -63,7 +65,9 @@ def test_unreadable_files_are_reported_and_skipped(tmp_path):
     res = load_articles(tmp_path)
     assert sorted(a.source for a in res.articles) == ["bad.jsonl#1", "good.txt"]
     text = "\n".join(res.problems)
-    for name in ("empty.txt", "binary.txt", "latin1.txt", "broken.json", "notext.json", "dangling.txt", "bad.jsonl line 2"):
+    for name in (
+        "empty.txt", "binary.txt", "latin1.txt", "broken.json", "notext.json", "dangling.txt", "bad.jsonl line 2"
+    ):
         assert name in text, name
     assert "UTF-8" in text and "binary" in text
 
@@ -143,7 +147,9 @@ def test_deeply_nested_json_is_reported_and_the_rest_is_read(tmp_path, name, pay
 
 
 def test_a_lone_surrogate_in_json_becomes_a_replacement_character(tmp_path):
-    (tmp_path / "s.json").write_text('{"title": "Odd \\ud800 title", "text": "Body with \\udc00 in it."}', encoding="utf-8")
+    (tmp_path / "s.json").write_text(
+        '{"title": "Odd \\ud800 title", "text": "Body with \\udc00 in it."}', encoding="utf-8"
+    )
     (art,) = load_articles(tmp_path).articles
     assert art.title == "Odd \ufffd title" and art.text == "Body with \ufffd in it."
     art.text.encode("utf-8")  # writable to the index as UTF-8

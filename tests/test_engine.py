@@ -101,7 +101,10 @@ def test_add_and_remove(tmp_path, embedder):
     folder = write_articles(tmp_path / "a", {"mayor.txt": "City election\n\nVoters elected Ana Ruiz as mayor."})
     qa = QA(folder, tmp_path / "v", settings=Settings(refresh_interval=3600), embedder=embedder)
     qa.refresh()
-    new = write_articles(tmp_path / "incoming", {"mayor.txt": "Harbour fire\n\nA fire destroyed three warehouses in the harbour of Brest."})
+    new = write_articles(
+        tmp_path / "incoming",
+        {"mayor.txt": "Harbour fire\n\nA fire destroyed three warehouses in the harbour of Brest."},
+    )
     report = qa.add([new / "mayor.txt"])
     assert report is not None and len(report.added) == 1
     assert sorted(p.name for p in folder.iterdir()) == ["mayor-1.txt", "mayor.txt"]  # nothing overwritten
@@ -117,7 +120,9 @@ def test_add_and_remove(tmp_path, embedder):
 
 
 def test_concurrent_questions_while_articles_are_added(tmp_path, embedder):
-    folder = write_articles(tmp_path / "a", {"mayor.txt": "City election\n\nVoters elected Ana Ruiz as mayor of Springfield."})
+    folder = write_articles(
+        tmp_path / "a", {"mayor.txt": "City election\n\nVoters elected Ana Ruiz as mayor of Springfield."}
+    )
     qa = QA(folder, tmp_path / "v", settings=Settings(refresh_interval=0), embedder=embedder)
     qa.refresh()
     errors, answers = [], []

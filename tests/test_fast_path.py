@@ -28,7 +28,8 @@ ASK = """
 import json, sys
 import qa
 answer = qa.QA(sys.argv[1], sys.argv[2]).ask("Who slipped out of Venezuela last week?")
-print(json.dumps({"text": answer.text, "heavy": sorted({m.split(".")[0] for m in sys.modules} & set(sys.argv[3].split(",")))}))
+heavy = sorted({m.split(".")[0] for m in sys.modules} & set(sys.argv[3].split(",")))
+print(json.dumps({"text": answer.text, "heavy": heavy}))
 """
 
 CLI_ASK = """

@@ -94,7 +94,9 @@ def test_sigkill_during_indexing_keeps_the_previous_index(tmp_path, embedder):
 
 
 def test_sixteen_threads_ask_while_articles_are_added(tmp_path, embedder):
-    folder = write_articles(tmp_path / "a", {"mayor.txt": "City election\n\nVoters elected Ana Ruiz as mayor of Springfield."})
+    folder = write_articles(
+        tmp_path / "a", {"mayor.txt": "City election\n\nVoters elected Ana Ruiz as mayor of Springfield."}
+    )
     qa = QA(folder, tmp_path / "v", settings=Settings(refresh_interval=0), embedder=embedder)
     qa.refresh()
     errors, answers = [], []
@@ -111,7 +113,9 @@ def test_sixteen_threads_ask_while_articles_are_added(tmp_path, embedder):
 
     def adder():
         for i in range(3):
-            src = write_articles(tmp_path / f"in{i}", {f"extra{i}.txt": f"Flood {i}\n\nThe river rose {i + 2} metres in Lyon."})
+            src = write_articles(
+                tmp_path / f"in{i}", {f"extra{i}.txt": f"Flood {i}\n\nThe river rose {i + 2} metres in Lyon."}
+            )
             qa.add([src / f"extra{i}.txt"])
 
     threads = [threading.Thread(target=asker) for _ in range(16)] + [threading.Thread(target=adder)]
@@ -129,7 +133,9 @@ def test_sixteen_threads_ask_while_articles_are_added(tmp_path, embedder):
 
 
 def test_concurrent_index_commands_leave_a_consistent_index(tmp_path, embedder):
-    folder = write_articles(tmp_path / "a", {f"a{i}.txt": f"Story {i}\n\nThe council met on day {i}." for i in range(20)})
+    folder = write_articles(
+        tmp_path / "a", {f"a{i}.txt": f"Story {i}\n\nThe council met on day {i}." for i in range(20)}
+    )
     env = {**os.environ, "PYTHONPATH": str(REPO)}
     cmd = [sys.executable, "-m", "qa", "index", "--articles", str(folder), "--index", str(tmp_path / "v")]
     procs = [subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env, cwd=REPO)

@@ -170,7 +170,8 @@ def test_held_lock_does_not_hold_up_qa_ask(tmp_path, embedder, reader, seeds_cop
     write_articles(seeds_copy, HARBOUR)
     holder = subprocess.Popen(
         [sys.executable, "-c",
-         "import sys,time; from filelock import FileLock; l=FileLock(sys.argv[1]); l.acquire(); print('locked', flush=True); time.sleep(120)",
+         "import sys,time; from filelock import FileLock; l=FileLock(sys.argv[1]); l.acquire(); "
+         "print('locked', flush=True); time.sleep(120)",
          str(index_dir / ".lock")], stdout=subprocess.PIPE, text=True)
     try:
         assert holder.stdout.readline().strip() == "locked"
@@ -222,7 +223,8 @@ def _damage_current(index_dir: Path, how: str) -> None:
     if how == "deleted":
         path.unlink()
     else:
-        path.write_bytes({"garbage": b"\x00\xff\xfegen-0000\x07", "empty": b"", "missing generation": b"gen-000042\n"}[how])
+        contents = {"garbage": b"\x00\xff\xfegen-0000\x07", "empty": b"", "missing generation": b"gen-000042\n"}
+        path.write_bytes(contents[how])
 
 
 @pytest.mark.parametrize("how", ["garbage", "empty", "missing generation", "deleted"])
@@ -404,7 +406,9 @@ def test_a_flipped_byte_in_the_manifest_is_detected(tmp_path, embedder):
 
 
 # ------------------------------------------------------------------ paths that point where they should not
-def test_index_folder_inside_the_articles_folder_is_refused(tmp_path, embedder, reader, seeds_copy, monkeypatch, capsys):
+def test_index_folder_inside_the_articles_folder_is_refused(
+    tmp_path, embedder, reader, seeds_copy, monkeypatch, capsys
+):
     with pytest.raises(IndexLocationError, match="is inside the articles folder"):
         QA(seeds_copy, seeds_copy / "index", embedder=embedder, answerer=reader).ask(GUAIDO_Q)
     assert not (seeds_copy / "index").exists()

@@ -119,12 +119,13 @@ def build_app(qa: QA, *, feedback_path: str | Path | None = None, n_suggestions:
             def _articles(_token, words):
                 _article_list(chat, article_status, corpus, listing, suggested, words)
 
-        private = dict(api_visibility="private")
-        take_kw = dict(queue=False, trigger_mode="multiple", show_progress="hidden", **private)
-        answer_kw = dict(concurrency_id="ask", concurrency_limit=ASK_CONCURRENCY, show_progress="hidden",
-                         trigger_mode="multiple", **private)
+        # Any: each is passed to several event listeners, whose keyword arguments have different types
+        private: dict[str, Any] = dict(api_visibility="private")
+        take_kw: dict[str, Any] = dict(queue=False, trigger_mode="multiple", show_progress="hidden", **private)
+        answer_kw: dict[str, Any] = dict(concurrency_id="ask", concurrency_limit=ASK_CONCURRENCY,
+                                         show_progress="hidden", trigger_mode="multiple", **private)
         # waiting for the suggested questions holds no lock and no reader: many pages may wait at once
-        ready_kw = dict(concurrency_id="suggest", concurrency_limit=16, **private)
+        ready_kw: dict[str, Any] = dict(concurrency_id="suggest", concurrency_limit=16, **private)
         for send in (question.submit, ask_btn.click):
             send(chat.take, [question, session], [question, chatbot, session, question_error], **take_kw).then(
                 chat.answer_pending, session, [chatbot, suggested], **answer_kw)
@@ -149,8 +150,13 @@ def build_app(qa: QA, *, feedback_path: str | Path | None = None, n_suggestions:
                       concurrency_id="index", concurrency_limit=1)
     demo.queue(default_concurrency_limit=ASK_CONCURRENCY, max_size=QUEUE_SIZE)
     calm_queue(demo)
-    demo.chat_app = chat  # type: ignore[attr-defined]
+    demo.chat_app = chat  # gr.Blocks allows new attributes; read it with chat_app(demo)
     return demo
+
+
+def chat_app(demo: gr.Blocks) -> ChatApp:
+    """The :class:`ChatApp` behind a page made by :func:`build_app` (``demo.chat_app``)."""
+    return getattr(demo, "chat_app")  # noqa: B009 -- an attribute that gr.Blocks does not declare
 
 
 def calm_queue(demo: gr.Blocks) -> None:

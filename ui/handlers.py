@@ -107,8 +107,7 @@ class ChatApp:
             folder = folder.resolve().relative_to(Path.cwd().resolve())
         except (ValueError, OSError):
             pass
-        folder = esc(folder)
-        return f"{n} article{'s' if n != 1 else ''} indexed from <code>{folder}</code>."
+        return f"{n} article{'s' if n != 1 else ''} indexed from <code>{esc(folder)}</code>."
 
     def index_changed(self) -> None:
         """After the index changed (upload, removal, a file dropped in the folder): refresh the suggested

@@ -167,7 +167,9 @@ def render_understood(question: str | None, understood: str | None, note: str | 
 
 
 def _rewritten(question: str | None, understood: str | None) -> bool:
-    return bool(understood) and question is not None and " ".join(question.split()) != " ".join(understood.split())
+    if not understood or question is None:
+        return False
+    return " ".join(question.split()) != " ".join(understood.split())
 
 
 def _cite_mark(i: int) -> str:

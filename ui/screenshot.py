@@ -17,7 +17,7 @@ from pathlib import Path
 
 from qa.config import REPO_ROOT
 from qa.engine import QA
-from ui.app import build_app, launch
+from ui.app import build_app, chat_app, launch
 
 ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
         "--disable-background-networking", "--disable-component-update", "--disable-sync"]
@@ -66,7 +66,7 @@ def main(argv: list[str] | None = None) -> int:
                 page.screenshot(path=str(args.out), full_page=True)
                 browser.close()
         finally:
-            demo.chat_app.close()
+            chat_app(demo).close()
             demo.close()
     print(f"saved {args.out}")
     return 0

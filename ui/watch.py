@@ -21,6 +21,10 @@ import os
 import threading
 from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:  # watchdog is optional: imported when the watcher starts
+    from watchdog.observers.api import BaseObserver
 
 log = logging.getLogger(__name__)
 
@@ -69,7 +73,7 @@ class FolderWatcher:
         self.mode: str | None = None
         self._dirty = threading.Event()
         self._stop = threading.Event()
-        self._observer = None
+        self._observer: BaseObserver | None = None
         self._threads: list[threading.Thread] = []
 
     # ---------------------------------------------------------------- life cycle

@@ -82,6 +82,8 @@ class NoAnswerGate:
     def load(cls, path: Path = CALIBRATION_FILE) -> NoAnswerGate | None:
         try:
             d = calibration_section(KEY, path)
+            if d is None:
+                return None
             return cls(weights=[float(w) for w in d["weights"]], bias=float(d["bias"]), threshold=float(d["threshold"]))
         except (KeyError, ValueError, TypeError):
             return None

@@ -32,7 +32,11 @@ class Answerer(Protocol):
     """
 
     name: str
-    read_depth: int
+
+    @property
+    def read_depth(self) -> int:
+        """Passages read per question (0: just the ``k`` it is given); an attribute or a property."""
+        ...
 
     def answer(self, question: str, passages: Sequence[Passage]) -> Answer:
         """Return the answer (``text=None`` when the passages do not support one)."""

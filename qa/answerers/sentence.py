@@ -99,6 +99,7 @@ class SentenceAnswerer:
             scored = []
             if cands:
                 idx = [rows[p.text[s:e]] for p, s, e in cands]
+                assert vecs is not None  # cands is not empty, so neither is rows
                 scored = self._score(q, vecs[rows[q]], cands, vecs[idx])
             answers.append(self._decide(q, ps, scored))
         return answers

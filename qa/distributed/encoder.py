@@ -164,18 +164,19 @@ def assemble(articles: Sequence[Article], first_id: int,
         raise RuntimeError(f"the Ray workers lost {len(missing)} articles (e.g. #{missing[0]})")
     chunks: list[Chunk] = []
     parts: list[np.ndarray] = []
-    dim = None
+    dim: int | None = None  # of the last article with chunks
     for pos, art in enumerate(articles):
         row = by_pos[pos]
         starts, ends = [int(s) for s in row["starts"]], [int(e) for e in row["ends"]]
         vecs = np.frombuffer(row["vectors"], dtype=np.float32)
+        row_dim = vecs.size // len(starts) if starts else 0
         if starts:
-            dim = vecs.size // len(starts)
-        if len(starts) != len(ends) or (starts and vecs.size != dim * len(starts)):
+            dim = row_dim
+        if len(starts) != len(ends) or (starts and vecs.size != row_dim * len(starts)):
             raise RuntimeError(f"the Ray workers returned a malformed row for article {art.id}")
         for s, e in zip(starts, ends, strict=True):
             chunks.append(Chunk(id=first_id + len(chunks), article_id=art.id, start=s, end=e, text=art.text[s:e]))
         if starts:
-            parts.append(vecs.reshape(len(starts), dim))
+            parts.append(vecs.reshape(len(starts), row_dim))
     vectors = np.concatenate(parts).astype(np.float32, copy=False) if parts else np.zeros((0, dim or 0), np.float32)
     return chunks, np.ascontiguousarray(vectors)

@@ -176,7 +176,7 @@ def featurize(
     return feats
 
 
-def collate_numpy(feats: Sequence[Feature]):
+def collate_numpy(feats: Sequence[Feature]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Pad a batch of features to its longest member: int64 numpy ``(input_ids, token_type_ids,
     attention_mask)``, what every backend takes."""
     n = max(len(f.input_ids) for f in feats)

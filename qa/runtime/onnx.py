@@ -25,9 +25,13 @@ import shutil
 import tempfile
 from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from qa.config import cache_dir
 from qa.errors import QAError
+
+if TYPE_CHECKING:  # torch is imported only when exporting
+    import torch
 
 log = logging.getLogger(__name__)
 
@@ -117,8 +121,8 @@ class _QuietRoot(logging.Filter):
         return record.name != "root" or record.levelno >= logging.ERROR
 
 
-def export_transformer(load_model: Callable[[], object], path: Path, inputs: Sequence[str], outputs: Sequence[str],
-                       config: Path, quantize: bool) -> None:
+def export_transformer(load_model: Callable[[], torch.nn.Module], path: Path, inputs: Sequence[str],
+                       outputs: Sequence[str], config: Path, quantize: bool) -> None:
     """Write a BERT-style float32 PyTorch module (``load_model()``, called here) to ``path`` as ONNX.
 
     Traced with padding in the batch (so no "mask is all ones" shortcut is frozen into the graph), then

@@ -147,7 +147,9 @@ class KillOnceFactory:
 
 
 @pytest.mark.slow
-def test_a_worker_killed_mid_job_is_retried_and_nothing_is_lost_or_duplicated(ray_cluster, corpus, local_index, tmp_path):
+def test_a_worker_killed_mid_job_is_retried_and_nothing_is_lost_or_duplicated(
+    ray_cluster, corpus, local_index, tmp_path
+):
     marker = tmp_path / "killed"
     articles = sorted(load_articles(corpus).articles, key=lambda a: a.id)  # the order an index embeds them in
     encoder = RayChunkEncoder(Settings(), workers=2, articles_per_batch=2, make_embedder=KillOnceFactory(marker))
@@ -156,7 +158,10 @@ def test_a_worker_killed_mid_job_is_retried_and_nothing_is_lost_or_duplicated(ra
     assert marker.exists(), "no worker was killed: the test did not test anything"
     assert int(marker.read_text()) != os.getpid()
     want = local_index.snapshot
-    assert [(c.id, c.article_id, c.start, c.end) for c in chunks] == [(c.id, c.article_id, c.start, c.end) for c in want.chunks]
+    def key(c):
+        return (c.id, c.article_id, c.start, c.end)
+
+    assert [key(c) for c in chunks] == [key(c) for c in want.chunks]
     np.testing.assert_allclose(vectors, np.stack([want.vectors.reconstruct(c.id) for c in want.chunks]), atol=ATOL)
 
 

@@ -58,7 +58,9 @@ def test_onnx_float32_returns_the_same_spans_as_torch(torch_answers):
     assert reader.backend_used == "onnx"
     for (a, texts), (b, _) in zip(got, expected, strict=False):
         assert a.text == b.text, (a.question, a.text, b.text)
-        assert [(c.article_id, c.start, c.end) for c in a.citations] == [(c.article_id, c.start, c.end) for c in b.citations]
+        assert [(c.article_id, c.start, c.end) for c in a.citations] == [
+            (c.article_id, c.start, c.end) for c in b.citations
+        ]
         assert a.score == pytest.approx(b.score, abs=1e-3)
         check_citations(a, texts)
 
@@ -96,7 +98,11 @@ def test_int8_windows_do_not_depend_on_their_batch():
 
     reader = SpanReader(backend="onnx-int8", abstain=False)
     parallel = SpanReader(backend="onnx-int8", abstain=False, num_threads=2)
-    qs = ["Who slipped out of Venezuela?", "How many countries have recognized Guaido?", "Who is the Kremlin spokesman?"]
+    qs = [
+        "Who slipped out of Venezuela?",
+        "How many countries have recognized Guaido?",
+        "Who is the Kremlin spokesman?",
+    ]
     qs = qs * (SMALL_FORWARD // len(qs) + 1)  # enough windows for the bulk path
     ps = [[passage(GUAIDO)], [passage(ARTICLE)], [passage(ARTICLE), passage(GUAIDO, article_id="a2", rank=1)]]
     ps = ps * (SMALL_FORWARD // 3 + 1)
@@ -189,7 +195,9 @@ def test_falls_back_to_torch_without_onnxruntime(tmp_path):
 def test_unknown_backend_is_a_clear_error():
     from qa.reader import SpanReader
 
-    with pytest.raises(ValueError, match="unknown reader backend 'tensorrt': use one of torch, torch-int8, onnx, onnx-int8"):
+    with pytest.raises(
+        ValueError, match="unknown reader backend 'tensorrt': use one of torch, torch-int8, onnx, onnx-int8"
+    ):
         SpanReader(backend="tensorrt")
 
 
@@ -212,7 +220,9 @@ def _hf_featurize(tok, questions, contexts, max_seq_len, stride, max_query_token
     for q in questions:
         q = " ".join(q.split())
         enc = tok(q, add_special_tokens=False, return_offsets_mapping=True)
-        qs.append(q if len(enc["input_ids"]) <= max_query_tokens else q[: enc["offset_mapping"][max_query_tokens - 1][1]])
+        if len(enc["input_ids"]) > max_query_tokens:
+            q = q[: enc["offset_mapping"][max_query_tokens - 1][1]]
+        qs.append(q)
     enc = tok(qs, list(contexts), truncation="only_second", max_length=max_seq_len, stride=stride,
               return_overflowing_tokens=True, return_offsets_mapping=True, return_token_type_ids=True, padding=False)
     out = []
@@ -221,9 +231,11 @@ def _hf_featurize(tok, questions, contexts, max_seq_len, stride, max_query_token
         ctx = [k for k, s in enumerate(seq) if s == 1]
         if not ctx:
             continue
-        offsets = [(int(o[0]), int(o[1])) if s == 1 else None for o, s in zip(enc["offset_mapping"][i], seq, strict=False)]
-        out.append((int(enc["overflow_to_sample_mapping"][i]), list(enc["input_ids"][i]), list(enc["token_type_ids"][i]),
-                    offsets, ctx[0], ctx[-1]))
+        offsets = [
+            (int(o[0]), int(o[1])) if s == 1 else None for o, s in zip(enc["offset_mapping"][i], seq, strict=False)
+        ]
+        out.append((int(enc["overflow_to_sample_mapping"][i]), list(enc["input_ids"][i]),
+                    list(enc["token_type_ids"][i]), offsets, ctx[0], ctx[-1]))
     return out
 
 
@@ -249,7 +261,8 @@ def _real_pairs(n: int = 400):
     pairs += [
         (long_q, examples[0].context),
         ("  Who   slipped\tout of\nVenezuela? ", GUAIDO),
-        ("Qui a signé le traité à Genève, et où est née Zoë Saldaña?", "Le traité fut signé à Genève par Zoë Saldaña — 1999 ½ über naïve café 東京 Ελλάδα."),
+        ("Qui a signé le traité à Genève, et où est née Zoë Saldaña?",
+         "Le traité fut signé à Genève par Zoë Saldaña — 1999 ½ über naïve café 東京 Ελλάδα."),
         ("What?", "x"),
         ("Who is it?", "   "),
     ]
@@ -271,7 +284,8 @@ def test_features_equal_those_of_transformers_on_real_text():
     pairs = _real_pairs()
     questions, contexts = [q for q, _ in pairs], [c for _, c in pairs]
     total = 0
-    for max_len, stride, max_q in ((reader.max_seq_len, reader.stride, reader.max_query_tokens), (384, 128, 64), (128, 32, 16)):
+    shapes = ((reader.max_seq_len, reader.stride, reader.max_query_tokens), (384, 128, 64), (128, 32, 16))
+    for max_len, stride, max_q in shapes:
         want = _hf_featurize(hf, questions, contexts, max_len, stride, max_q)
         got = [(f.pair_index, f.input_ids, f.token_type_ids, f.offsets, f.context_start_token, f.context_end_token)
                for f in featurize(ours, questions, contexts, max_len, stride, max_q)]

@@ -27,7 +27,9 @@ ARTICLE = (
 )
 
 
-def passage(text: str, article_id: str = "a1", start: int = 0, rank: int = 0, score: float = 1.0, title: str = "T") -> Passage:
+def passage(
+    text: str, article_id: str = "a1", start: int = 0, rank: int = 0, score: float = 1.0, title: str = "T"
+) -> Passage:
     return Passage(
         chunk_id=rank,
         article_id=article_id,
@@ -144,7 +146,9 @@ def test_long_passage_uses_windows(reader):
     body = " ".join(filler * 8)
     fact = "The peace treaty was signed in Lisbon by the two foreign ministers."
     text = body + " " + fact + " " + " ".join(filler[:2])
-    windows = featurize(reader.tokenizer, ["Where was the peace treaty signed?"], [text], reader.max_seq_len, reader.stride)
+    windows = featurize(
+        reader.tokenizer, ["Where was the peace treaty signed?"], [text], reader.max_seq_len, reader.stride
+    )
     assert len(windows) >= 5
     ans = reader.answer("Where was the peace treaty signed?", [passage(text, start=100)])
     assert ans.found and "Lisbon" in ans.text
@@ -310,7 +314,8 @@ def test_edge_repair_drops_a_question_word_glued_to_a_name():
     a, b = text.index("Portugal"), text.index(",")
     q = "Who is the trade delegate to Portugal?"
     assert text[slice(*repair_span(text, a, b, q))] == "Maria Lopez"
-    assert text[slice(*repair_span(text, a, b, "Who met the unions?"))] == "Portugal Maria Lopez"  # no evidence it is glued
+    # no evidence it is glued
+    assert text[slice(*repair_span(text, a, b, "Who met the unions?"))] == "Portugal Maria Lopez"
     reader = _typed_reader()
     p, cands = _cands(reader, text, [("Portugal Maria Lopez", 5.0)])
     ans = reader.decide(q, [p], cands)

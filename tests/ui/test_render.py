@@ -140,7 +140,9 @@ def test_the_copy_text_is_plain_with_citations_as_text():
     evil = span_answer("said", text="T\n\nThe mayor <script>x()</script> said **yes**.")
     assert "<script" not in render_reply(evil, "q", "q")
     nothing = Answer(question="q", text=None, score=0.1, passages=[passage()])
-    assert reply_text(nothing).startswith("The articles don't say.\n\nClosest passages:\n1. Storm Hits Coast (storm.txt)")
+    assert reply_text(nothing).startswith(
+        "The articles don't say.\n\nClosest passages:\n1. Storm Hits Coast (storm.txt)"
+    )
 
 
 def test_an_error_is_marked_as_an_error():
