@@ -24,7 +24,7 @@ import pickle
 import random
 import sys
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -166,8 +166,7 @@ def fit(pos: list[Answer], neg: list[Answer], refs: list[list[str]], n_features:
     gate = NoAnswerGate(weights, bias, 0.5)
     probs_neg = sorted(probability(gate, a) for a in neg)
     grid = sorted(set([probability(gate, a) for a in pos] + probs_neg))
-    gate.threshold = float(next(t for t in grid if np.mean([p < t for p in probs_neg]) >= min_refusal))
-    return gate
+    return replace(gate, threshold=float(next(t for t in grid if np.mean([p < t for p in probs_neg]) >= min_refusal)))
 
 
 def main(argv: list[str] | None = None) -> int:
