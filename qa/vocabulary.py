@@ -265,7 +265,7 @@ def vocabulary(qa: QA) -> Vocabulary:
         snap = qa.snapshot
     except Exception:  # an unusable index: capitalisation rules alone
         return EMPTY_VOCABULARY
-    gen = getattr(snap, "generation", None)
+    gen = snap.generation
     with _vocab_lock:
         cached = _vocab.get(qa)
         if cached is not None and cached[0] == gen:

@@ -277,6 +277,9 @@ class CrashingReader:
             self._check(q)
         return self.reader.answer_many(questions, passages_per_question)
 
+    def describe(self):
+        return self.reader.describe()
+
 
 @pytest.mark.slow
 def test_questions_that_make_the_reader_fail_are_recorded_per_row(seed_qa, tmp_path):

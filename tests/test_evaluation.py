@@ -368,3 +368,15 @@ def test_eval_cli_on_squad_json_indexes_the_paragraphs(capsys, monkeypatch, embe
         assert sb1["f1"] == 1.0
     md = (tmp_path / "dev-report.md").read_text()
     assert md.startswith(f"# Evaluation of `{path}`") and "| answerer |" in md
+
+
+def test_a_report_names_the_reader_and_gate_settings_that_decided(seed_qa):
+    """The shipped answerer is the reader behind the gate: the report's parameters are both of theirs,
+    read through the answerer's own description, not probed from the outer object."""
+    from qa.evaluation.score import describe_setup
+
+    setup = describe_setup(seed_qa, 5)
+    params = setup["answerer_parameters"]
+    assert setup["answerer"] == "span-reader+gate" and setup["embedder"] == seed_qa.embedder.name
+    assert params["abstain"] is False and isinstance(params["null_threshold"], float)
+    assert set(params["gate"]) == {"weights", "bias", "threshold"} and 0 < params["gate"]["threshold"] < 1

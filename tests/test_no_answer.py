@@ -71,6 +71,9 @@ class _AlwaysAnswers:
     def answer_many(self, questions, passages_per_question):
         return [self.fixed for _ in questions]
 
+    def describe(self):
+        return {"fixed": True}
+
 
 def test_gated_answerer_refuses_or_rescores():
     gate = NoAnswerGate([1.0, 5.0, 0.0], -3.0, 0.5)
@@ -79,6 +82,9 @@ def test_gated_answerer_refuses_or_rescores():
     proposed = _answer(0.9, 0.9, 1.0)
     gated = GatedAnswerer(_AlwaysAnswers(proposed), gate)
     assert isinstance(gated, Answerer) and gated.read_depth == 0 and gated.name == "fixed+gate"
+    # a report names what decides the answers: the wrapped answerer's settings and the gate's
+    assert gated.describe() == {"fixed": True, "gate": {"weights": list(gate.weights), "bias": gate.bias,
+                                                        "threshold": gate.threshold}}
     strong = gated.answer("q", [])
     assert strong.text == "xxx" and strong.score == strong.citations[0].score > 0.5
     assert proposed.score == 0.9 and proposed.citations[0].score == 0.9  # a new answer; the reader's is untouched

@@ -23,6 +23,7 @@ import math
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import Any
 
 from qa.answerers.answer_types import defined_name, describes
 from qa.answerers.calibration import calibration_section
@@ -121,6 +122,10 @@ class GatedAnswerer:
 
     def answer(self, question: str, passages: Sequence[Passage]) -> Answer:
         return self._apply(self.inner.answer(question, passages))
+
+    def describe(self) -> dict[str, Any]:
+        return {**self.inner.describe(), "gate": {"weights": list(self.gate.weights), "bias": self.gate.bias,
+                                                  "threshold": self.gate.threshold}}
 
     def answer_many(self, questions: Sequence[str], passages_per_question: Sequence[Sequence[Passage]]) -> list[Answer]:
         return [self._apply(a) for a in self.inner.answer_many(questions, passages_per_question)]

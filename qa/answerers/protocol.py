@@ -14,7 +14,7 @@ exactly, and the "the articles do not say" response.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Protocol, runtime_checkable
+from typing import Any, Protocol, runtime_checkable
 
 from qa.types import Answer, Citation, Passage
 
@@ -40,6 +40,10 @@ class Answerer(Protocol):
 
     def answer(self, question: str, passages: Sequence[Passage]) -> Answer:
         """Return the answer (``text=None`` when the passages do not support one)."""
+        ...
+
+    def describe(self) -> dict[str, Any]:
+        """The settings and calibrated values that decide its answers (JSON-ready), for reports."""
         ...
 
     def answer_many(self, questions: Sequence[str], passages_per_question: Sequence[Sequence[Passage]]

@@ -13,6 +13,7 @@ the answer is "not in the articles". It is the fallback when no trained span rea
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 
@@ -38,6 +39,9 @@ class SentenceAnswerer:
 
     name = "sentence"
     read_depth = 0  # reads the k passages it is given
+
+    def describe(self) -> dict[str, Any]:
+        return {"threshold": self.threshold}
 
     def __init__(self, embedder: Embedder, threshold: float | None = None, overlap_weight: float = 0.5,
                  max_passages: int = 5) -> None:

@@ -95,7 +95,7 @@ def _round(x: float | None, nd: int = 4) -> float | None:
 def doc_keys(article) -> set[str]:
     """The names a gold ``doc_id`` may use for an article: id, source, record id, file name."""
     keys = {article.id}
-    for src in (article.source, *getattr(article, "duplicates", ())):
+    for src in (article.source, *article.duplicates):
         keys.add(src)
         path, _, record = src.partition("#")
         if record:
@@ -195,18 +195,13 @@ def describe_setup(engine, k: int) -> dict[str, Any]:
     answerer = engine.answerer
     snap = engine.snapshot
     manifest = snap.manifest
-    config = getattr(answerer, "config", None)
-    details = {name: getattr(answerer, name) for name in
-               ("null_threshold", "threshold", "rank_weight", "max_seq_len", "stride", "max_answer_tokens")
-               if isinstance(getattr(answerer, name, None), (int, float))}
     return {
         "package_version": package.__version__,
         "settings": {**engine.settings.to_dict(), "k": k},
-        "answerer": getattr(answerer, "name", type(answerer).__name__),
+        "answerer": answerer.name,
         "answerer_class": f"{type(answerer).__module__}.{type(answerer).__qualname__}",
-        "answerer_parameters": details,
-        "answerer_config": config if isinstance(config, dict) else None,
-        "embedder": getattr(engine.embedder, "name", type(engine.embedder).__name__),
+        "answerer_parameters": answerer.describe(),
+        "embedder": engine.embedder.name,
         "index": {
             "embedder": dict(manifest.embedder),
             "splitter": dict(manifest.splitter),

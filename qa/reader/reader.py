@@ -317,6 +317,11 @@ class SpanReader:
 
     # ---------------------------------------------------------------- answering
 
+    def describe(self) -> dict[str, Any]:
+        return {"backend": self.backend, "abstain": self.abstain, "null_threshold": self.null_threshold,
+                "rank_weight": self.rank_weight, "rerank_weight": self.rerank_weight, "read_depth": self.read_depth,
+                "max_seq_len": self.max_seq_len, "stride": self.stride, "max_answer_tokens": self.max_answer_tokens}
+
     def answer(self, question: str, passages: Sequence[Passage]) -> Answer:
         return self.answer_many([question], [passages])[0]
 
