@@ -21,12 +21,15 @@ import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import qa as package
 from qa.answer_file import AnswerWriter, answer_row
 from qa.errors import QAError
 from qa.textio import Question, Warn, warn_stderr
+
+if TYPE_CHECKING:  # the engine loads models: `import qa.cli` (which imports this) must not
+    from qa.engine import QA
 
 DEFAULT_BATCH_SIZE = 32
 
@@ -68,7 +71,7 @@ def ask_batch(engine, texts: Sequence[str], k: int | None = None) -> list[tuple[
     return out
 
 
-def answer_batch(engine, questions: Sequence[Question], k: int | None = None) -> list[dict[str, Any]]:
+def answer_batch(engine: QA, questions: Sequence[Question], k: int | None = None) -> list[dict[str, Any]]:
     """Output rows for ``questions``, answered together (see :func:`ask_batch`)."""
     results = ask_batch(engine, [q.question for q in questions], k=k)
     return [answer_row(q, a, err) for q, (a, err, _) in zip(questions, results, strict=True)]
@@ -102,7 +105,8 @@ class BatchSummary:
                 f"articles, {self.errors} failed{skipped}")
 
 
-def run_batch(engine, questions: Sequence[Question], output: str | Path, *, k: int | None = None,
+def run_batch(engine: QA | Callable[[], QA] | None, questions: Sequence[Question], output: str | Path, *,
+              k: int | None = None,
               batch_size: int = DEFAULT_BATCH_SIZE, overwrite: bool = False, progress: bool = True,
               warn: Warn | None = warn_stderr,
               answer_batches: Callable[[list[list[Question]]], Iterable[list[dict[str, Any]]]] | None = None,
@@ -129,12 +133,17 @@ def run_batch(engine, questions: Sequence[Question], output: str | Path, *, k: i
         batches = [todo[b:b + batch_size] for b in range(0, len(todo), batch_size)]
         results: Iterable[list[dict[str, Any]]]
         if answer_batches is None:
-            if todo and callable(engine) and not hasattr(engine, "ask_many"):
+            loaded: QA | None = None
+            if todo and callable(engine):  # a factory: the engine loads only when there is work
                 t_load = time.perf_counter()
-                engine = engine()
+                loaded = engine()
                 summary.startup_seconds = time.perf_counter() - t_load
                 t0 += summary.startup_seconds  # the rate is of answering, not of loading
-            results = (answer_batch(engine, chunk, k=k) for chunk in batches)
+            elif not callable(engine):
+                loaded = engine
+            if todo and loaded is None:
+                raise QAError("nothing to answer with: give run_batch an engine or answer_batches")
+            results = (answer_batch(loaded, chunk, k=k) for chunk in batches) if loaded is not None else iter(())
         else:
             results = answer_batches(batches) if batches else iter(())
         bar = progress_bar(len(todo), progress)
