@@ -410,7 +410,7 @@ def test_a_row_is_a_projection_of_the_answer_record():
     """One serialisation of an answer (qa.textio.answer_record); the batch row keeps its answer, score and
     citations (without the citation's scores) in the row's own order."""
     text = "Guaido went to Colombia."
-    p = Passage(0, "a1", "Title", "a.txt", 10, 10 + len(text), text, 1.0, 1)
+    p = Passage(0, "a1", "Title", "a.txt", 10, 10 + len(text), text, 1.0, 1, date="2024-03-12", date_source="dateline")
     answer = Answer("Where did Guaido go?", "Colombia", 0.71234567, [cite(p, 15, 23, 0.7)], [p])
     record = answer_record(answer)
     row = answer_row(Question("q1", "Where did he go?", 1), answer)
@@ -420,7 +420,8 @@ def test_a_row_is_a_projection_of_the_answer_record():
     scores = ("score", "passage_dense_score")
     assert row["citations"] == [{k: v for k, v in c.items() if k not in scores} for c in record["citations"]]
     assert row["citations"][0] == {"article_id": "a1", "title": "Title", "source": "a.txt", "start": 25, "end": 33,
-                                   "passage": text, "passage_start": 10, "passage_end": 10 + len(text)}
+                                   "passage": text, "passage_start": 10, "passage_end": 10 + len(text),
+                                   "date": "2024-03-12", "date_source": "dateline"}
 
 
 def test_single_machine_batch_knows_nothing_of_ray():
