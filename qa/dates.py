@@ -46,9 +46,10 @@ _WEEKDAY = r"(?:mon|tues?|wed(?:nes)?|thu(?:rs?)?|fri|sat(?:ur)?|sun)(?:day)?\.?
 _DATE = (rf"(?:{_MONTH}\s+{_DAY}(?:,?\s+{_YEAR})?|{_DAY}\s+(?:of\s+)?{_MONTH}(?:,?\s+{_YEAR})?"
          rf"|{_YEAR}-\d{{2}}-\d{{2}})")
 # "LONDON, March 12 (Reuters) -", "NEW YORK, 12 March 2024 -", "Paris, March 12, 2024 —": a place in capitals
-# (or capitalised words), the date, then an agency in brackets or a dash
+# (or capitalised words: case-sensitive, so that a sentence's opening words are not taken for one), the date,
+# then an agency in brackets or a dash
 _DATELINE = re.compile(
-    rf"^\s*(?:[A-Z][A-Za-z.'\-]*(?:\s+[A-Z][A-Za-z.'\-]*){{0,3}}\s*(?:\([^)\n]{{1,40}}\))?,\s*)"
+    rf"^\s*(?:(?-i:[A-Z][A-Za-z.'\-]*(?:\s+[A-Z][A-Za-z.'\-]*){{0,3}})\s*(?:\([^)\n]{{1,40}}\))?,\s*)"
     rf"(?:{_WEEKDAY})?(?P<date>{_DATE})\s*(?:\([^)\n]{{1,40}}\)\s*)?(?:[-–—:]|$)",
     re.IGNORECASE)
 # a line that is a date and nothing much else: "12 March 2024", "Published: Tuesday, March 12, 2024 10:30 GMT"

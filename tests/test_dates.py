@@ -85,6 +85,7 @@ def test_a_dateline_at_the_top_of_the_text_gives_the_date(tmp_path, text, expect
     "Bridge approved\nMarch 2024\n\nThe council met.",  # no day
     "One\nTwo\nThree\nFour\nFive\n12 March 2024\nThe council met.",  # too far from the top
     "Bridge approved\n12 March\n\nThe council met.",  # a bare date line without its year
+    "Bridge approved\n\nin the end, March 12 - the day of the vote - was calm.",  # not a place before the date
 ])
 def test_dates_that_are_not_a_dateline_are_left_alone(tmp_path, text):
     a = _folder(tmp_path, {"a.txt": text})["a.txt"]
