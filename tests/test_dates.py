@@ -61,6 +61,13 @@ def test_an_html_page_s_metadata_gives_its_date(tmp_path, head, body, expected):
     assert html_date(_html(head, body)).date == expected
 
 
+def test_an_html_page_without_date_metadata_falls_back_to_its_dateline(tmp_path):
+    body = ("<p>WASHINGTON, 4 July 2022 - The council approved the new bridge on Monday after a long debate "
+            "about its cost to the town.</p>")
+    a = _folder(tmp_path, {"page.html": _html(body=body)})["page.html"]
+    assert (a.date, a.date_source) == ("2022-07-04", "dateline")
+
+
 def test_a_date_in_an_html_page_s_text_is_not_metadata():
     page = _html(body="<p>Officials met on 2019-05-05 to discuss the bridge and its cost to the old town.</p>")
     assert html_date(page) is None
