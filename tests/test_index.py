@@ -486,6 +486,20 @@ def test_an_index_written_before_dates_loads_and_gains_them_at_the_next_refresh_
     assert fresh.refresh() is None and spy.calls == []
 
 
+def test_an_index_written_before_dates_embeds_only_the_new_article_of_the_update_that_dates_it(tmp_path, embedder):
+    folder = write_articles(tmp_path / "a", ARTICLES)
+    _sync(_index(tmp_path, embedder), folder)
+    _strip_dates(tmp_path / "v" / "gen-000001")
+    (folder / "delta.txt").write_text("Delta election\n\nVoters in Delta chose a new mayor, Ana Ruiz.")
+    spy = CountingEmbedder(embedder)
+    index = _index(tmp_path, spy)
+    report = _sync(index, folder)
+    assert report.added and report.unchanged == 3 and report.updated == []
+    assert "Ana Ruiz" in " ".join(spy.embedded()) and "Rotterdam" not in " ".join(spy.embedded())
+    snap = index.load()
+    assert not snap.manifest.undated and all(a.date_source == "file time" for a in snap.articles.values())
+
+
 # ------------------------------------------------------------------ approximate search above a threshold
 SHARED_SQUAD = Path(__file__).resolve().parent.parent.parent / "shared" / "data" / "squad"
 SQUAD = Path(os.environ.get("QA_SQUAD_DIR", SHARED_SQUAD)) / "squad11"
