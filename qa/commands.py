@@ -145,11 +145,12 @@ def format_article(article: Article) -> str:
 
 
 def find_article(articles: dict[str, Article], wanted: str) -> Article:
-    """The article whose id is ``wanted`` (or whose source is, e.g. ``storm.txt`` or ``feed.jsonl#3``); else a
-    :class:`QAError` naming close matches, or saying how to find ids."""
+    """The article whose id is ``wanted`` (or whose source is, e.g. ``storm.txt`` or ``feed.jsonl#3``, or one of
+    its duplicates' paths); else a :class:`QAError` naming close matches, or saying how to find ids."""
     if wanted in articles:
         return articles[wanted]
-    by_source = {a.source: a for a in articles.values()}
+    # a duplicate is indexed once, under its first path: its other paths lead to it too
+    by_source = {path: a for a in articles.values() for path in (*a.duplicates, a.source)}
     if wanted in by_source:
         return by_source[wanted]
     keys = [*articles, *by_source]

@@ -228,3 +228,17 @@ def test_show_of_an_unknown_id_is_one_line_naming_close_matches_or_how_to_find_i
     assert code == 2 and "close matches: feed.jsonl#v1" in err
     code, out, err = _run(capsys, "show", "zzzzzzzz", *where)
     assert code == 2 and err.count("\n") == 1 and "qa ask --json" in err and "Traceback" not in err
+
+
+def test_find_article_by_id_source_or_a_duplicate_s_path_and_the_duplicates_are_shown():
+    from qa.commands import find_article, format_article
+    from qa.types import Article
+
+    a = Article("a1b2c3", "Storm", "Storm\n\nA storm hit.", "storm.txt", "h", ("copy/storm.txt",), "2024-03-12",
+                "metadata")
+    arts = {a.id: a}
+    assert find_article(arts, "a1b2c3") is find_article(arts, "storm.txt") is find_article(arts, "copy/storm.txt") is a
+    out = format_article(a)
+    assert out.splitlines() == ["Title:  Storm", "Date:   2024-03-12 (from the article's metadata)",
+                                "Source: storm.txt", "Id:     a1b2c3", "Also:   copy/storm.txt", "", "Storm", "",
+                                "A storm hit."]
