@@ -2,7 +2,9 @@
 read back to resume.
 
 Rows: ``id, question, answer, no_answer, score, citations, error`` (a projection of
-:func:`qa.textio.answer_record`); the CSV adds the first citation's columns. After each batch its rows are
+:func:`qa.textio.answer_record`; each citation carries its article's ``date`` and ``date_source``); the CSV
+adds the first citation's columns, its date last (after the columns that earlier versions wrote, which an
+answers file written by one of them keeps when a run resumes into it). After each batch its rows are
 appended as whole lines, flushed and fsynced, so an interrupted run (Ctrl-C, ``kill -9``) loses at most the
 batch in flight. Reopening the file reads the rows back, after cutting off a half-written last row.
 """
@@ -23,10 +25,13 @@ from qa.textio import Question, Warn, answer_record, jsonl_bytes, lines, warn_st
 from qa.types import Answer
 
 OUTPUT_SUFFIXES = (".jsonl", ".csv")
-CSV_COLUMNS = ["id", "question", "answer", "no_answer", "score", "article_id", "title", "source", "start", "end",
-               "passage", "citations", "error"]
+#: the columns written before article dates: a file with them is resumed in them
+CSV_COLUMNS_UNDATED = ["id", "question", "answer", "no_answer", "score", "article_id", "title", "source", "start",
+                       "end", "passage", "citations", "error"]
+CSV_COLUMNS = [*CSV_COLUMNS_UNDATED, "date", "date_source"]
 #: the fields of a citation in a row (the answer record's citation without its score)
-CITATION_FIELDS = ("article_id", "title", "source", "start", "end", "passage", "passage_start", "passage_end")
+CITATION_FIELDS = ("article_id", "title", "source", "start", "end", "passage", "passage_start", "passage_end",
+                   "date", "date_source")
 
 
 def answer_row(q: Question, answer: Answer | None = None, error: str | None = None) -> dict[str, Any]:
@@ -42,12 +47,12 @@ def answer_row(q: Question, answer: Answer | None = None, error: str | None = No
         "answer": record["answer"],
         "no_answer": record["answer"] is None,
         "score": round(float(record["score"]), 6),
-        "citations": [{k: c[k] for k in CITATION_FIELDS} for c in record["citations"]],
+        "citations": [{k: c.get(k) for k in CITATION_FIELDS} for c in record["citations"]],
         "error": None,
     }
 
 
-def _csv_record(row: dict[str, Any]) -> list[str]:
+def _csv_record(row: dict[str, Any], columns: Sequence[str] = CSV_COLUMNS) -> list[str]:
     c = row["citations"][0] if row["citations"] else {}
     values = {
         **{k: row[k] for k in ("id", "question")},
@@ -58,8 +63,9 @@ def _csv_record(row: dict[str, Any]) -> list[str]:
         "start": c.get("start", ""), "end": c.get("end", ""), "passage": c.get("passage", ""),
         "citations": json.dumps(row["citations"], ensure_ascii=False) if row["citations"] else "",
         "error": row["error"] or "",
+        "date": c.get("date") or "", "date_source": c.get("date_source") or "",
     }
-    return [str(values[k]) for k in CSV_COLUMNS]
+    return [str(values[k]) for k in columns]
 
 
 def _row_from_csv(record: dict[str, str]) -> dict[str, Any]:
@@ -89,6 +95,7 @@ class AnswerWriter:
         self.warn = warn or (lambda m: None)
         self.rows: dict[str, dict[str, Any]] = {}
         self._order: list[str] = []
+        self.columns = CSV_COLUMNS  # a resumed file keeps the columns it was begun with
         if self.path.parent and not self.path.parent.is_dir():
             raise QAError(f"the folder of the output '{self.path}' does not exist; create it first")
         self._f = open(self.path, "ab")
@@ -98,6 +105,7 @@ class AnswerWriter:
         else:
             self._recover()
         if self.format == ".csv" and self._f.tell() == 0:
+            self.columns = CSV_COLUMNS
             self._write_bytes(self._csv_bytes([CSV_COLUMNS]))
 
     # -- reading back
@@ -160,9 +168,10 @@ class AnswerWriter:
         if not text:
             return []
         reader = csv.DictReader(io.StringIO(text, newline=""))
-        if reader.fieldnames != CSV_COLUMNS:
+        if reader.fieldnames not in (CSV_COLUMNS, CSV_COLUMNS_UNDATED):
             raise QAError(f"'{self.path}' does not have the columns qa batch writes ({', '.join(CSV_COLUMNS)}); "
                           "choose another output or pass --overwrite")
+        self.columns = list(reader.fieldnames)
         try:
             return [_row_from_csv(r) for r in reader]
         except (csv.Error, ValueError, TypeError) as e:
@@ -199,7 +208,7 @@ class AnswerWriter:
         if self.format == ".jsonl":
             data = jsonl_bytes(rows)
         else:
-            data = self._csv_bytes([_csv_record(r) for r in rows])
+            data = self._csv_bytes([_csv_record(r, self.columns) for r in rows])
         self._write_bytes(data)
         for r in rows:
             if r["id"] not in self.rows:
@@ -219,7 +228,7 @@ class AnswerWriter:
         if self.format == ".jsonl":
             data = jsonl_bytes(rows)
         else:
-            data = self._csv_bytes([CSV_COLUMNS] + [_csv_record(r) for r in rows])
+            data = self._csv_bytes([self.columns] + [_csv_record(r, self.columns) for r in rows])
         atomic_write(self.path, data)
         self._f.close()
         self._f = open(self.path, "ab")

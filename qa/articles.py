@@ -10,7 +10,10 @@ offsets into the file. Markdown is converted to the text a reader sees (markdown
 or list marks, links as their words), and offsets are offsets into that converted text. HTML is turned
 into the article's text with trafilatura (boilerplate, scripts, styles and navigation removed). JSON
 holds an object or a list of objects, JSONL one object a line, each with ``text`` (or
-``content``/``body``) and optionally ``title`` and ``id``.
+``content``/``body``) and optionally ``title``, ``id`` and a date (``date``, ``published``, ``pubDate``, ...).
+
+Each article gets its publication date (:mod:`qa.dates`): from a JSON record's date field or an HTML page's
+metadata, else from a dateline at the top of its text, else the file's modification time, marked as such.
 """
 
 from __future__ import annotations
@@ -22,10 +25,12 @@ import os
 import re
 import stat
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
+from datetime import date
 from pathlib import Path
 from typing import Any
 
+from qa.dates import ArticleDate, dateline_date, file_date, html_date, record_date
 from qa.errors import ArticlesNotFoundError
 from qa.types import Article
 
@@ -220,10 +225,10 @@ def _record_article(record: Any, source: str, where: str) -> Article:
     # a title is shown in every citation: a long one is cut like a title taken from the text
     title = _clean_json_string(title.strip()[:TITLE_MAX_CHARS].strip())
     text = _clean_json_string(text)
-    return make_article(source, title or title_from_text(text), text)
+    return make_article(source, title or title_from_text(text), text, record_date(record))
 
 
-def make_article(source: str, title: str, text: str) -> Article:
+def make_article(source: str, title: str, text: str, dated: ArticleDate | None = None) -> Article:
     if not text.strip():
         raise ArticleFileError("is empty")
     return Article(
@@ -232,7 +237,18 @@ def make_article(source: str, title: str, text: str) -> Article:
         text=text,
         source=source,
         content_hash=content_hash(title or source, text),
+        date=dated.date if dated else None,
+        date_source=dated.source if dated else None,
     )
+
+
+def with_date(article: Article, mtime: float) -> Article:
+    """``article`` with a date: its own (from metadata), else its dateline's, else the file time ``mtime``'s."""
+    if article.date is not None:
+        return article
+    saved = file_date(mtime)
+    dated = dateline_date(article.text, date.fromisoformat(saved.date)) or saved
+    return replace(article, date=dated.date, date_source=dated.source)
 
 
 def read_bytes_capped(path: Path, max_bytes: int) -> bytes:
@@ -276,10 +292,19 @@ def read_file(path: Path, source: str, max_bytes: int = DEFAULT_MAX_BYTES) -> tu
     Raises :class:`ArticleFileError` when the whole file is unusable.
     """
     raw = decode_text(read_bytes_capped(path, max_bytes))
+    articles, problems = _read_articles(raw, path, source)
+    try:
+        mtime = path.stat().st_mtime
+    except OSError as e:  # vanished since it was read
+        raise ArticleFileError(f"cannot be read ({e.strerror or e}); a vanished file?") from e
+    return [with_date(a, mtime) for a in articles], problems
+
+
+def _read_articles(raw: str, path: Path, source: str) -> tuple[list[Article], list[str]]:
     suffix = path.suffix.lower()
     if suffix in HTML_SUFFIXES:
         title, text = html_to_text(raw)
-        return [make_article(source, title or title_from_text(text), text)], []
+        return [make_article(source, title or title_from_text(text), text, html_date(raw))], []
     if suffix in JSON_SUFFIXES:
         try:
             payload = _parse_json(raw)

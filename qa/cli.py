@@ -2,6 +2,7 @@
 
     qa index [--articles DIR] [--index DIR] [--force] [--ray [ADDRESS]]   # build or update the index
     qa ask "Who is Venezuela's opposition leader?" [--json] [-k N]        # answer one question
+    qa show ARTICLE_ID                                                    # one article: title, date, source, text
     qa batch questions.txt -o answers.jsonl [--ray [ADDRESS]]             # answer a file of questions
     qa eval gold.jsonl [--report PATH]                                    # measure answer quality
     qa feedback-to-gold feedback.jsonl -o gold.jsonl                      # the chat's thumbs as gold questions
@@ -65,6 +66,13 @@ def build_parser() -> argparse.ArgumentParser:
     _add_folders(p)
     p.add_argument("-k", type=int, default=None, metavar="N", help="how many passages to retrieve (default 5)")
     p.add_argument("--json", action="store_true", help="print the answer, citations and passages as JSON")
+
+    p = sub.add_parser("show", help="show one article: its title, date, source and text",
+                       description="Print the indexed article ARTICLE_ID (as a citation names it; its file path "
+                                   "relative to the articles folder works too): title, publication date and where "
+                                   "it came from, source file, and text. The index is refreshed first when needed.")
+    p.add_argument("article_id", metavar="ARTICLE_ID", help="the article's id, e.g. from qa ask's citations")
+    _add_folders(p)
 
     p = sub.add_parser("batch", help="answer a file of questions",
                        description="Answer every question in INPUT (.txt one per line, .csv with a 'question' "

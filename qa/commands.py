@@ -10,6 +10,7 @@ Two optional extras are imported inside the commands that use them: Ray (``qa in
 
 from __future__ import annotations
 
+import difflib
 import json
 import logging
 import sys
@@ -24,7 +25,7 @@ from qa.evaluation.report import report_base, summary_table, write_report
 from qa.evaluation.score import evaluate
 from qa.feedback import feedback_to_gold
 from qa.textio import answer_record, read_questions
-from qa.types import confidence_level
+from qa.types import Article, confidence_level, date_label
 
 #: asked once before a batch, so that loading the models is not counted as answering
 WARM_UP_QUESTION = "What is this article about?"
@@ -85,15 +86,23 @@ def format_answer(answer) -> str:
             lines.append("")
             lines.append("Closest passages:")
             for p in answer.passages[:3]:
-                lines.append(f"  - {p.title} [{p.source}, chars {p.start}-{p.end}]: {_short(p.text)}")
+                lines.append(f"  - {p.title}{_dated(p.date, p.date_source)} [{p.source}, chars {p.start}-{p.end}]: "
+                             f"{_short(p.text)}")
         return "\n".join(lines)
     # an evidence sentence is labelled as such, so nobody takes it for a short answer
     lines.append(f"{'From the article' if answer.kind == 'evidence' else 'Answer'}: {answer.text}")
     lines.append(f"Confidence: {confidence_level(answer.score)} ({answer.score:.2f})")
     for i, c in enumerate(answer.citations, 1):
-        lines.append(f"[{i}] {c.title} ({c.source}, article {c.article_id}, chars {c.start}-{c.end})")
+        lines.append(f"[{i}] {c.title}{_dated(c.date, c.date_source)} ({c.source}, article {c.article_id}, "
+                     f"chars {c.start}-{c.end})")
         lines.append(f"    {_short(answer.context if i == 1 and answer.context else c.passage)}")
     return "\n".join(lines)
+
+
+def _dated(date: str | None, date_source: str | None) -> str:
+    """`` · 2024-03-12`` after a title (`` · 2024-03-12 (file date)`` when only the file time is known)."""
+    label = date_label(date, date_source)
+    return f" · {label}" if label else ""
 
 
 def _short(text: str, n: int = 240) -> str:
@@ -114,6 +123,50 @@ def cmd_ask(args) -> int:
     # answered from an intact older generation after damage: update from it now, with the answer already out
     sys.stdout.flush()
     engine.finish_update()
+    return 0
+
+
+# ---------------------------------------------------------------------------------------------- qa show
+
+#: how many close matches an unknown article id lists
+CLOSE_MATCHES = 5
+
+
+def format_article(article: Article) -> str:
+    """An article for the terminal: title, date and where it came from, source file, id, then its text."""
+    when = {None: "unknown", "metadata": f"{article.date} (from the article's metadata)",
+            "dateline": f"{article.date} (from its dateline)",
+            "file time": f"{article.date} (file date: when the file was last modified; the article gives none)",
+            }.get(article.date_source, f"{article.date} ({article.date_source})")
+    lines = [f"Title:  {article.title}", f"Date:   {when}", f"Source: {article.source}", f"Id:     {article.id}"]
+    if article.duplicates:
+        lines.append(f"Also:   {', '.join(article.duplicates)}")
+    return "\n".join([*lines, "", article.text])
+
+
+def find_article(articles: dict[str, Article], wanted: str) -> Article:
+    """The article whose id is ``wanted`` (or whose source is, e.g. ``storm.txt`` or ``feed.jsonl#3``, or one of
+    its duplicates' paths); else a :class:`QAError` naming close matches, or saying how to find ids."""
+    if wanted in articles:
+        return articles[wanted]
+    # a duplicate is indexed once, under its first path: its other paths lead to it too
+    by_source = {path: a for a in articles.values() for path in (*a.duplicates, a.source)}
+    if wanted in by_source:
+        return by_source[wanted]
+    keys = [*articles, *by_source]
+    close = [k for k in keys if k.startswith(wanted)] if wanted else []
+    close = close or difflib.get_close_matches(wanted, keys, CLOSE_MATCHES)
+    if close:
+        shown = ", ".join(f"{k} ({articles[k].source})" if k in articles else k for k in close[:CLOSE_MATCHES])
+        raise QAError(f"no article '{wanted}'; close matches: {shown}")
+    raise QAError(f"no article '{wanted}'; an answer's citations name article ids (`qa ask QUESTION` or "
+                  "`qa ask --json`), and a file's path relative to the articles folder works too")
+
+
+def cmd_show(args) -> int:
+    """``qa show ARTICLE_ID``: print one indexed article with its title, date, source and text."""
+    engine = _engine(args)
+    print(format_article(find_article(dict(engine.snapshot.articles), args.article_id.strip())))
     return 0
 
 
@@ -232,5 +285,5 @@ def cmd_chat(args) -> int:
     return 0
 
 
-COMMANDS = {"index": cmd_index, "ask": cmd_ask, "batch": cmd_batch, "eval": cmd_eval, "chat": cmd_chat,
-            "feedback-to-gold": cmd_feedback_to_gold, "prepare": cmd_prepare}
+COMMANDS = {"index": cmd_index, "ask": cmd_ask, "show": cmd_show, "batch": cmd_batch, "eval": cmd_eval,
+            "chat": cmd_chat, "feedback-to-gold": cmd_feedback_to_gold, "prepare": cmd_prepare}

@@ -194,7 +194,9 @@ class QA:
             recovered = snap is not None and snap.generation != live  # CURRENT is damaged: an older generation loaded
             if not recovered:
                 self._deferred = None
-            if not force and usable and not recovered and snap is not None and snap.fingerprint == fingerprint:
+            # an index written before dates were recorded is updated once even when no file changed
+            current = snap is not None and snap.fingerprint == fingerprint and not snap.manifest.undated
+            if not force and usable and not recovered and current:
                 self._set_snapshot(snap)
                 return None
             can_wait = not (answering and usable)

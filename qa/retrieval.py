@@ -87,7 +87,7 @@ class HybridRetriever:
             out.append(Passage(
                 chunk_id=cid, article_id=art.id, title=art.title, source=art.source,
                 start=chunk.start, end=chunk.end, text=chunk.text, score=score, rank=rank,
-                dense_score=dense.get(cid), lexical_score=lex.get(cid),
+                dense_score=dense.get(cid), lexical_score=lex.get(cid), date=art.date, date_source=art.date_source,
             ))
         return out
 

@@ -25,6 +25,12 @@ EVIDENCE = "evidence"
 HIGH = 0.8
 MEDIUM = 0.5
 
+#: :attr:`Article.date_source` values (:mod:`qa.dates` finds the dates): from the article's metadata, from
+#: a dateline at the top of its text, or only the file's modification time
+DATE_METADATA = "metadata"
+DATE_DATELINE = "dateline"
+DATE_FILE_TIME = "file time"
+
 
 def confidence_level(score: float) -> str:
     """``"High"``, ``"Medium"`` or ``"Low"`` for a calibrated confidence in [0, 1]."""
@@ -42,7 +48,9 @@ class Article:
     ``text`` is the article's full text (for HTML: the extracted text); all offsets point into it.
     ``source`` is the path the article was read from, relative to the articles folder
     (``file.jsonl#3`` for the 4th record of a JSONL file); ``duplicates`` lists other sources with the
-    same title and text, which are indexed once.
+    same title and text, which are indexed once. ``date`` is the publication date (``YYYY-MM-DD``) and
+    ``date_source`` where it came from (``"metadata"``, ``"dateline"`` or ``"file time"``, :mod:`qa.dates`);
+    both ``None`` for an article read before dates were recorded.
     """
 
     id: str
@@ -51,6 +59,8 @@ class Article:
     source: str
     content_hash: str
     duplicates: tuple[str, ...] = ()
+    date: str | None = None
+    date_source: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
         d = asdict(self)
@@ -81,7 +91,8 @@ class Passage:
     embeddings (``None`` when the chunk was found by BM25 alone) and ``lexical_score`` the BM25 score
     (``None`` when found by the dense search alone). ``rerank_score`` is set by a reader that re-ranks
     what it read (:mod:`qa.answerers.rerank`): the order of an answer's passages is then by it, while
-    ``score`` and ``rank`` still say what retrieval found.
+    ``score`` and ``rank`` still say what retrieval found. ``date``/``date_source`` are the article's
+    (:class:`Article`).
     """
 
     chunk_id: int
@@ -96,6 +107,8 @@ class Passage:
     dense_score: float | None = None
     lexical_score: float | None = None
     rerank_score: float | None = None
+    date: str | None = None
+    date_source: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -112,6 +125,7 @@ class Citation:
     ``start``/``end`` are offsets of the answer in the article text; ``passage`` is the retrieved
     passage that holds it, at ``passage_start``/``passage_end`` in the article text, and
     ``passage_dense_score`` that passage's question-passage cosine (:attr:`Passage.dense_score`).
+    ``date``/``date_source`` are the article's publication date and where it came from (:class:`Article`).
     """
 
     article_id: str
@@ -124,6 +138,14 @@ class Citation:
     passage_end: int
     score: float = 0.0
     passage_dense_score: float | None = None
+    date: str | None = None
+    date_source: str | None = None
+
+    @property
+    def date_label(self) -> str | None:
+        """The date as shown beside a citation: ``2024-03-12``, or ``2024-03-12 (file date)`` when it is only
+        the file's modification time."""
+        return date_label(self.date, self.date_source)
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -225,6 +247,13 @@ class Answer:
             kind=d.get("kind", SPAN),
             context_offset=d.get("context_offset"),
         )
+
+
+def date_label(date: str | None, date_source: str | None) -> str | None:
+    """``date`` as shown to a person: as it is, with "(file date)" when it is only when the file was saved."""
+    if not date:
+        return None
+    return f"{date} (file date)" if date_source == DATE_FILE_TIME else date
 
 
 def _known(cls: type, d: Mapping[str, Any]) -> dict[str, Any]:

@@ -410,7 +410,7 @@ def test_a_row_is_a_projection_of_the_answer_record():
     """One serialisation of an answer (qa.textio.answer_record); the batch row keeps its answer, score and
     citations (without the citation's scores) in the row's own order."""
     text = "Guaido went to Colombia."
-    p = Passage(0, "a1", "Title", "a.txt", 10, 10 + len(text), text, 1.0, 1)
+    p = Passage(0, "a1", "Title", "a.txt", 10, 10 + len(text), text, 1.0, 1, date="2024-03-12", date_source="dateline")
     answer = Answer("Where did Guaido go?", "Colombia", 0.71234567, [cite(p, 15, 23, 0.7)], [p])
     record = answer_record(answer)
     row = answer_row(Question("q1", "Where did he go?", 1), answer)
@@ -420,7 +420,8 @@ def test_a_row_is_a_projection_of_the_answer_record():
     scores = ("score", "passage_dense_score")
     assert row["citations"] == [{k: v for k, v in c.items() if k not in scores} for c in record["citations"]]
     assert row["citations"][0] == {"article_id": "a1", "title": "Title", "source": "a.txt", "start": 25, "end": 33,
-                                   "passage": text, "passage_start": 10, "passage_end": 10 + len(text)}
+                                   "passage": text, "passage_start": 10, "passage_end": 10 + len(text),
+                                   "date": "2024-03-12", "date_source": "dateline"}
 
 
 def test_single_machine_batch_knows_nothing_of_ray():
@@ -428,3 +429,32 @@ def test_single_machine_batch_knows_nothing_of_ray():
             "print(sorted(m for m in sys.modules if m == 'ray' or m.startswith(('ray.', 'qa.distributed'))))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=REPO)
     assert out.returncode == 0 and out.stdout.strip() == "[]", out.stderr
+
+
+def test_csv_rows_end_with_the_first_citation_s_date_and_an_older_file_resumes_in_its_own_columns(tmp_path):
+    from qa.answer_file import CSV_COLUMNS, CSV_COLUMNS_UNDATED
+
+    assert CSV_COLUMNS[:len(CSV_COLUMNS_UNDATED)] == CSV_COLUMNS_UNDATED  # the old columns, unchanged, first
+    assert CSV_COLUMNS[len(CSV_COLUMNS_UNDATED):] == ["date", "date_source"]
+    text = "Guaido went to Colombia."
+    p = Passage(0, "a1", "Title", "a.txt", 10, 10 + len(text), text, 1.0, 1, date="2023-11-14", date_source="file time")
+    row = answer_row(Question("q1", "Where did he go?", 1), Answer("Where?", "Colombia", 0.7, [cite(p, 15, 23)], [p]))
+    assert (row["citations"][0]["date"], row["citations"][0]["date_source"]) == ("2023-11-14", "file time")
+    out = tmp_path / "a.csv"
+    with AnswerWriter(out, warn=None) as w:
+        w.write([row, _row(2)])
+    rows = list(csv.DictReader(out.open(newline="", encoding="utf-8")))
+    assert (rows[0]["date"], rows[0]["date_source"]) == ("2023-11-14", "file time")
+    assert (rows[1]["date"], rows[1]["date_source"]) == ("", "")  # a citation without a date
+    with AnswerWriter(out, warn=None) as w:  # read back: the date travels in the citations column
+        assert w.rows["q1"]["citations"][0]["date"] == "2023-11-14"
+
+    old = tmp_path / "old.csv"  # begun by a version before dates
+    old.write_text(",".join(CSV_COLUMNS_UNDATED) + "\n" + ",".join(
+        ["1", "q1?", "a1", "", "0.5000", "x", "T", "s.txt", "0", "2", "pa", "", ""]) + "\n", encoding="utf-8")
+    with AnswerWriter(old, warn=None) as w:
+        assert list(w.rows) == ["1"]
+        w.write([{**row, "id": "2"}])
+    rows = list(csv.DictReader(old.open(newline="", encoding="utf-8")))
+    assert list(rows[0]) == CSV_COLUMNS_UNDATED and [r["id"] for r in rows] == ["1", "2"]
+    assert json.loads(rows[1]["citations"])[0]["date"] == "2023-11-14"  # still there, in the citations

@@ -2,8 +2,10 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
+from datetime import UTC, datetime
 
 import pytest
 
@@ -31,6 +33,11 @@ def test_index_then_ask_json(capsys, seeds_copy, tmp_path):
     c = d["citations"][0]
     text = (seeds_copy / c["source"]).read_text(encoding="utf-8")
     assert text[c["start"]:c["end"]] == d["answer"]
+    # the seed article gives no date: its file's modification time, marked as such, in citations and passages
+    mtime = os.stat(seeds_copy / c["source"]).st_mtime
+    saved = datetime.fromtimestamp(mtime, UTC).date().isoformat()
+    assert (c["date"], c["date_source"]) == (saved, "file time")
+    assert {(p["date"], p["date_source"]) for p in d["passages"]} == {(saved, "file time")}
 
 
 def test_ask_prints_answer_and_citation(capsys, seeds_copy, tmp_path):
@@ -38,7 +45,9 @@ def test_ask_prints_answer_and_citation(capsys, seeds_copy, tmp_path):
                         "--index", str(tmp_path / "v"))
     assert code == 0
     assert out.startswith("Answer: ") and "Guaido" in out.splitlines()[0]
-    assert "[1] Russia Vows to Continue Supporting Maduro in Venezuela" in out
+    assert "[1] Russia Vows to Continue Supporting Maduro in Venezuela · " in out
+    line = next(line for line in out.splitlines() if line.startswith("[1] "))
+    assert re.search(r" · \d{4}-\d{2}-\d{2} \(file date\) \(000_1b8626a86de8c0dd\.txt, article ", line), line
 
 
 def test_no_answer_output(capsys, seeds_copy, tmp_path):
@@ -155,3 +164,81 @@ def test_ask_prints_the_confidence_in_words_and_labels_an_evidence_sentence(caps
     assert format_answer(evidence).splitlines()[:2] == [
         "From the article: He left to join the aid convoys.", "Confidence: Medium (0.55)"]
     assert confidence_level(0.2) == "Low"
+
+
+def test_the_citation_line_shows_the_date_and_says_when_it_is_only_the_file_date():
+    from qa.answerers.protocol import cite
+    from qa.commands import format_answer
+    from qa.types import Answer, Passage
+
+    text = "LONDON, March 12 (Reuters) - Guaido went to Colombia."
+    dated = Passage(0, "a1", "Guaido leaves", "a.txt", 0, len(text), text, 1.0, 0, date="2024-03-12",
+                    date_source="dateline")
+    saved = Passage(0, "b2", "Guaido abroad", "b.txt", 0, len(text), text, 0.9, 1, date="2024-05-01",
+                    date_source="file time")
+    s = text.index("Colombia")
+    answer = Answer("Where did Guaido go?", "Colombia", 0.9, [cite(dated, s, s + 8), cite(saved, s, s + 8)],
+                    [dated, saved])
+    lines = format_answer(answer).splitlines()
+    assert lines[2] == f"[1] Guaido leaves · 2024-03-12 (a.txt, article a1, chars {s}-{s + 8})"
+    assert lines[4] == f"[2] Guaido abroad · 2024-05-01 (file date) (b.txt, article b2, chars {s}-{s + 8})"
+    closest = format_answer(Answer("Who?", None, 0.1, passages=[dated, saved], message="No answer."))
+    assert "  - Guaido leaves · 2024-03-12 [a.txt, chars 0-" in closest
+    assert "  - Guaido abroad · 2024-05-01 (file date) [b.txt, chars 0-" in closest
+
+
+def _show_folder(tmp_path):
+    folder = tmp_path / "articles"
+    folder.mkdir()
+    (folder / "storm.txt").write_text("Storm hits coast\n\nLONDON, March 12 (Reuters) - A storm hit the coast.\n")
+    (folder / "feed.jsonl").write_text(json.dumps({"id": "v1", "title": "Vote in Delta", "published": "2023-05-04",
+                                                   "text": "Voters in Delta chose a new mayor."}) + "\n")
+    (folder / "note.txt").write_text("Plain note\n\nNothing dated here.\n")
+    for name in ("storm.txt", "feed.jsonl", "note.txt"):
+        os.utime(folder / name, (1_700_000_000, 1_700_000_000))  # 2023-11-14 UTC
+    return folder
+
+
+def test_show_prints_an_article_with_its_title_date_source_and_text(capsys, tmp_path):
+    from qa.articles import article_id
+
+    folder = _show_folder(tmp_path)
+    where = ["--articles", str(folder), "--index", str(tmp_path / "v"), "-q"]
+    code, out, err = _run(capsys, "show", article_id("storm.txt"), *where)
+    assert code == 0, err
+    assert out.splitlines()[:4] == ["Title:  Storm hits coast", "Date:   2023-03-12 (from its dateline)",
+                                    "Source: storm.txt", f"Id:     {article_id('storm.txt')}"]
+    assert out.rstrip("\n").endswith("Storm hits coast\n\nLONDON, March 12 (Reuters) - A storm hit the coast.")
+    code, out, _ = _run(capsys, "show", "feed.jsonl#v1", *where)  # a source path works too
+    assert code == 0 and "Date:   2023-05-04 (from the article's metadata)" in out and "Title:  Vote in Delta" in out
+    code, out, _ = _run(capsys, "show", article_id("note.txt"), *where)
+    assert code == 0
+    assert "Date:   2023-11-14 (file date: when the file was last modified; the article gives none)" in out
+
+
+def test_show_of_an_unknown_id_is_one_line_naming_close_matches_or_how_to_find_ids(capsys, tmp_path):
+    from qa.articles import article_id
+
+    folder = _show_folder(tmp_path)
+    where = ["--articles", str(folder), "--index", str(tmp_path / "v")]
+    code, out, err = _run(capsys, "show", article_id("storm.txt")[:6], *where)
+    assert code == 2 and out == "" and err.count("\n") == 1
+    assert err.startswith("qa: error: no article ") and f"close matches: {article_id('storm.txt')} (storm.txt)" in err
+    code, out, err = _run(capsys, "show", "feed.jsonl", *where)
+    assert code == 2 and "close matches: feed.jsonl#v1" in err
+    code, out, err = _run(capsys, "show", "zzzzzzzz", *where)
+    assert code == 2 and err.count("\n") == 1 and "qa ask --json" in err and "Traceback" not in err
+
+
+def test_find_article_by_id_source_or_a_duplicate_s_path_and_the_duplicates_are_shown():
+    from qa.commands import find_article, format_article
+    from qa.types import Article
+
+    a = Article("a1b2c3", "Storm", "Storm\n\nA storm hit.", "storm.txt", "h", ("copy/storm.txt",), "2024-03-12",
+                "metadata")
+    arts = {a.id: a}
+    assert find_article(arts, "a1b2c3") is find_article(arts, "storm.txt") is find_article(arts, "copy/storm.txt") is a
+    out = format_article(a)
+    assert out.splitlines() == ["Title:  Storm", "Date:   2024-03-12 (from the article's metadata)",
+                                "Source: storm.txt", "Id:     a1b2c3", "Also:   copy/storm.txt", "", "Storm", "",
+                                "A storm hit."]

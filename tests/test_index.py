@@ -75,7 +75,8 @@ def test_build_persists_faiss_metadata_and_manifest(tmp_path, embedder):
     assert list(on_disk) == ["format", "signature", "embedder", "splitter", "created", "n_articles", "n_chunks",
                              "next_chunk_id", "next_segment", "vector_index", "segments", "articles", "fingerprint",
                              "checksums", "lexical", "manifest_sha256"]
-    assert list(next(iter(on_disk["articles"].values()))) == ["hash", "source", "title", "segment"]
+    assert list(next(iter(on_disk["articles"].values()))) == ["hash", "source", "title", "segment", "date",
+                                                              "date_source"]
     assert set(on_disk["segments"][0]["files"]["seg-000001.ids.npy"]) == {"sha256", "bytes"}
     assert not any(p.suffix in (".pkl", ".pickle") for p in (tmp_path / "v").rglob("*"))
     for c in snap.chunks:
@@ -430,6 +431,73 @@ def test_format_1_index_is_read_and_converted_without_re_embedding(tmp_path, emb
     snap = index.load()
     assert snap.manifest.format == 2 and len(snap.articles) == 4
     assert len(snap.vectors) == len(snap.chunks) > n_chunks
+
+
+def _strip_dates(gdir):
+    """Rewrite the generation in ``gdir`` as the code before article dates wrote it: no date in the manifest's
+    article entries, none in the segments' article records (their checksums updated to match)."""
+    from qa.store.records import FileEntry, Manifest
+
+    manifest = json.loads((gdir / "manifest.json").read_text())
+    for entry in manifest["articles"].values():
+        del entry["date"], entry["date_source"]
+    for seg in manifest["segments"]:
+        name = f"{seg['name']}.articles.jsonl"
+        records = [json.loads(line) for line in (gdir / name).read_text().splitlines()]
+        for r in records:
+            del r["date"], r["date_source"]
+        data = "".join(json.dumps(r) + "\n" for r in records).encode()
+        (gdir / name).write_bytes(data)
+        seg["files"][name] = FileEntry.of(data).to_json()
+    (gdir / "manifest.json").write_bytes(Manifest.from_json(manifest).to_bytes())
+
+
+def test_an_index_written_before_dates_loads_and_gains_them_at_the_next_refresh_without_re_embedding(
+        tmp_path, embedder):
+    from qa import QA
+
+    folder = write_articles(tmp_path / "a", {**ARTICLES, "dated.json": json.dumps(
+        {"title": "Delta vote", "text": "Voters in Delta chose a new mayor, Ana Ruiz.", "published": "2023-05-04"})})
+    os.utime(folder / "alpha.txt", (1_700_000_000, 1_700_000_000))  # 2023-11-14 UTC
+    settings = dict(settings=Settings(chunk_size=200, chunk_overlap=20))
+    QA(folder, tmp_path / "v", embedder=embedder, **settings).refresh()
+    gdir = tmp_path / "v" / "gen-000001"
+    _strip_dates(gdir)
+
+    spy = CountingEmbedder(embedder)
+    old = _index(tmp_path, spy).load()  # the old records load as they are, without dates
+    assert old.generation == "gen-000001" and old.manifest.undated
+    assert all(a.date is None and a.date_source is None for a in old.articles.values())
+    n_chunks = len(old.chunks)
+
+    engine = QA(folder, tmp_path / "v", embedder=spy, **settings)
+    report = engine.refresh()  # no file changed, yet the index is brought up to date once
+    assert report is not None and not report.changed and report.chunks_embedded == 0 and spy.calls == []
+    snap = engine.snapshot
+    assert snap.generation == "gen-000002" and not snap.manifest.undated and len(snap.chunks) == n_chunks
+    by_source = {a.source: a for a in snap.articles.values()}
+    assert (by_source["alpha.txt"].date, by_source["alpha.txt"].date_source) == ("2023-11-14", "file time")
+    assert (by_source["dated.json"].date, by_source["dated.json"].date_source) == ("2023-05-04", "metadata")
+    assert {e.source: e.date for e in snap.manifest.articles.values()}["dated.json"] == "2023-05-04"
+    for c in snap.chunks:  # the offsets still point into the same texts
+        assert snap.articles[c.article_id].text[c.start:c.end] == c.text
+    assert engine.refresh() is None and engine.index.current_generation() == "gen-000002"  # once, not again
+    fresh = QA(folder, tmp_path / "v", embedder=spy, **settings)
+    assert fresh.refresh() is None and spy.calls == []
+
+
+def test_an_index_written_before_dates_embeds_only_the_new_article_of_the_update_that_dates_it(tmp_path, embedder):
+    folder = write_articles(tmp_path / "a", ARTICLES)
+    _sync(_index(tmp_path, embedder), folder)
+    _strip_dates(tmp_path / "v" / "gen-000001")
+    (folder / "delta.txt").write_text("Delta election\n\nVoters in Delta chose a new mayor, Ana Ruiz.")
+    spy = CountingEmbedder(embedder)
+    index = _index(tmp_path, spy)
+    report = _sync(index, folder)
+    assert report.added and report.unchanged == 3 and report.updated == []
+    assert "Ana Ruiz" in " ".join(spy.embedded()) and "Rotterdam" not in " ".join(spy.embedded())
+    snap = index.load()
+    assert not snap.manifest.undated and all(a.date_source == "file time" for a in snap.articles.values())
 
 
 # ------------------------------------------------------------------ approximate search above a threshold

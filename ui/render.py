@@ -20,7 +20,7 @@ from collections.abc import Mapping, Sequence
 
 from qa.answerers.protocol import NO_ANSWER_MESSAGE
 from qa.sentences import sentence_around
-from qa.types import Answer, Article, Citation, Passage, confidence_level
+from qa.types import Answer, Article, Citation, Passage, confidence_level, date_label
 
 NO_ANSWER_TEXT = "The articles don't say."
 EXCERPT_CHARS = 160      # characters of passage quoted on each side of the answer (the rest: in the article panel)
@@ -91,9 +91,13 @@ def _between(text: str) -> tuple[str, str]:
     return (" " if text[:1] in (" ", "\t") else ""), (" " if text[-1:] in (" ", "\t") else "")
 
 
-def article_date(article: Article | None) -> str | None:
-    """The date to show beside an article's title. Articles carry no date yet: this is where one would be
-    read once they do."""
+def article_date(article: Article | None, cited: Citation | Passage | None = None) -> str | None:
+    """The date to show beside an article's title: the article's, else the one its citation or passage
+    carries; ``2024-03-12 (file date)`` when it is only the file's modification time. ``None`` when unknown
+    (an index written before dates, until its next refresh)."""
+    for record in (article, cited):
+        if record is not None and record.date:
+            return date_label(record.date, record.date_source)
     return None
 
 
@@ -118,8 +122,8 @@ def article_panel(text: str, start: int, end: int, width: int = ARTICLE_WINDOW) 
             + gap_after + esc_lines(after) + (" …" if hi < len(text) else ""))
 
 
-def _source_head(title: str, source: str, article: Article | None) -> str:
-    date = article_date(article)
+def _source_head(title: str, source: str, article: Article | None, cited: Citation | Passage) -> str:
+    date = article_date(article, cited)
     when = f' <span class="qa-date">{esc(date)}</span>' if date else ""
     return (f'<div class="qa-source-head"><span class="qa-source-title">{esc(title) or "(untitled)"}</span> '
             f'<span class="qa-file">{esc(source)}</span>{when}</div>')
@@ -137,7 +141,7 @@ def render_citation(i: int, c: Citation, article: Article | None = None) -> str:
     rs, re_ = c.start - c.passage_start, c.end - c.passage_start
     where = (f"The answer is at {location(c.source, c.start, c.end)}; its passage at characters "
              f"{c.passage_start}–{c.passage_end}.")
-    return (f'<li class="qa-source">{_source_head(c.title, c.source, article)}'
+    return (f'<li class="qa-source">{_source_head(c.title, c.source, article, c)}'
             f'<blockquote class="qa-passage">{highlight(c.passage, rs, re_)}</blockquote>'
             f'{_panel(article, c.start, c.end, where)}</li>')
 
@@ -153,7 +157,7 @@ def _cut(text: str, chars: int) -> tuple[str, bool]:
 def render_passage(p: Passage, article: Article | None = None) -> str:
     words, cut = _cut(p.text, PASSAGE_CHARS)
     where = f"The passage is at {location(p.source, p.start, p.end)}."
-    return (f'<li class="qa-source">{_source_head(p.title, p.source, article)}'
+    return (f'<li class="qa-source">{_source_head(p.title, p.source, article, p)}'
             f'<blockquote class="qa-passage">{esc(words)}{" …" if cut else ""}</blockquote>'
             f'{_panel(article, p.start, p.end, where)}</li>')
 
@@ -233,7 +237,7 @@ def reply_text(answer: Answer, question: str | None = None, understood: str | No
             lines += ["", "Closest passages:"]
             for i, p in enumerate(passages, 1):
                 words, cut = _cut(" ".join(p.text.split()), PASSAGE_CHARS)
-                lines.append(f"{i}. {p.title} ({p.source}): “{words}{' …' if cut else ''}”")
+                lines.append(f"{i}. {p.title} ({_with_date(p.source, p)}): “{words}{' …' if cut else ''}”")
         return "\n".join(lines)
     sentence, _s, _e = answer_sentence(answer)
     marks = "".join(f"[{i}]" for i in range(1, len(answer.citations) + 1))
@@ -245,8 +249,13 @@ def reply_text(answer: Answer, question: str | None = None, understood: str | No
         for i, c in enumerate(answer.citations, 1):
             before, span, after, cl, cr = excerpt(c.passage, c.start - c.passage_start, c.end - c.passage_start)
             quote = " ".join(f"{'… ' if cl else ''}{before}{span}{after}{' …' if cr else ''}".split())
-            lines.append(f"[{i}] {c.title} ({c.source}): “{quote}”")
+            lines.append(f"[{i}] {c.title} ({_with_date(c.source, c)}): “{quote}”")
     return "\n".join(lines)
+
+
+def _with_date(source: str, cited: Citation | Passage) -> str:
+    label = article_date(None, cited)
+    return f"{source}, {label}" if label else source
 
 
 COPY_BUTTON = ('<button type="button" class="qa-copy" title="Copy this answer and its sources as plain text">'

@@ -75,6 +75,8 @@ def cite(passage: Passage, start: int, end: int, score: float = 0.0) -> Citation
         passage_end=passage.end,
         score=score,
         passage_dense_score=passage.dense_score,
+        date=passage.date,
+        date_source=passage.date_source,
     )
 
 

@@ -38,7 +38,10 @@ only the chunks it writes, so an update, and the reload after it, cost time most
 it adds. Metadata is JSON, vectors and term ids are ``.npy``/``.npz`` read with ``allow_pickle=False``;
 nothing is pickled. Indexes written by format 1 (one ``faiss.index`` per generation) are still read, and
 converted without re-embedding on the next update; generations written before BM25 was saved with them
-build it when loaded and gain it at the next update.
+build it when loaded and gain it at the next update. Generations written before article dates (their
+manifest's article entries and segment records without ``date``) load without dates; the next update
+records them, rewriting the article records in a new segment without re-embedding (the engine runs that
+update even when no file changed: :attr:`~qa.store.records.Manifest.undated`).
 
 Rooms: :mod:`~qa.store.records` (the typed manifest and its checksum), :mod:`~qa.store.files` (file
 names, encodings, checks), :mod:`~qa.store.segments` (segment reading and the merge policy),

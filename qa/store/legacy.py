@@ -15,7 +15,7 @@ import numpy as np
 from qa.errors import IndexUnusableError
 from qa.store.files import READ_ERRORS, check_chunk_ids, unreadable, verify_checksums
 from qa.store.records import ArticleEntry, ChunkRow, Manifest
-from qa.store.segments import NewSegment, segment_name
+from qa.store.segments import NewSegment, article_from_record, segment_name
 from qa.store.vectors import VectorIndex, read_trained
 from qa.types import Article, Chunk
 
@@ -30,9 +30,8 @@ def load_format_1(gdir: Path, manifest: Manifest, verify: bool) -> tuple[dict[st
         articles: dict[str, Article] = {}
         with open(gdir / "articles.jsonl", encoding="utf-8") as f:
             for line in f:
-                d = json.loads(line)
-                d["duplicates"] = tuple(d.get("duplicates", ()))
-                articles[d["id"]] = Article(**d)
+                a = article_from_record(json.loads(line))
+                articles[a.id] = a
         chunks: list[Chunk] = []
         with open(gdir / "chunks.jsonl", encoding="utf-8") as f:
             for line in f:

@@ -67,31 +67,41 @@ class ChunkRow(NamedTuple):
 @dataclass(frozen=True)
 class ArticleEntry:
     """An article as the manifest records it: what an update compares, and which segment holds its text
-    (``None`` in format 1, which had no segments)."""
+    (``None`` in format 1, which had no segments). ``date``/``date_source`` are the article's publication
+    date and where it came from; ``None`` in an entry written before dates were recorded, which the next
+    update fills in (the article is rewritten, not re-embedded: see :attr:`Manifest.undated`)."""
 
     hash: str
     source: str
     title: str
     segment: str | None = None
     duplicates: tuple[str, ...] = ()
+    date: str | None = None
+    date_source: str | None = None
 
     @classmethod
     def of(cls, article: Article, segment: str) -> ArticleEntry:
-        return cls(article.content_hash, article.source, article.title, segment, tuple(article.duplicates))
+        return cls(article.content_hash, article.source, article.title, segment, tuple(article.duplicates),
+                   article.date, article.date_source)
 
     def same_metadata(self, article: Article) -> bool:
-        """Same title, source and duplicate paths (the text is compared by its hash)."""
-        return (article.title, article.source, tuple(article.duplicates)) == (self.title, self.source, self.duplicates)
+        """Same title, source, duplicate paths and date (the text is compared by its hash)."""
+        return ((article.title, article.source, tuple(article.duplicates), article.date, article.date_source)
+                == (self.title, self.source, self.duplicates, self.date, self.date_source))
 
     def to_json(self) -> dict[str, Any]:
         d: dict[str, Any] = {"hash": self.hash, "source": self.source, "title": self.title, "segment": self.segment}
         if self.duplicates:
             d["duplicates"] = list(self.duplicates)
+        if self.date is not None:
+            d["date"] = self.date
+            d["date_source"] = self.date_source
         return d
 
     @classmethod
     def from_json(cls, d: Mapping[str, Any]) -> ArticleEntry:
-        return cls(d["hash"], d["source"], d["title"], d.get("segment"), tuple(d.get("duplicates", ())))
+        return cls(d["hash"], d["source"], d["title"], d.get("segment"), tuple(d.get("duplicates", ())),
+                   d.get("date"), d.get("date_source"))
 
 
 @dataclass(frozen=True)
@@ -165,6 +175,12 @@ class Manifest:
     segments: tuple[Segment, ...] = ()
     fingerprint: Mapping[str, list[int]] = field(default_factory=dict)
     lexical: LexicalRecord | None = None  # absent in generations written before BM25 was saved with them
+
+    @property
+    def undated(self) -> bool:
+        """Whether some article entry has no date: the generation was written before dates were recorded, and
+        the next update (even of an unchanged folder) records them."""
+        return any(e.date is None for e in self.articles.values())
 
     def with_fingerprint(self, fingerprint: Mapping[str, list[int]]) -> Manifest:
         return replace(self, fingerprint=dict(fingerprint))

@@ -131,8 +131,14 @@ def read_articles(gdir: Path, seg: Segment, entries: Mapping[str, ArticleEntry])
             d = json.loads(line)
             e = entries.get(d["id"])
             if e is not None and e.segment == seg.name:
-                d["duplicates"] = tuple(d.get("duplicates", ()))
-                yield Article(**d)
+                yield article_from_record(d)
+
+
+def article_from_record(d: dict) -> Article:
+    """An article as a segment's ``articles.jsonl`` holds it; a record written before dates were recorded has
+    none (``date`` ``None``)."""
+    return Article(id=d["id"], title=d["title"], text=d["text"], source=d["source"], content_hash=d["content_hash"],
+                   duplicates=tuple(d.get("duplicates", ())), date=d.get("date"), date_source=d.get("date_source"))
 
 
 def sample_vectors(gdir: Path | None, segments: list[Segment], new: list[NewSegment], live: np.ndarray,

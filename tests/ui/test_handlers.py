@@ -6,6 +6,7 @@ from __future__ import annotations
 import html
 import json
 import re
+from dataclasses import replace
 from types import SimpleNamespace
 
 import pytest
@@ -297,7 +298,9 @@ def test_the_article_list_shows_title_size_and_file_and_removes_files(tmp_path):
     folder.mkdir()
     (folder / "storm.txt").write_text("Storm <b>Hits</b> Coast\n\nA storm hit the coast on Monday.")
     (folder / "feed.jsonl").write_text("x" * 2048)
-    storm = make_article("storm.txt", "Storm <b>Hits</b> Coast", "Storm Hits Coast\n\nA storm hit the coast on Monday.")
+    storm = replace(make_article("storm.txt", "Storm <b>Hits</b> Coast",
+                                 "Storm Hits Coast\n\nA storm hit the coast on Monday."),
+                    date="2023-11-14", date_source="file time")
     records = [make_article(f"feed.jsonl#{i}", f"Record {i}", f"Body of record {i}.") for i in range(4)]
     removed: list[list[str]] = []
     qa = fake_qa(tmp_path, {a.id: a for a in [storm, *records]})
@@ -309,6 +312,7 @@ def test_the_article_list_shows_title_size_and_file_and_removes_files(tmp_path):
     assert [f.source for f in files] == ["feed.jsonl", "storm.txt"] and total == 2  # by title: "Record 0" < "Storm ..."
     storm_row = html.unescape(app.article_html(files[1]))
     assert "Storm <b>Hits</b> Coast" in storm_row and "<b>" not in app.article_html(files[1])
+    assert "Storm Hits Coast 2023-11-14 (file date) storm.txt" in visible(storm_row)  # its date, marked
     assert f"storm.txt · 10 words · {(folder / 'storm.txt').stat().st_size} bytes" in visible(storm_row)
     feed_row = html.unescape(app.article_html(files[0]))
     assert "4 articles: Record 0; Record 1; Record 2; … feed.jsonl · 16 words · 2.0 KB" in visible(feed_row)

@@ -218,3 +218,31 @@ def test_the_confidence_is_shown_in_words_and_an_evidence_sentence_is_labelled()
     evidence = visible(render_answer(replace(a, score=0.6, kind="evidence")))
     assert "From the article (no short answer to this kind of question)" in evidence
     assert "Medium confidence (0.60)" in evidence
+
+
+def test_each_source_shows_its_article_s_date_and_marks_a_file_date():
+    from qa.types import Article
+
+    a = span_answer("300 homes")
+    c = a.citations[0]
+    dated = replace(c, date="2024-03-12", date_source="metadata")
+    saved = replace(c, article_id="a2", title="Other", source="other.txt", date="2024-05-01", date_source="file time")
+    out = render_answer(replace(a, citations=(dated, saved)))
+    heads = re.findall(r'<div class="qa-source-head">(.*?)</div>', out)
+    assert [visible(h) for h in heads] == ["Storm Hits Coast storm.txt 2024-03-12",
+                                          "Other other.txt 2024-05-01 (file date)"]
+    assert f'<span class="qa-date">{esc("2024-03-12")}</span>' in heads[0]
+    # the article, when the panel has it, says the same; an undated citation (an index not yet refreshed) shows none
+    article = Article(id="a1", title="Storm Hits Coast", text=TEXT, source="storm.txt", content_hash="h",
+                      date="2024-03-12", date_source="dateline")
+    assert f'<span class="qa-date">{esc("2024-03-12")}</span>' in render_answer(a, {"a1": article})
+    assert "qa-date" not in render_answer(a)
+    # the copied text and the closest passages of a no-answer carry it too
+    from ui.render import reply_text
+
+    text = reply_text(replace(a, citations=(saved,)))
+    assert text.splitlines()[-1].startswith("[1] Other (other.txt, 2024-05-01 (file date)): “")
+    p = replace(passage(), date="2024-03-12", date_source="dateline")
+    nothing = Answer(question="q", text=None, score=0.1, passages=[p])
+    assert "Storm Hits Coast storm.txt 2024-03-12" in visible(render_answer(nothing))
+    assert "1. Storm Hits Coast (storm.txt, 2024-03-12): “" in reply_text(nothing)
