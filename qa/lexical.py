@@ -121,9 +121,9 @@ class LexicalIndex:
     def b(self) -> float:
         return float(self._bm25.b)
 
-    def search(self, queries: Sequence[str], k: int) -> list[list[tuple[int, float]]]:
+    def search(self, queries: Sequence[str], k: int, rows: np.ndarray | None = None) -> list[list[tuple[int, float]]]:
         """For each query, up to ``k`` ``(row, score)`` pairs with a positive score, best first (ties:
-        lower row first)."""
+        lower row first). ``rows``, a boolean mask over the rows, keeps the search to the rows it marks."""
         k = min(k, self.size)
         if k <= 0:
             return [[] for _ in queries]
@@ -134,7 +134,13 @@ class LexicalIndex:
         out: list[list[tuple[int, float]]] = []
         for ids in tokenized:
             ids = [t for t in ids if t in known]
-            out.append(top_k(self._bm25.get_scores_from_ids(ids), k) if ids else [])
+            if not ids:
+                out.append([])
+                continue
+            scores = self._bm25.get_scores_from_ids(ids)
+            if rows is not None:
+                scores = np.where(rows, scores, 0)
+            out.append(top_k(scores, k))
         return out
 
 

@@ -13,12 +13,22 @@ A query is searched on one OpenMP thread (FAISS) and without a thread pool (BM25
 machine FAISS's two OpenMP threads made a flat search over 9k chunks 24 ms instead of 0.5 ms
 (``bench/RESULTS.md``, answer latency). Pass ``timings={}`` to :meth:`HybridRetriever.search_many` to
 get the seconds spent per stage (``embed_s``, ``dense_s``, ``lexical_s``, ``fuse_s``).
+
+Time (:class:`qa.timecues.TimeCue`, one per question): a ``since``/``until`` range restricts both searches to
+the chunks of articles dated in it (inclusive; an article without a date is left out) before fusion, so ``k``
+passages come back whenever the range holds that many. Passages with equal fused scores are ordered newer
+article first. With ``prefer_recent`` ("latest", "most recent"), the candidates whose fused score is within
+:data:`RECENT_MARGIN` of the best (a fraction of the best score's lead over the median candidate, so it
+means the same under both fusions) are put in date order, newest first, and each takes the score of the
+place it moves to: the scores of the list stay as fused, and a reader that weighs them (the span reader's
+re-ranking) sees the newer article as the better match.
 """
 
 from __future__ import annotations
 
 import time
 from collections.abc import Sequence
+from contextlib import nullcontext
 
 import numpy as np
 
@@ -26,7 +36,12 @@ from qa.config import Settings
 from qa.embedders import Embedder
 from qa.runtime.threads import SMALL_CALL, faiss_threads, query_threads
 from qa.store import IndexSnapshot
+from qa.timecues import NO_CUE, TimeCue
 from qa.types import Passage
+
+#: how close to the best fused score a candidate must be for "latest" to move it up by date, as a fraction of
+#: the best score's lead over the median candidate: close calls are decided by date, clear ones are not
+RECENT_MARGIN = 0.25
 
 
 class HybridRetriever:
@@ -38,48 +53,94 @@ class HybridRetriever:
         self.settings = settings
         self._row_ids = np.array([c.id for c in snapshot.chunks], dtype=np.int64)
         self.lexical = snapshot.lexical
+        self._in_range: dict[tuple[str | None, str | None], tuple[np.ndarray, np.ndarray]] = {}
 
-    def search(self, question: str, k: int | None = None) -> list[Passage]:
-        """The ``k`` best passages for ``question``, best first."""
-        return self.search_many([question], k)[0]
+    def search(self, question: str, k: int | None = None, cue: TimeCue | None = None) -> list[Passage]:
+        """The ``k`` best passages for ``question``, best first, within ``cue``'s date range."""
+        return self.search_many([question], k, times=[cue or NO_CUE])[0]
 
     def search_many(self, questions: Sequence[str], k: int | None = None,
-                    vectors: np.ndarray | None = None, timings: dict[str, float] | None = None) -> list[list[Passage]]:
-        """Batched :meth:`search`: one embedding call and one FAISS call for all questions.
+                    vectors: np.ndarray | None = None, timings: dict[str, float] | None = None,
+                    times: Sequence[TimeCue] | None = None) -> list[list[Passage]]:
+        """Batched :meth:`search`: one embedding call and one FAISS call for all questions (plus one per
+        question with a date range, which FAISS searches with its own ID selector).
 
-        ``timings``, when given, receives the seconds spent embedding, in FAISS, in BM25 and fusing.
+        ``timings``, when given, receives the seconds spent embedding, in FAISS, in BM25 and fusing; ``times``
+        gives each question's date range and recency preference (default: none).
         """
         k = k or self.settings.k
         n = len(self.snapshot.chunks)
         if n == 0 or not questions:
             return [[] for _ in questions]
+        times = list(times) if times is not None else [NO_CUE] * len(questions)
+        if len(times) != len(questions):
+            raise ValueError("times must give one TimeCue per question")
         depth = min(max(self.settings.candidates, k), n)
         t0 = time.perf_counter()
         if vectors is None:
             vectors = self.embedder.embed(list(questions))
         t1 = time.perf_counter()
-        if len(questions) < SMALL_CALL:  # FAISS's own OpenMP default otherwise
-            with faiss_threads(query_threads()):
-                dense_scores, dense_ids = self.snapshot.vectors.search(vectors, depth)
-        else:
-            dense_scores, dense_ids = self.snapshot.vectors.search(vectors, depth)
+        plain = [i for i, t in enumerate(times) if not t.filters]
+        dense: dict[int, tuple[np.ndarray, np.ndarray]] = {}
+        with faiss_threads(query_threads()) if len(questions) < SMALL_CALL else nullcontext():
+            if plain:
+                scores, ids = self.snapshot.vectors.search(np.ascontiguousarray(vectors[plain]), depth)
+                dense.update({i: (ids[j], scores[j]) for j, i in enumerate(plain)})
+            for i, t in enumerate(times):
+                if t.filters:
+                    chunk_ids, _rows = self._range(t)
+                    d = min(depth, len(chunk_ids))
+                    if d:
+                        scores, ids = self.snapshot.vectors.search(vectors[i:i + 1], d, ids=chunk_ids)
+                        dense[i] = (ids[0], scores[0])
+                    else:
+                        dense[i] = (np.empty(0, np.int64), np.empty(0, np.float32))
         t2 = time.perf_counter()
-        lexical = self.lexical.search(questions, depth)
+        lexical: dict[int, list[tuple[int, float]]] = {}
+        if plain:
+            lexical.update(zip(plain, self.lexical.search([questions[i] for i in plain], depth), strict=True))
+        for i, t in enumerate(times):
+            if t.filters:
+                lexical[i] = self.lexical.search([questions[i]], depth, rows=self._range(t)[1])[0]
         t3 = time.perf_counter()
-        out = [self._fuse(dense_ids[i], dense_scores[i], lexical[i], k) for i in range(len(questions))]
+        out = [self._fuse(dense[i][0], dense[i][1], lexical[i], k, times[i].prefer_recent)
+               for i in range(len(questions))]
         if timings is not None:
             t4 = time.perf_counter()
             timings.update({"embed_s": t1 - t0, "dense_s": t2 - t1, "lexical_s": t3 - t2, "fuse_s": t4 - t3})
         return out
 
-    def _fuse(self, dense_ids, dense_scores, lexical, k: int) -> list[Passage]:
+    def _range(self, cue: TimeCue) -> tuple[np.ndarray, np.ndarray]:
+        """The chunk ids of the articles dated within ``cue``'s range, and the same chunks as a mask over the
+        BM25 rows; computed once per range for this snapshot."""
+        key = (cue.since, cue.until)
+        found = self._in_range.get(key)
+        if found is None:
+            arts = self.snapshot.articles
+            dated = {a.id for a in arts.values() if in_range(a.date, cue.since, cue.until)}
+            rows = np.fromiter((c.article_id in dated for c in self.snapshot.chunks), dtype=bool,
+                               count=len(self.snapshot.chunks))
+            found = (self._row_ids[rows], rows)
+            self._in_range[key] = found
+        return found
+
+    def count_in_range(self, cue: TimeCue) -> int:
+        """How many chunks lie in articles dated within ``cue``'s range (all of them when it has none)."""
+        return len(self._range(cue)[0]) if cue.filters else len(self.snapshot.chunks)
+
+    def _fuse(self, dense_ids, dense_scores, lexical, k: int, prefer_recent: bool = False) -> list[Passage]:
         dense = {int(c): float(v) for c, v in zip(dense_ids, dense_scores, strict=True) if c >= 0}
         lex = {int(self._row_ids[row]): v for row, v in lexical}
         if self.settings.fusion == "rrf":
             fused = rrf_fusion(dense, lex, self.settings.dense_weight, self.settings.rrf_k)
         else:
             fused = zscore_fusion(dense, lex, self.settings.dense_weight)
-        best = sorted(fused.items(), key=lambda kv: (-kv[1], kv[0]))[:k]
+        dates = {cid: self._date_key(cid) for cid in fused}
+        # equal scores: the newer article first, then the lower chunk id
+        ranked = sorted(fused.items(), key=lambda kv: (-kv[1], -dates[kv[0]], kv[0]))
+        if prefer_recent:
+            ranked = newest_within_margin(ranked, dates, RECENT_MARGIN)
+        best = ranked[:k]
         out = []
         for rank, (cid, score) in enumerate(best):
             chunk = self.snapshot.chunk_by_id[cid]
@@ -90,6 +151,34 @@ class HybridRetriever:
                 dense_score=dense.get(cid), lexical_score=lex.get(cid), date=art.date, date_source=art.date_source,
             ))
         return out
+
+    def _date_key(self, chunk_id: int) -> int:
+        """The chunk's article date as a number that sorts by date (0 for an undated article: oldest)."""
+        d = self.snapshot.articles[self.snapshot.chunk_by_id[chunk_id].article_id].date
+        return int(d.replace("-", "")) if d else 0
+
+
+def in_range(day: str | None, since: str | None, until: str | None) -> bool:
+    """Whether the ISO date ``day`` lies in ``[since, until]`` (either open when ``None``); an undated article
+    (``day`` is ``None``) lies in no range but the unbounded one. ISO dates compare as text."""
+    if since is None and until is None:
+        return True
+    if not day:
+        return False
+    return (since is None or day >= since) and (until is None or day <= until)
+
+
+def newest_within_margin(ranked: list[tuple[int, float]], dates: dict[int, int],
+                         margin: float) -> list[tuple[int, float]]:
+    """``ranked`` (chunk id, score; best first) with the candidates within ``margin`` of the best put newest
+    first; each keeps the score of its new place, so the scores still fall down the list."""
+    if len(ranked) < 2:
+        return ranked
+    scores = [s for _, s in ranked]
+    lead = scores[0] - float(np.median(scores))
+    close = [c for c, s in ranked if s >= scores[0] - margin * lead] if lead > 0 else [c for c, _ in ranked]
+    moved = sorted(close, key=lambda c: -dates[c])  # stable: equal dates keep their score order
+    return [(c, scores[i]) for i, c in enumerate(moved)] + ranked[len(close):]
 
 
 def _zscores(scores: dict[int, float]) -> dict[int, float]:

@@ -203,9 +203,24 @@ class VectorIndex:
     def dim(self) -> int:
         return int(self.faiss.d)
 
-    def search(self, queries: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
-        """Scores (inner products) and chunk ids of the ``k`` nearest vectors of each query (id -1: none)."""
-        return self.faiss.search(queries, k)
+    def search(self, queries: np.ndarray, k: int, ids: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+        """Scores (inner products) and chunk ids of the ``k`` nearest vectors of each query (id -1: none).
+
+        ``ids``, when given, restricts the search to those chunk ids (a FAISS ID selector, so the ``k``
+        nearest among them are found, not the ``k`` nearest overall thinned out). On an approximate index
+        the lists not probed stay unsearched, as without a selector.
+        """
+        if ids is None:
+            return self.faiss.search(queries, k)
+        import faiss
+
+        selector = faiss.IDSelectorBatch(np.ascontiguousarray(ids, dtype=np.int64))
+        ivf = faiss.try_extract_index_ivf(self.faiss) if not isinstance(self.faiss, faiss.IndexIDMap2) else None
+        params: Any = faiss.SearchParametersIVF() if ivf is not None else faiss.SearchParameters()
+        params.sel = selector  # ``selector`` stays referenced here while FAISS searches with it
+        if ivf is not None:
+            params.nprobe = int(ivf.nprobe)  # the parameters replace the index's own nprobe (default 1)
+        return self.faiss.search(queries, k, params=params)
 
     def reconstruct(self, chunk_id: int) -> np.ndarray:
         return self.faiss.reconstruct(int(chunk_id))
