@@ -2,6 +2,7 @@
 
     qa index [--articles DIR] [--index DIR] [--force] [--ray [ADDRESS]]   # build or update the index
     qa ask "Who is Venezuela's opposition leader?" [--json] [-k N]        # answer one question
+    qa ask "What did the council decide?" --since 2024-03-01 --until 2024-03-31   # from March's articles
     qa show ARTICLE_ID                                                    # one article: title, date, source, text
     qa batch questions.txt -o answers.jsonl [--ray [ADDRESS]]             # answer a file of questions
     qa eval gold.jsonl [--report PATH]                                    # measure answer quality
@@ -37,6 +38,13 @@ def _add_folders(p: argparse.ArgumentParser) -> None:
     p.add_argument("-q", "--quiet", action="store_true", help="print only results and errors")
 
 
+def _add_dates(p: argparse.ArgumentParser, what: str, more: str = "") -> None:
+    p.add_argument("--since", metavar="YYYY-MM-DD", default=None,
+                   help=f"{what} articles published on or after this date only{more}")
+    p.add_argument("--until", metavar="YYYY-MM-DD", default=None,
+                   help=f"{what} articles published on or before this date only{more}")
+
+
 def _add_ray(p: argparse.ArgumentParser) -> None:
     p.add_argument("--ray", metavar="ADDRESS", nargs="?", const="", default=None,
                    help="run on a Ray cluster (needs the [ray] extra): the one at ADDRESS, else $RAY_ADDRESS, a "
@@ -66,6 +74,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_folders(p)
     p.add_argument("-k", type=int, default=None, metavar="N", help="how many passages to retrieve (default 5)")
     p.add_argument("--json", action="store_true", help="print the answer, citations and passages as JSON")
+    _add_dates(p, "answer from")
 
     p = sub.add_parser("show", help="show one article: its title, date, source and text",
                        description="Print the indexed article ARTICLE_ID (as a citation names it; its file path "
@@ -87,6 +96,7 @@ def build_parser() -> argparse.ArgumentParser:
                    help=f"questions answered per batch (default {DEFAULT_BATCH_SIZE})")
     p.add_argument("--overwrite", action="store_true",
                    help="start OUTPUT afresh instead of skipping the questions already answered in it")
+    _add_dates(p, "by default, answer from", " (a question's own since/until column or field wins)")
     _add_ray(p)
 
     p = sub.add_parser("eval", help="measure answer quality on labelled questions",

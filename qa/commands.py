@@ -25,6 +25,7 @@ from qa.evaluation.report import report_base, summary_table, write_report
 from qa.evaluation.score import evaluate
 from qa.feedback import feedback_to_gold
 from qa.textio import answer_record, read_questions
+from qa.timecues import check_range
 from qa.types import Article, confidence_level, date_label
 
 #: asked once before a batch, so that loading the models is not counted as answering
@@ -39,6 +40,14 @@ def _engine(args, **kw):
 def _check_k(args) -> None:
     if args.k is not None and args.k < 1:
         raise QAError("-k must be at least 1")
+
+
+def _check_dates(args) -> None:
+    """``--since``/``--until`` checked before any model loads: a mistyped date fails at once, in one line."""
+    try:
+        check_range(args.since, args.until)
+    except ValueError as e:
+        raise QAError(f"--{e}") from None
 
 
 def _check_workers(args) -> None:
@@ -114,8 +123,9 @@ def cmd_ask(args) -> int:
     """``qa ask QUESTION``: print the answer (``--json``: its record) and its citations."""
     _check_k(args)
     question = package.clean_question(args.question)  # fail fast, before loading any model
+    _check_dates(args)
     engine = _engine(args)
-    answer = engine.ask(question, k=args.k)
+    answer = engine.ask(question, k=args.k, since=args.since, until=args.until)
     if args.json:
         print(json.dumps(answer_record(answer), ensure_ascii=False, indent=1))
     else:

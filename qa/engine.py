@@ -29,6 +29,7 @@ import threading
 import time
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
+from datetime import date
 from pathlib import Path
 
 from qa.answerers.gate import GatedAnswerer, NoAnswerGate
@@ -43,6 +44,7 @@ from qa.errors import (
     IndexBusyError,
     IndexLocationError,
     IndexUnusableError,
+    InvalidDateError,
     InvalidQuestionError,
     OutsideFolderError,
     QAError,
@@ -50,6 +52,7 @@ from qa.errors import (
 from qa.reader import SpanReader, weights_available
 from qa.retrieval import HybridRetriever
 from qa.store import ChunkIndex, IndexSnapshot, SyncReport
+from qa.timecues import TimeCue, check_range, time_cue
 from qa.types import Answer, Article, Passage
 
 log = logging.getLogger(__name__)
@@ -337,25 +340,41 @@ class QA:
         return self.refresh()
 
     # ------------------------------------------------------------ answering
-    def search(self, question: str, k: int | None = None) -> list[Passage]:
-        """The passages most likely to answer ``question``, best first."""
-        return self.retriever.search(clean_question(question), k or self.settings.k)
+    def search(self, question: str, k: int | None = None, *, since: str | None = None,
+               until: str | None = None) -> list[Passage]:
+        """The passages most likely to answer ``question``, best first (``since``/``until``: as :meth:`ask`)."""
+        q = clean_question(question)
+        retriever = self.retriever
+        return retriever.search(q, k or self.settings.k, self._times(retriever, [q], since, until)[0])
 
-    def ask(self, question: str, *, k: int | None = None) -> Answer:
-        """Answer one question from the articles (``answer.text is None`` when they do not say)."""
-        return self.ask_many([question], k=k)[0]
+    def ask(self, question: str, *, k: int | None = None, since: str | None = None,
+            until: str | None = None) -> Answer:
+        """Answer one question from the articles (``answer.text is None`` when they do not say).
 
-    def ask_many(self, questions: Sequence[str], *, k: int | None = None) -> list[Answer]:
-        """Answer several questions, embedding and searching them in one batch."""
+        ``since``/``until`` (ISO dates ``YYYY-MM-DD``, inclusive, either may be left out) answer from the
+        articles published in that range only; an article without a date is then left out. Without them, a
+        time cue in the question (:mod:`qa.timecues`: "in March 2019", "last week", "latest") sets the range
+        or prefers newer articles; a range the cue sets is dropped when no article lies in it (the question's
+        year may be when something happened, not when it was reported), while the caller's range never is.
+        The question the reader reads is the question as asked.
+        """
+        return self.ask_many([question], k=k, since=since, until=until)[0]
+
+    def ask_many(self, questions: Sequence[str], *, k: int | None = None,
+                 since: str | Sequence[str | None] | None = None,
+                 until: str | Sequence[str | None] | None = None) -> list[Answer]:
+        """Answer several questions, embedding and searching them in one batch. ``since``/``until`` (as in
+        :meth:`ask`) is one date for all questions or a list with one per question (``None``: none)."""
         qs = [clean_question(q) for q in questions]
         k = k or self.settings.k
         retriever = self.retriever
         answerer = self.answerer
         if not qs:
             return []
+        times = self._times(retriever, qs, since, until)
         t0 = time.perf_counter()
         # an answerer that re-ranks (the span reader) reads more passages than the k it returns
-        passages = retriever.search_many(qs, passages_to_read(answerer, k))
+        passages = retriever.search_many(qs, passages_to_read(answerer, k), times=times)
         t1 = time.perf_counter()
         if len(qs) > 1:
             answers = answerer.answer_many(qs, passages)
@@ -364,6 +383,41 @@ class QA:
         t2 = time.perf_counter()
         timings = {"retrieve_s": (t1 - t0) / len(qs), "read_s": (t2 - t1) / len(qs)}
         return [replace(a, passages=_top_passages(a, k), timings={**a.timings, **timings}) for a in answers]
+
+    @staticmethod
+    def _times(retriever: HybridRetriever, qs: Sequence[str], since: str | Sequence[str | None] | None,
+               until: str | Sequence[str | None] | None) -> list[TimeCue]:
+        """Each question's date range and recency preference: the caller's range where given, else its cue's."""
+        sinces, untils = _per_question(since, len(qs), "since"), _per_question(until, len(qs), "until")
+        newest = _newest(retriever.snapshot.articles.values())
+        out = []
+        for q, s, u in zip(qs, sinces, untils, strict=True):
+            try:
+                s, u = check_range(s, u)
+            except ValueError as e:
+                raise InvalidDateError(str(e)) from None
+            cue = time_cue(q, newest)
+            if s is not None or u is not None:
+                cue = TimeCue(s, u, cue.prefer_recent, "since/until")
+            elif cue.filters and retriever.count_in_range(cue) == 0:
+                cue = TimeCue(prefer_recent=cue.prefer_recent, phrase=cue.phrase)
+            out.append(cue)
+        return out
+
+
+def _per_question(value: str | Sequence[str | None] | None, n: int, name: str) -> list[str | None]:
+    if value is None or isinstance(value, str):
+        return [value] * n
+    values = list(value)
+    if len(values) != n:
+        raise InvalidDateError(f"{name} gives {len(values)} dates for {n} questions; give one date or one per question")
+    return values
+
+
+def _newest(articles: Iterable[Article]) -> date | None:
+    """The newest article date: the "today" from which a question's "last week" is counted."""
+    newest = max((a.date for a in articles if a.date), default=None)
+    return date.fromisoformat(newest) if newest else None
 
 
 def _top_passages(answer: Answer, k: int) -> tuple[Passage, ...]:
@@ -399,7 +453,7 @@ _default: QA | None = None
 _default_lock = threading.Lock()
 
 
-def ask(question: str, *, k: int | None = None) -> Answer:
+def ask(question: str, *, k: int | None = None, since: str | None = None, until: str | None = None) -> Answer:
     """Answer ``question`` from the default articles folder (``seeds/``, or ``$QA_ARTICLES``).
 
         >>> from qa import ask
@@ -410,4 +464,4 @@ def ask(question: str, *, k: int | None = None) -> Answer:
     with _default_lock:
         if _default is None:
             _default = QA()
-    return _default.ask(question, k=k)
+    return _default.ask(question, k=k, since=since, until=until)

@@ -29,3 +29,7 @@ class IndexLocationError(QAError):
 
 class OutsideFolderError(QAError):
     """A path names a file outside the articles folder."""
+
+
+class InvalidDateError(QAError, ValueError):
+    """A ``since``/``until`` date is not an ISO date (``YYYY-MM-DD``), or the range is empty."""
