@@ -19,7 +19,7 @@ from __future__ import annotations
 import sys
 import time
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -34,14 +34,16 @@ if TYPE_CHECKING:  # the engine loads models: `import qa.cli` (which imports thi
 DEFAULT_BATCH_SIZE = 32
 
 
-def ask_batch(engine, texts: Sequence[str], k: int | None = None) -> list[tuple[Any, str | None, float]]:
+def ask_batch(engine, texts: Sequence[str], k: int | None = None,
+              dates: Sequence[tuple[str | None, str | None]] | None = None) -> list[tuple[Any, str | None, float]]:
     """``(answer, error, latency_s)`` per question, answered together with ``engine.ask_many``.
 
     Invalid questions (empty, too long) get their error without stopping the others; if the batch as a
     whole raises, its questions are answered one by one so that only the failing one records an error.
     ``latency_s`` is the batch's time divided by its questions (the question's own time when answered
-    alone).
+    alone). ``dates`` gives each question's ``(since, until)`` (default: none).
     """
+    dates = list(dates) if dates is not None else [(None, None)] * len(texts)
     out: list[tuple[Any, str | None, float]] = [(None, "not answered", 0.0)] * len(texts)
     valid: list[int] = []
     cleaned: list[str] = []
@@ -55,7 +57,8 @@ def ask_batch(engine, texts: Sequence[str], k: int | None = None) -> list[tuple[
         return out
     t0 = time.perf_counter()
     try:
-        answers = engine.ask_many(cleaned, k=k)
+        answers = engine.ask_many(cleaned, k=k, since=[dates[i][0] for i in valid],
+                                  until=[dates[i][1] for i in valid])
         if len(answers) != len(cleaned):
             raise RuntimeError(f"ask_many returned {len(answers)} answers for {len(cleaned)} questions")
         latency = (time.perf_counter() - t0) / len(cleaned)
@@ -65,7 +68,8 @@ def ask_batch(engine, texts: Sequence[str], k: int | None = None) -> list[tuple[
         for i, text in zip(valid, cleaned, strict=True):
             t1 = time.perf_counter()
             try:
-                out[i] = (engine.ask(text, k=k), None, time.perf_counter() - t1)
+                out[i] = (engine.ask(text, k=k, since=dates[i][0], until=dates[i][1]), None,
+                          time.perf_counter() - t1)
             except Exception as e:  # noqa: BLE001
                 out[i] = (None, _describe(e), time.perf_counter() - t1)
     return out
@@ -73,7 +77,7 @@ def ask_batch(engine, texts: Sequence[str], k: int | None = None) -> list[tuple[
 
 def answer_batch(engine: QA, questions: Sequence[Question], k: int | None = None) -> list[dict[str, Any]]:
     """Output rows for ``questions``, answered together (see :func:`ask_batch`)."""
-    results = ask_batch(engine, [q.question for q in questions], k=k)
+    results = ask_batch(engine, [q.question for q in questions], k=k, dates=[(q.since, q.until) for q in questions])
     return [answer_row(q, a, err) for q, (a, err, _) in zip(questions, results, strict=True)]
 
 
@@ -106,7 +110,7 @@ class BatchSummary:
 
 
 def run_batch(engine: QA | Callable[[], QA] | None, questions: Sequence[Question], output: str | Path, *,
-              k: int | None = None,
+              k: int | None = None, since: str | None = None, until: str | None = None,
               batch_size: int = DEFAULT_BATCH_SIZE, overwrite: bool = False, progress: bool = True,
               warn: Warn | None = warn_stderr,
               answer_batches: Callable[[list[list[Question]]], Iterable[list[dict[str, Any]]]] | None = None,
@@ -116,10 +120,13 @@ def run_batch(engine: QA | Callable[[], QA] | None, questions: Sequence[Question
     ``engine`` is a :class:`qa.engine.QA`, or a function returning one (called only when there is
     something left to answer). ``answer_batches``, when given, answers instead of ``engine``: it gets the
     batches left to answer and yields their rows batch by batch, in order (e.g. on a Ray cluster,
-    :class:`qa.distributed.batch.RayBatchAnswerer`).
+    :class:`qa.distributed.batch.RayBatchAnswerer`). ``since``/``until`` are the date range of the questions
+    that give none of their own (a question's own ``since`` or ``until`` wins over the default of that bound).
     """
     if batch_size < 1:
         raise QAError("--batch-size must be at least 1")
+    if since is not None or until is not None:
+        questions = [replace(q, since=q.since or since, until=q.until or until) for q in questions]
     summary = BatchSummary(total=len(questions))
     t0 = time.perf_counter()
     with AnswerWriter(output, overwrite=overwrite, warn=warn) as writer:

@@ -85,7 +85,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("batch", help="answer a file of questions",
                        description="Answer every question in INPUT (.txt one per line, .csv with a 'question' "
-                                   "column and optional 'id', .jsonl of {\"id\",\"question\"}) and write the "
+                                   "column and optional 'id', 'since', 'until', .jsonl of {\"id\",\"question\"} "
+                                   "with optional \"since\"/\"until\" dates) and write the "
                                    "answers to OUTPUT (.jsonl or .csv). Rerunning into an existing OUTPUT skips "
                                    "the questions already answered.")
     p.add_argument("input", metavar="INPUT", type=Path, help="the questions file")

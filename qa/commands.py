@@ -193,6 +193,7 @@ def cmd_batch(args) -> int:
         raise QAError(f"cannot write answers to '{args.output.name}'; name the output .jsonl or .csv")
     if args.output.resolve() == args.input.resolve():
         raise QAError("the output would overwrite the questions file; choose another output name")
+    _check_dates(args)
     questions = read_questions(args.input).questions
 
     def load():
@@ -207,7 +208,8 @@ def cmd_batch(args) -> int:
 
         answer_batches = RayBatchAnswerer(args.articles, args.index, address=args.ray or None,
                                           workers=args.workers, k=args.k, progress=not args.quiet)
-    summary = run_batch(load, questions, args.output, k=args.k, batch_size=args.batch_size,
+    summary = run_batch(load, questions, args.output, k=args.k, since=args.since, until=args.until,
+                        batch_size=args.batch_size,
                         overwrite=args.overwrite, progress=not args.quiet, answer_batches=answer_batches)
     print(f"Wrote '{args.output}': {summary.line()}.")
     return 0

@@ -5,11 +5,13 @@ one serialisation of an answer that every file and the ``--json`` output project
     questions = read_questions("questions.csv").questions     # Question(id, question, line), input order
     record = answer_record(answer)                            # the JSON-ready dict of one Answer
 
-Inputs: ``.txt`` (one question a line), ``.csv`` with a ``question`` column (optional ``id``), ``.jsonl``
-of ``{"id", "question"}`` objects. Ids default to the line number (``.txt``/``.jsonl``) or the data row
-number (``.csv``, header excluded). Blank lines and repeated ids are reported through ``warn`` (stderr by
-default), never fatal. Shared by ``qa batch`` (:mod:`qa.batch`), ``qa eval`` (:mod:`qa.evaluation`) and
-``qa feedback-to-gold`` (:mod:`qa.feedback`).
+Inputs: ``.txt`` (one question a line), ``.csv`` with a ``question`` column (optional ``id``, ``since``,
+``until``), ``.jsonl`` of ``{"id", "question"}`` objects (optional ``"since"``, ``"until"``). Ids default to
+the line number (``.txt``/``.jsonl``) or the data row number (``.csv``, header excluded). Blank lines and
+repeated ids are reported through ``warn`` (stderr by default), never fatal. ``since``/``until`` are ISO
+dates (``YYYY-MM-DD``) that keep a question's answer to articles published in that range; a date written
+otherwise stops the read with a one-line error naming the line. Shared by ``qa batch`` (:mod:`qa.batch`),
+``qa eval`` (:mod:`qa.evaluation`) and ``qa feedback-to-gold`` (:mod:`qa.feedback`).
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ from pathlib import Path
 from typing import Any
 
 from qa.errors import QAError
+from qa.timecues import check_range
 from qa.types import Answer
 
 INPUT_SUFFIXES = (".txt", ".csv", ".jsonl")
@@ -79,11 +82,14 @@ def answer_record(answer: Answer) -> dict[str, Any]:
 
 @dataclass(frozen=True)
 class Question:
-    """One question of a batch: its id (unique in the batch), text and line in the input file."""
+    """One question of a batch: its id (unique in the batch), text and line in the input file; ``since``/
+    ``until`` (ISO dates, optional) keep its answer to articles published in that range."""
 
     id: str
     question: str
     line: int
+    since: str | None = None
+    until: str | None = None
 
 
 @dataclass
@@ -111,7 +117,7 @@ def read_questions(path: str | Path, warn: Warn | None = warn_stderr) -> Questio
         if warn is not None:
             warn(message)
 
-    rows: Iterable[tuple[str, str, int]]
+    rows: Iterable[Row]
     if suffix == ".txt":
         rows = _txt_rows(text, note)
     elif suffix == ".csv":
@@ -119,27 +125,36 @@ def read_questions(path: str | Path, warn: Warn | None = warn_stderr) -> Questio
     else:
         rows = _jsonl_rows(path, text, note)
     first_line: dict[str, int] = {}
-    for rid, question, line in rows:
+    for rid, question, line, dates in rows:
+        try:
+            since, until = check_range(*dates)
+        except ValueError as e:
+            raise QAError(f"{path.name} line {line}: {e}") from None
         if rid in first_line:
             new = f"{rid}@line{line}"
             note(f"{path.name} line {line}: id '{rid}' already used on line {first_line[rid]}; "
                  f"this question is answered under id '{new}'")
             rid = new
         first_line[rid] = line
-        result.questions.append(Question(rid, question, line))
+        result.questions.append(Question(rid, question, line, since, until))
     if not result.questions:
         raise QAError(f"'{path}' holds no questions; put one question a line (.txt), a 'question' column "
                       "(.csv) or {\"question\": ...} objects (.jsonl) in it")
     return result
-def _txt_rows(text: str, note: Warn) -> Iterator[tuple[str, str, int]]:
+#: a question as read: id, text, line, and its (since, until) as written (checked by :func:`read_questions`)
+Row = tuple[str, str, int, tuple[str | None, str | None]]
+NO_DATES: tuple[str | None, str | None] = (None, None)
+
+
+def _txt_rows(text: str, note: Warn) -> Iterator[Row]:
     for lineno, line in enumerate(lines(text), 1):
         if not line.strip():
             note(f"line {lineno} is blank; skipped")
             continue
-        yield str(lineno), line.strip(), lineno
+        yield str(lineno), line.strip(), lineno, NO_DATES
 
 
-def _csv_rows(path: Path, text: str, note: Warn) -> list[tuple[str, str, int]]:
+def _csv_rows(path: Path, text: str, note: Warn) -> list[Row]:
     try:
         dialect = csv.Sniffer().sniff(text[:4096], delimiters=",;\t")
     except csv.Error:
@@ -156,6 +171,7 @@ def _csv_rows(path: Path, text: str, note: Warn) -> list[tuple[str, str, int]]:
                           "name the column of questions 'question' in the first row")
         qcol = names.index("question")
         icol = names.index("id") if "id" in names else None
+        dcols = [names.index(n) if n in names else None for n in ("since", "until")]
         rows = []
         rowno = 0
         start_line = reader.line_num + 1
@@ -178,13 +194,14 @@ def _csv_rows(path: Path, text: str, note: Warn) -> list[tuple[str, str, int]]:
             rid = fields[icol].strip() if icol is not None and icol < len(fields) else ""
             if icol is not None and not rid:
                 note(f"{path.name} line {line} has no id; using the row number {rowno}")
-            rows.append((rid or str(rowno), question, line))
+            since, until = (fields[c] if c is not None and c < len(fields) else None for c in dcols)
+            rows.append((rid or str(rowno), question, line, (since, until)))
         return rows
     except csv.Error as e:
         raise QAError(f"'{path.name}' is not valid CSV ({e} at line {reader.line_num})") from e
 
 
-def _jsonl_rows(path: Path, text: str, note: Warn) -> Iterator[tuple[str, str, int]]:
+def _jsonl_rows(path: Path, text: str, note: Warn) -> Iterator[Row]:
     for lineno, line in enumerate(lines(text), 1):
         if not line.strip():
             note(f"{path.name} line {lineno} is blank; skipped")
@@ -203,4 +220,9 @@ def _jsonl_rows(path: Path, text: str, note: Warn) -> Iterator[tuple[str, str, i
         if not isinstance(question, str):
             raise QAError(f"{path.name} line {lineno}: 'question' must be text, not {type(question).__name__}")
         rid = obj.get("id")
-        yield (str(rid) if rid not in (None, "") else str(lineno)), question, lineno
+        dates = tuple(obj.get(n) for n in ("since", "until"))
+        for n, d in zip(("since", "until"), dates, strict=True):
+            if d is not None and not isinstance(d, str):
+                raise QAError(f"{path.name} line {lineno}: '{n}' must be a date written YYYY-MM-DD, "
+                              f"not {type(d).__name__}")
+        yield (str(rid) if rid not in (None, "") else str(lineno)), question, lineno, (dates[0], dates[1])
