@@ -50,7 +50,7 @@ from qa.errors import (
     QAError,
 )
 from qa.reader import SpanReader, weights_available
-from qa.retrieval import HybridRetriever
+from qa.retrieval import HybridRetriever, close_candidates
 from qa.store import ChunkIndex, IndexSnapshot, SyncReport
 from qa.timecues import TimeCue, check_range, time_cue
 from qa.types import Answer, Article, Passage
@@ -380,6 +380,8 @@ class QA:
             answers = answerer.answer_many(qs, passages)
         else:
             answers = [answerer.answer(qs[0], passages[0]) if passages[0] else no_answer(qs[0], passages[0])]
+        answers = [_newest_answer(answerer, a, p) if t.prefer_recent else a
+                   for a, p, t in zip(answers, passages, times, strict=True)]
         t2 = time.perf_counter()
         timings = {"retrieve_s": (t1 - t0) / len(qs), "read_s": (t2 - t1) / len(qs)}
         return [replace(a, passages=_top_passages(a, k), timings={**a.timings, **timings}) for a in answers]
@@ -403,6 +405,27 @@ class QA:
                 cue = TimeCue(prefer_recent=cue.prefer_recent, phrase=cue.phrase)
             out.append(cue)
         return out
+
+
+def _newest_answer(answerer: Answerer, answer: Answer, passages: Sequence[Passage]) -> Answer:
+    """For a "latest" question: the answer of the newest article among the close candidates
+    (:func:`qa.retrieval.close_candidates`) that answers it, when newer than the article ``answer`` cites.
+
+    Retrieval already puts the close candidates newest first, but a reader that re-ranks by how well a span
+    fits can still prefer an older article that words the fact more plainly; each newer close passage is read
+    alone, newest first, and the first that the answerer answers from wins. Its passage leads the answer's
+    passages; the others follow in their order.
+    """
+    if not answer.found or not answer.citations:
+        return answer  # the articles do not say: no single passage is asked to say otherwise
+    cited = answer.citations[0]
+    for p in close_candidates(passages):
+        if p.article_id == cited.article_id or (p.date or "") <= (cited.date or ""):
+            break
+        alt = answerer.answer(answer.question, [p])
+        if alt.found:
+            return replace(alt, passages=(p, *(o for o in passages if o is not p)), timings=answer.timings)
+    return answer
 
 
 def _per_question(value: str | Sequence[str | None] | None, n: int, name: str) -> list[str | None]:

@@ -18,8 +18,8 @@ Time (:class:`qa.timecues.TimeCue`, one per question): a ``since``/``until`` ran
 the chunks of articles dated in it (inclusive; an article without a date is left out) before fusion, so ``k``
 passages come back whenever the range holds that many. Passages with equal fused scores are ordered newer
 article first. With ``prefer_recent`` ("latest", "most recent"), the candidates whose fused score is within
-:data:`RECENT_MARGIN` of the best (a fraction of the best score's lead over the median candidate, so it
-means the same under both fusions) are put in date order, newest first, and each takes the score of the
+:data:`RECENT_MARGIN` of the best (in standard deviations of the candidates' scores, so it means the
+same under both fusions) are put in date order, newest first, and each takes the score of the
 place it moves to: the scores of the list stay as fused, and a reader that weighs them (the span reader's
 re-ranking) sees the newer article as the better match.
 """
@@ -39,9 +39,9 @@ from qa.store import IndexSnapshot
 from qa.timecues import NO_CUE, TimeCue
 from qa.types import Passage
 
-#: how close to the best fused score a candidate must be for "latest" to move it up by date, as a fraction of
-#: the best score's lead over the median candidate: close calls are decided by date, clear ones are not
-RECENT_MARGIN = 0.25
+#: how close to the best fused score a candidate must be for "latest" to move it up by date, in standard
+#: deviations of the candidates' scores: close calls are decided by date, clear ones are not
+RECENT_MARGIN = 0.5
 
 
 class HybridRetriever:
@@ -135,12 +135,7 @@ class HybridRetriever:
             fused = rrf_fusion(dense, lex, self.settings.dense_weight, self.settings.rrf_k)
         else:
             fused = zscore_fusion(dense, lex, self.settings.dense_weight)
-        dates = {cid: self._date_key(cid) for cid in fused}
-        # equal scores: the newer article first, then the lower chunk id
-        ranked = sorted(fused.items(), key=lambda kv: (-kv[1], -dates[kv[0]], kv[0]))
-        if prefer_recent:
-            ranked = newest_within_margin(ranked, dates, RECENT_MARGIN)
-        best = ranked[:k]
+        best = rank_fused(fused, {cid: self._date_key(cid) for cid in fused}, prefer_recent)[:k]
         out = []
         for rank, (cid, score) in enumerate(best):
             chunk = self.snapshot.chunk_by_id[cid]
@@ -154,8 +149,7 @@ class HybridRetriever:
 
     def _date_key(self, chunk_id: int) -> int:
         """The chunk's article date as a number that sorts by date (0 for an undated article: oldest)."""
-        d = self.snapshot.articles[self.snapshot.chunk_by_id[chunk_id].article_id].date
-        return int(d.replace("-", "")) if d else 0
+        return _day(self.snapshot.articles[self.snapshot.chunk_by_id[chunk_id].article_id].date)
 
 
 def in_range(day: str | None, since: str | None, until: str | None) -> bool:
@@ -168,15 +162,39 @@ def in_range(day: str | None, since: str | None, until: str | None) -> bool:
     return (since is None or day >= since) and (until is None or day <= until)
 
 
+def rank_fused(fused: dict[int, float], dates: dict[int, int], prefer_recent: bool = False) -> list[tuple[int, float]]:
+    """``(chunk id, score)`` best first; equal scores put the newer article first (then the lower chunk id), and
+    ``prefer_recent`` orders the close candidates by date (:func:`newest_within_margin`). ``dates`` are sortable
+    numbers (``YYYYMMDD``, 0 for an undated article)."""
+    ranked = sorted(fused.items(), key=lambda kv: (-kv[1], -dates[kv[0]], kv[0]))
+    return newest_within_margin(ranked, dates, RECENT_MARGIN) if prefer_recent else ranked
+
+
+def close_candidates(passages: Sequence[Passage], margin: float = RECENT_MARGIN) -> list[Passage]:
+    """The passages whose retrieval score is within ``margin`` standard deviations (of the scores of
+    ``passages``) of the best, newest article first (undated last): the ones a "latest" question chooses
+    among by date."""
+    if not passages:
+        return []
+    scores = [p.score for p in passages]
+    floor = max(scores) - margin * float(np.std(scores))
+    return sorted((p for p in passages if p.score >= floor), key=lambda p: (-_day(p.date), -p.score))
+
+
+def _day(iso: str | None) -> int:
+    return int(iso.replace("-", "")) if iso else 0
+
+
 def newest_within_margin(ranked: list[tuple[int, float]], dates: dict[int, int],
                          margin: float) -> list[tuple[int, float]]:
-    """``ranked`` (chunk id, score; best first) with the candidates within ``margin`` of the best put newest
-    first; each keeps the score of its new place, so the scores still fall down the list."""
+    """``ranked`` (chunk id, score; best first) with the candidates within ``margin`` standard deviations (of
+    all the scores in ``ranked``) of the best put newest first; each takes the score of its new place, so the
+    scores still fall down the list."""
     if len(ranked) < 2:
         return ranked
     scores = [s for _, s in ranked]
-    lead = scores[0] - float(np.median(scores))
-    close = [c for c, s in ranked if s >= scores[0] - margin * lead] if lead > 0 else [c for c, _ in ranked]
+    spread = float(np.std(scores))
+    close = [c for c, s in ranked if s >= scores[0] - margin * spread]
     moved = sorted(close, key=lambda c: -dates[c])  # stable: equal dates keep their score order
     return [(c, scores[i]) for i, c in enumerate(moved)] + ranked[len(close):]
 
