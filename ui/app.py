@@ -95,6 +95,12 @@ def build_app(qa: QA, *, feedback_path: str | Path | None = None, n_suggestions:
                                   placeholder="Ask a question about the articles")
             ask_btn = gr.Button("Ask", variant="primary", elem_id="ask", scale=1, min_width=80)
             new_btn = gr.Button("New chat", elem_id="new-chat", scale=1, min_width=80)
+        with gr.Accordion("Date filter", open=False, elem_id="date-filter"):
+            with gr.Row():
+                since_box = gr.Textbox(label="Since", placeholder="YYYY-MM-DD", elem_id="since", max_lines=1)
+                until_box = gr.Textbox(label="Until", placeholder="YYYY-MM-DD", elem_id="until", max_lines=1)
+            gr.Markdown("Answer from articles published in this range only (inclusive; either may be empty). "
+                        "Articles without a date are left out while a date is set.")
         with gr.Row():
             question_error = gr.HTML("", elem_id="question-error", padding=False)
             gr.HTML(f"0 / {MAX_QUESTION_CHARS:,} characters", elem_id="question-count", js_on_load=SCRIPT,
@@ -127,9 +133,10 @@ def build_app(qa: QA, *, feedback_path: str | Path | None = None, n_suggestions:
         # waiting for the suggested questions holds no lock and no reader: many pages may wait at once
         ready_kw: dict[str, Any] = dict(concurrency_id="suggest", concurrency_limit=16, **private)
         for send in (question.submit, ask_btn.click):
-            send(chat.take, [question, session], [question, chatbot, session, question_error], **take_kw).then(
-                chat.answer_pending, session, [chatbot, suggested], **answer_kw)
-        suggested.click(chat.take_suggestion, [suggested, session], [chatbot, session], **take_kw).then(
+            send(chat.take, [question, session, since_box, until_box], [question, chatbot, session, question_error],
+                 **take_kw).then(chat.answer_pending, session, [chatbot, suggested], **answer_kw)
+        suggested.click(chat.take_suggestion, [suggested, session, since_box, until_box], [chatbot, session],
+                        **take_kw).then(
             chat.answer_pending, session, [chatbot, suggested], **answer_kw)
         new_btn.click(chat.clear, session, [chatbot, session], queue=False, **private)
         chatbot.clear(chat.clear, session, [chatbot, session], queue=False, **private)

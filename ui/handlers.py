@@ -25,6 +25,7 @@ from qa.conversation.turns import Turn
 from qa.engine import MAX_QUESTION_CHARS, REMOVED_DIR, clean_question
 from qa.errors import InvalidQuestionError, QAError
 from qa.feedback import FeedbackLog, default_feedback_path
+from qa.timecues import check_range
 from qa.types import Article
 from ui.render import (
     article_date,
@@ -155,12 +156,23 @@ class ChatApp:
             return str(e)
         return None
 
-    def answer(self, question: str, session: ChatSession | None) -> tuple[str, Turn | None, ChatSession]:
-        """``(reply html, turn or None on an error, session)`` for ``question``."""
+    @staticmethod
+    def date_filter(since: str | None, until: str | None) -> tuple[str | None, str | None]:
+        """The chat's date filter boxes as ``(since, until)``; raises :class:`ValueError` (a one-line message
+        naming the format) for a date not written ``YYYY-MM-DD``."""
+        return check_range(since, until)
+
+    def answer(self, question: str, session: ChatSession | None,
+               dates: tuple[str | None, str | None] = (None, None)) -> tuple[str, Turn | None, ChatSession]:
+        """``(reply html, turn or None on an error, session)`` for ``question``, from the articles dated in
+        ``dates`` (``(since, until)``, either ``None``)."""
         session = session or self.new_session()
         try:
             with self._question():
-                turn = session.conversation.ask_turn(question)
+                if dates == (None, None):
+                    turn = session.conversation.ask_turn(question)
+                else:
+                    turn = session.conversation.ask_turn(question, since=dates[0], until=dates[1])
                 articles = self.qa.snapshot.articles
         except InvalidQuestionError as e:
             # the question as typed was checked before: a follow-up grew too long once spelled out
@@ -173,32 +185,49 @@ class ChatApp:
         html = render_reply(turn.answer, turn.question, turn.understood_question, turn.rewrite_note, articles)
         return html, turn, session
 
-    def enqueue(self, session: ChatSession, question: str) -> None:
-        """Show ``question`` in the chat at once, with a placeholder for its reply, and queue it."""
+    def enqueue(self, session: ChatSession, question: str,
+                dates: tuple[str | None, str | None] = (None, None)) -> None:
+        """Show ``question`` in the chat at once, with a placeholder for its reply, and queue it with the date
+        filter it was sent with."""
         with session.lock:
             waiting = session.busy or bool(session.pending)
             session.messages.append(message("user", render_question(question)))
             session.messages.append(message("assistant", render_pending(queued=waiting)))
-            session.pending.append((question, len(session.messages) - 1))
+            at = len(session.messages) - 1
+            session.pending.append((question, at))
+            if dates != (None, None):
+                session.dates_at[at] = dates
 
-    def take(self, question: str, session: ChatSession | None):
+    def take(self, question: str, session: ChatSession | None, since: str | None = None, until: str | None = None):
         """Send event (fast, not queued): ``(input, chat, session, error note)``. A question moves into the
-        chat and the input is emptied; a refused one stays in the input, with the reason beside it."""
+        chat and the input is emptied; a refused one (or one sent with a date filter not written
+        ``YYYY-MM-DD``) stays in the input, with the reason beside it."""
         session = session or self.new_session()
         text = (question or "").strip()
         if not text:
             return gr.skip(), gr.skip(), session, ""
         why = self.refusal(text)
+        try:
+            dates = self.date_filter(since, until)
+        except ValueError as e:
+            why = why or str(e)
+            dates = (None, None)
         if why is not None:
             return gr.skip(), gr.skip(), session, f"Not sent: {esc(why)}. Your text is still in the box."
-        self.enqueue(session, text)
+        self.enqueue(session, text, dates)
         return "", session.chat(), session, ""
 
-    def take_suggestion(self, sample: list[str] | None, session: ChatSession | None):
-        """A suggested question clicked: asked like a typed one, leaving the input (and a draft) alone."""
+    def take_suggestion(self, sample: list[str] | None, session: ChatSession | None, since: str | None = None,
+                        until: str | None = None):
+        """A suggested question clicked: asked like a typed one (with the date filter when it is valid, else
+        without), leaving the input (and a draft) alone."""
         session = session or self.new_session()
+        try:
+            dates = self.date_filter(since, until)
+        except ValueError:
+            dates = (None, None)  # the note beside the input says why when a typed question is sent
         if sample and sample[0]:
-            self.enqueue(session, str(sample[0]))
+            self.enqueue(session, str(sample[0]), dates)
         return session.chat(), session
 
     def answer_pending(self, session: ChatSession | None):
@@ -213,7 +242,9 @@ class ChatApp:
             while (item := self._next_question(session)) is not None:
                 question, at = item
                 yield session.chat(), gr.skip()
-                html, turn, _ = self.answer(question, session)
+                with session.lock:
+                    dates = session.dates_at.pop(at, (None, None))
+                html, turn, _ = self.answer(question, session, dates)
                 with session.lock:
                     if session.closed:
                         return

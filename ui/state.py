@@ -67,6 +67,8 @@ class ChatSession(OneWorker):
     messages: list[dict[str, str]] = field(default_factory=list)
     turn_at: dict[int, Turn] = field(default_factory=dict)
     pending: deque[tuple[str, int]] = field(default_factory=deque)
+    #: the date filter (since, until) a waiting question was sent with, by the index of its placeholder
+    dates_at: dict[int, tuple[str | None, str | None]] = field(default_factory=dict)
     shown_suggestions: list[str] | None = None
 
     def chat(self) -> list[dict[str, str]]:

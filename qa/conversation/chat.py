@@ -60,12 +60,13 @@ class Conversation:
         r = self.resolve(question)
         return r.question, r.entity
 
-    def ask_turn(self, question: str) -> Turn:
-        """Answer ``question`` (a follow-up or not) and return the whole :class:`Turn`."""
+    def ask_turn(self, question: str, *, since: str | None = None, until: str | None = None) -> Turn:
+        """Answer ``question`` (a follow-up or not) and return the whole :class:`Turn`; ``since``/``until``
+        keep the answer to articles dated in that range (:meth:`qa.engine.QA.ask`)."""
         if self.qa is None:
             raise ValueError("this conversation has no QA to answer with")
         r = self.resolve(question)
-        answer = self.qa.ask(r.question, k=self.k)
+        answer = self.qa.ask(r.question, k=self.k, since=since, until=until)
         turn = Turn(question=question, understood_question=answer.question, answer=answer, entity=r.entity,
                     rewrite_note=r.note)
         self.turns.append(turn)
