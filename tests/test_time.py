@@ -296,3 +296,11 @@ def test_qa_batch_bad_default_date(capsys, tmp_path):
 
 def test_time_cue_is_a_value():
     assert TimeCue("2024-01-01", None).filters and not NO_CUE.filters
+
+
+def test_a_conversation_passes_its_date_filter_on(dated):
+    from qa.conversation.chat import Conversation
+
+    chat = Conversation(dated)
+    assert chat.ask_turn(BUSES_Q, since="2024-02-01", until="2024-02-29").answer.text == "40"
+    assert chat.ask_turn(BUSES_Q, since="2019-01-01", until="2019-12-31").answer.text == "12"

@@ -66,7 +66,9 @@ class Conversation:
         if self.qa is None:
             raise ValueError("this conversation has no QA to answer with")
         r = self.resolve(question)
-        answer = self.qa.ask(r.question, k=self.k, since=since, until=until)
+        # only a set filter is passed on, so any object with ``ask(question, k=...)`` can still answer
+        dates = {name: d for name, d in (("since", since), ("until", until)) if d is not None}
+        answer = self.qa.ask(r.question, k=self.k, **dates)
         turn = Turn(question=question, understood_question=answer.question, answer=answer, entity=r.entity,
                     rewrite_note=r.note)
         self.turns.append(turn)

@@ -322,3 +322,31 @@ def test_the_article_list_shows_title_size_and_file_and_removes_files(tmp_path):
     status, _corpus, _token = app.remove("storm.txt")
     assert removed == [["storm.txt"]]
     assert "Removed 'storm.txt'" in html.unescape(status) and ".removed/" in status
+
+
+class DatedConversation(ScriptedConversation):
+    """Records the date filter each question was asked with."""
+
+    def __init__(self):
+        super().__init__()
+        self.dates: list[tuple[str | None, str | None]] = []
+
+    def ask_turn(self, question: str, *, since: str | None = None, until: str | None = None) -> Turn:
+        self.dates.append((since, until))
+        return super().ask_turn(question)
+
+
+def test_the_date_filter_goes_with_each_question_and_a_bad_date_keeps_the_question_in_the_box(tmp_path):
+    app = ChatApp(fake_qa(tmp_path), tmp_path / "fb.jsonl")
+    session = ChatSession(conversation=DatedConversation())  # type: ignore[arg-type]
+    box, chat, session, note = app.take("How many buses?", session, "2024-03-01", "")
+    assert box == "" and note == ""
+    app.take("And in February?", session, "", "2024-02-29")
+    app.take("And overall?", session, "", "")
+    list(app.answer_pending(session))
+    assert session.conversation.dates == [("2024-03-01", None), (None, "2024-02-29"), (None, None)]
+    assert session.dates_at == {}
+    box, chat, session, note = app.take("How many buses?", session, "March 2024", "")
+    assert box == SKIP and chat == SKIP
+    assert "since must be a date written YYYY-MM-DD" in html.unescape(note) and "still in the box" in note
+    assert len(session.conversation.asked) == 3
