@@ -42,6 +42,8 @@ from qa.types import Passage
 #: how close to the best fused score a candidate must be for "latest" to move it up by date, in standard
 #: deviations of the candidates' scores: close calls are decided by date, clear ones are not
 RECENT_MARGIN = 0.5
+#: date ranges whose chunk selection is kept per snapshot (each holds a mask over all chunks)
+RANGES_KEPT = 16
 
 
 class HybridRetriever:
@@ -121,6 +123,8 @@ class HybridRetriever:
             rows = np.fromiter((c.article_id in dated for c in self.snapshot.chunks), dtype=bool,
                                count=len(self.snapshot.chunks))
             found = (self._row_ids[rows], rows)
+            if len(self._in_range) >= RANGES_KEPT:  # a long-running chat asks for many ranges: forget the oldest
+                self._in_range.pop(next(iter(self._in_range)), None)
             self._in_range[key] = found
         return found
 

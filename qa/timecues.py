@@ -126,9 +126,9 @@ def _explicit(question: str, newest: date | None) -> tuple[str | None, str | Non
             continue  # "in May" with nothing dated, or "may" the verb without a year: no cue
         first = date(year, month or 1, 1)
         last = date(year, month, calendar.monthrange(year, month)[1]) if month else date(year, 12, 31)
-        if prep in ("in", "during", "throughout"):
+        if prep in ("in", "during", "throughout", "from"):  # "the report from 2019" was published in 2019
             return first.isoformat(), last.isoformat(), m.group(0)
-        if prep in ("since", "from", "after"):
+        if prep in ("since", "after"):
             start = first if prep != "after" else last + timedelta(days=1)
             return start.isoformat(), None, m.group(0)
         # before/until/till/as of: "before 2019" excludes 2019, "until 2019" and "as of March 2019" include it

@@ -28,6 +28,7 @@ NEWEST = date(2024, 3, 14)
     ("What changed in Sept. 2020?", "2020-09-01", "2020-09-30"),
     ("What did the board decide in early 2023?", "2023-01-01", "2023-12-31"),
     ("What has the board done since 2022?", "2022-01-01", None),
+    ("What did the report from 2022 find?", "2022-01-01", "2022-12-31"),
     ("What happened after March 2019?", "2019-04-01", None),
     ("Who led the party before 2019?", None, "2018-12-31"),
     ("What was the plan as of June 2020?", None, "2020-06-30"),
