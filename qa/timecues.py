@@ -9,7 +9,7 @@
 The rules, each a regular expression over the question (case-insensitive, whole words):
 
 - an explicit year or month after a preposition of time ("in 2019", "in March 2019", "during 2019",
-  "throughout 2019", "since 2019", "before 2019", "after 2019") filters articles by publication date. A year
+  "the report from 2019", "since 2019", "before 2019", "after 2019") filters articles by publication date. A year
   used as an adjective ("the 2019 budget", "2019's election") sets nothing: an article about a year's budget
   or election is often published the year before or after it. A month without a year ("in March") is the last
   such month on or before the newest article's date;
