@@ -29,7 +29,6 @@ import threading
 import time
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
-from datetime import date
 from pathlib import Path
 
 from qa.answerers.gate import GatedAnswerer, NoAnswerGate
@@ -391,7 +390,7 @@ class QA:
                until: str | Sequence[str | None] | None) -> list[TimeCue]:
         """Each question's date range and recency preference: the caller's range where given, else its cue's."""
         sinces, untils = _per_question(since, len(qs), "since"), _per_question(until, len(qs), "until")
-        newest = _newest(retriever.snapshot.articles.values())
+        newest = retriever.newest_date
         out = []
         for q, s, u in zip(qs, sinces, untils, strict=True):
             try:
@@ -435,12 +434,6 @@ def _per_question(value: str | Sequence[str | None] | None, n: int, name: str) -
     if len(values) != n:
         raise InvalidDateError(f"{name} gives {len(values)} dates for {n} questions; give one date or one per question")
     return values
-
-
-def _newest(articles: Iterable[Article]) -> date | None:
-    """The newest article date: the "today" from which a question's "last week" is counted."""
-    newest = max((a.date for a in articles if a.date), default=None)
-    return date.fromisoformat(newest) if newest else None
 
 
 def _top_passages(answer: Answer, k: int) -> tuple[Passage, ...]:

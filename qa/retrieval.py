@@ -26,9 +26,11 @@ re-ranking) sees the newer article as the better match.
 
 from __future__ import annotations
 
+import functools
 import time
 from collections.abc import Sequence
 from contextlib import nullcontext
+from datetime import date
 
 import numpy as np
 
@@ -127,6 +129,13 @@ class HybridRetriever:
                 self._in_range.pop(next(iter(self._in_range)), None)
             self._in_range[key] = found
         return found
+
+    @functools.cached_property
+    def newest_date(self) -> date | None:
+        """The newest article date of the snapshot: the "today" from which a question's "last week" is counted
+        (read once per snapshot: every question needs it)."""
+        newest = max((a.date for a in self.snapshot.articles.values() if a.date), default=None)
+        return date.fromisoformat(newest) if newest else None
 
     def count_in_range(self, cue: TimeCue) -> int:
         """How many chunks lie in articles dated within ``cue``'s range (all of them when it has none)."""
