@@ -177,8 +177,9 @@ def test_copy_buttons_copy_text_not_html(browser, chat_server):
         assert "<" not in copied and "&#" not in copied, copied
         lines = copied.splitlines()
         assert "Guaido slipped out of Venezuela last week" in lines[0] and lines[0].endswith("[1]")
+        # the source line names the file and the article's date (the seed's is its file time)
         assert any(line.startswith("[1] Russia Vows to Continue Supporting Maduro in Venezuela (") and
-                   ".txt)" in line for line in lines), copied
+                   ".txt, " in line and "(file date))" in line for line in lines), copied
         pg.locator("#chat button", has_text="Copy conversation").click()
         pg.wait_for_function("navigator.clipboard.readText().then(t => t.startsWith('Q: '))")
         everything = pg.evaluate("navigator.clipboard.readText()")
