@@ -39,6 +39,18 @@ def warn_stderr(message: str) -> None:
     print(f"qa: warning: {message}", file=sys.stderr)
 
 
+def recorder(warnings: list[str], warn: Warn | None) -> Warn:
+    """A ``Warn`` that keeps each message in ``warnings`` and passes it on to ``warn`` (if any): what a
+    reader of a file reports and also returns."""
+
+    def note(message: str) -> None:
+        warnings.append(message)
+        if warn is not None:
+            warn(message)
+
+    return note
+
+
 def read_text(path: Path, what: str) -> str:
     """The UTF-8 text of ``path`` (a byte-order mark dropped), or a :class:`QAError` naming ``what``."""
     if not path.is_file():
@@ -112,10 +124,7 @@ def read_questions(path: str | Path, warn: Warn | None = warn_stderr) -> Questio
     text = read_text(path, "questions file")
     result = QuestionFile()
 
-    def note(message: str) -> None:
-        result.warnings.append(message)
-        if warn is not None:
-            warn(message)
+    note = recorder(result.warnings, warn)
 
     rows: Iterable[Row]
     if suffix == ".txt":

@@ -19,7 +19,7 @@ from typing import Any
 
 from qa.errors import QAError
 from qa.fileio import atomic_write
-from qa.textio import Warn, jsonl_bytes, lines, read_text, warn_stderr
+from qa.textio import Warn, jsonl_bytes, lines, read_text, recorder, warn_stderr
 
 SQUAD_ARTICLES_FILE = "squad_contexts.jsonl"
 
@@ -51,10 +51,7 @@ def load_gold(path: str | Path, warn: Warn | None = warn_stderr) -> GoldFile:
     text = read_text(path, "gold file")
     result = GoldFile()
 
-    def note(message: str) -> None:
-        result.warnings.append(message)
-        if warn is not None:
-            warn(message)
+    note = recorder(result.warnings, warn)
 
     if suffix == ".json":
         _load_squad(path, text, result)
