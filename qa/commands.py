@@ -88,7 +88,7 @@ def cmd_index(args) -> int:
 
 def format_answer(answer) -> str:
     """An answer for the terminal: the answer (or the message and closest passages), confidence, citations."""
-    lines = []
+    lines = [answer.time_cue.describe()] if answer.time_cue.applies else []
     if answer.text is None:
         lines.append(answer.message)
         if answer.passages:

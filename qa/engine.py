@@ -51,8 +51,8 @@ from qa.errors import (
 from qa.reader import SpanReader, weights_available
 from qa.retrieval import HybridRetriever, close_candidates
 from qa.store import ChunkIndex, IndexSnapshot, SyncReport
-from qa.timecues import TimeCue, check_range, time_cue
-from qa.types import Answer, Article, Passage
+from qa.timecues import check_range, time_cue
+from qa.types import CALLER_RANGE, Answer, Article, Passage, TimeCue
 
 log = logging.getLogger(__name__)
 
@@ -383,7 +383,8 @@ class QA:
                    for a, p, t in zip(answers, passages, times, strict=True)]
         t2 = time.perf_counter()
         timings = {"retrieve_s": (t1 - t0) / len(qs), "read_s": (t2 - t1) / len(qs)}
-        return [replace(a, passages=_top_passages(a, k), timings={**a.timings, **timings}) for a in answers]
+        return [replace(a, passages=_top_passages(a, k), timings={**a.timings, **timings}, time_cue=t)
+                for a, t in zip(answers, times, strict=True)]
 
     @staticmethod
     def _times(retriever: HybridRetriever, qs: Sequence[str], since: str | Sequence[str | None] | None,
@@ -399,9 +400,9 @@ class QA:
                 raise InvalidDateError(str(e)) from None
             cue = time_cue(q, newest)
             if s is not None or u is not None:
-                cue = TimeCue(s, u, cue.prefer_recent, "since/until")
+                cue = TimeCue(s, u, cue.prefer_recent, CALLER_RANGE)
             elif cue.filters and retriever.count_in_range(cue) == 0:
-                cue = TimeCue(prefer_recent=cue.prefer_recent, phrase=cue.phrase)
+                cue = replace(cue, dropped=True)
             out.append(cue)
         return out
 

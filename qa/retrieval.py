@@ -38,8 +38,7 @@ from qa.config import Settings
 from qa.embedders import Embedder
 from qa.runtime.threads import SMALL_CALL, faiss_threads, query_threads
 from qa.store import IndexSnapshot
-from qa.timecues import NO_CUE, TimeCue
-from qa.types import Passage
+from qa.types import NO_CUE, Passage, TimeCue
 
 #: how close to the best fused score a candidate must be for "latest" to move it up by date, in standard
 #: deviations of the candidates' scores: close calls are decided by date, clear ones are not

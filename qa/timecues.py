@@ -8,6 +8,7 @@
 
 The rules, each a regular expression over the question (case-insensitive, whole words):
 
+- a span of periods ("from 2019 to 2021", "between March and May 2020", "in 2019-21") filters articles to it;
 - an explicit year or month after a preposition of time ("in 2019", "in March 2019", "during 2019",
   "the report from 2019", "since 2019", "before 2019", "after 2019") filters articles by publication date. A year
   used as an adjective ("the 2019 budget", "2019's election") sets nothing: an article about a year's budget
@@ -27,8 +28,9 @@ from __future__ import annotations
 
 import calendar
 import re
-from dataclasses import dataclass
 from datetime import date, timedelta
+
+from qa.types import NO_CUE, TimeCue
 
 ISO_FORMAT = "YYYY-MM-DD"
 
@@ -46,6 +48,14 @@ _EXPLICIT = (
     # a month without a year, not followed by a day ("in March 12" is a date, read elsewhere)
     re.compile(rf"\b{_PREP}\s+(?:(?:early|mid|late)[\s-]+)?{_MONTH}(?![\s.]*\d)\b", re.IGNORECASE),
 )
+# a span of periods: "from 2019 to 2021", "between March and May 2020", "in 2019-2021", "during 2019–21";
+# the first period may leave out the year the second one gives
+_SPAN_MONTH1 = _MONTH.replace("?P<month>", "?P<month1>")
+_SPAN = re.compile(
+    rf"\b(?:(?P<prep>from|between)\s+(?:{_SPAN_MONTH1}\s+)?(?P<year1>(?:19|20)\d{{2}})?\s*(?:to|and|until|till|through)"
+    rf"\s+(?:{_MONTH}\s+)?{_YEAR}"
+    rf"|(?P<prep2>in|during|from|between)\s+(?P<year1b>(?:19|20)\d{{2}})\s*[-\u2013\u2014/]\s*(?P<year2b>(?:19|20)?\d{{2}}))\b",
+    re.IGNORECASE)
 _RECENT = re.compile(
     r"\b(?:latest|most\s+recent(?:ly)?|newest|now|currently|current|these\s+days|at\s+present|presently"
     r"|up[\s-]to[\s-]date)\b",
@@ -56,22 +66,6 @@ _RELATIVE = re.compile(
     re.IGNORECASE)
 
 
-@dataclass(frozen=True)
-class TimeCue:
-    """What a question says about time: a publication-date range (``since``/``until``, ISO, inclusive, either
-    may be ``None``) and whether newer articles are preferred; ``phrase`` is the words that said it."""
-
-    since: str | None = None
-    until: str | None = None
-    prefer_recent: bool = False
-    phrase: str | None = None
-
-    @property
-    def filters(self) -> bool:
-        return self.since is not None or self.until is not None
-
-
-NO_CUE = TimeCue()
 
 
 def check_date(value: str | None, name: str = "date") -> str | None:
@@ -113,6 +107,9 @@ def time_cue(question: str, newest: date | None = None) -> TimeCue:
 
 
 def _explicit(question: str, newest: date | None) -> tuple[str | None, str | None, str] | None:
+    span = _span(question)
+    if span is not None:
+        return span
     for m in (m for pattern in _EXPLICIT for m in pattern.finditer(question)):
         prep = " ".join(m.group("prep").lower().split())
         month = _MONTHS.get((m.group("month") or "").lower().rstrip("."))
@@ -134,6 +131,28 @@ def _explicit(question: str, newest: date | None) -> tuple[str | None, str | Non
         # before/until/till/as of: "before 2019" excludes 2019, "until 2019" and "as of March 2019" include it
         end = first - timedelta(days=1) if prep == "before" else last
         return None, end.isoformat(), m.group(0)
+    return None
+
+
+def _span(question: str) -> tuple[str, str, str] | None:
+    """The range of "from 2019 to 2021", "between March and May 2020", "in 2019-21": from the first day of the
+    first period to the last day of the second; ``None`` when there is none or it runs backwards."""
+    for m in _SPAN.finditer(question):
+        if m.group("prep2"):
+            y1, y2 = m.group("year1b"), m.group("year2b")
+            year1, year2 = int(y1), int(y2) if len(y2) == 4 else int(y1[:2] + y2)
+            first, last = date(year1, 1, 1), date(year2, 12, 31)
+        else:
+            month1 = _MONTHS.get((m.group("month1") or "").lower().rstrip("."))
+            month2 = _MONTHS.get((m.group("month") or "").lower().rstrip("."))
+            year2 = int(m.group("year"))
+            if m.group("year1") is None and month1 is None:
+                continue  # "from to 2021" is no span
+            year1 = int(m.group("year1")) if m.group("year1") else year2
+            first = date(year1, month1 or 1, 1)
+            last = (date(year2, month2, calendar.monthrange(year2, month2)[1]) if month2 else date(year2, 12, 31))
+        if first <= last:
+            return first.isoformat(), last.isoformat(), m.group(0)
     return None
 
 

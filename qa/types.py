@@ -32,6 +32,63 @@ DATE_DATELINE = "dateline"
 DATE_FILE_TIME = "file time"
 
 
+@dataclass(frozen=True)
+class TimeCue:
+    """The publication dates a question is answered from (:mod:`qa.timecues` reads them off its words).
+
+    ``since``/``until`` bound the range (ISO dates, inclusive, either may be ``None``); ``prefer_recent``
+    prefers newer articles; ``phrase`` is the words that said it (``"since/until"`` when the caller gave the
+    range). ``dropped`` marks a range of the question's own words that no article lies in, so that every
+    article was read instead (the year a question names may be when something happened, not when it was
+    reported).
+    """
+
+    since: str | None = None
+    until: str | None = None
+    prefer_recent: bool = False
+    phrase: str | None = None
+    dropped: bool = False
+
+    @property
+    def filters(self) -> bool:
+        """Whether the range keeps articles out (a dropped range does not)."""
+        return not self.dropped and (self.since is not None or self.until is not None)
+
+    @property
+    def applies(self) -> bool:
+        """Whether the cue says anything worth telling a person about the answer."""
+        return self.since is not None or self.until is not None or self.prefer_recent
+
+    def describe(self) -> str:
+        """One sentence for a person: which articles were read, and which words of the question said so."""
+        said = "" if self.phrase in (None, CALLER_RANGE) else f' ("{self.phrase}")'
+        parts = []
+        if self.since is not None or self.until is not None:
+            span = (f"from {self.since} to {self.until}" if self.since and self.until
+                    else f"on or after {self.since}" if self.since else f"on or before {self.until}")
+            if self.dropped:
+                parts.append(f"No article is dated {span}{said}, so all articles were read.")
+                said = ""
+            else:
+                parts.append(f"Only articles published {span} were read{said}.")
+                said = ""
+        if self.prefer_recent:
+            parts.append(f"Newer articles were preferred{said}.")
+        return " ".join(parts)
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, d: Mapping[str, Any]) -> TimeCue:
+        return cls(**_known(cls, d))
+
+
+#: :attr:`TimeCue.phrase` of a range the caller gave (``since``/``until``), not the question's words
+CALLER_RANGE = "since/until"
+NO_CUE = TimeCue()
+
+
 def confidence_level(score: float) -> str:
     """``"High"``, ``"Medium"`` or ``"Low"`` for a calibrated confidence in [0, 1]."""
     if score >= HIGH:
@@ -172,6 +229,9 @@ class Answer:
     (why, how, yes/no, or when no span of the asked-for type was found); either way every citation
     reproduces ``text`` exactly.
 
+    ``time_cue`` is the publication-date range or recency preference the answer was read under
+    (:data:`NO_CUE` for none), so that a person is told when some articles were left out.
+
     Frozen: each stage (reader, gate, engine) returns a new answer. ``citations`` and ``passages`` are
     kept as tuples (lists given are converted).
     """
@@ -186,6 +246,7 @@ class Answer:
     timings: Mapping[str, float] = field(default_factory=dict)
     kind: str = SPAN
     context_offset: int | None = None
+    time_cue: TimeCue = NO_CUE
 
     def __post_init__(self) -> None:
         # frozen: the conversions go through object.__setattr__, once, at construction
@@ -230,6 +291,7 @@ class Answer:
             "citations": [c.to_dict() for c in self.citations],
             "passages": [p.to_dict() for p in self.passages],
             "timings": dict(self.timings),
+            "time_cue": self.time_cue.to_dict() if self.time_cue.applies else None,
         }
 
     @classmethod
@@ -246,6 +308,7 @@ class Answer:
             timings={k: float(v) for k, v in (d.get("timings") or {}).items()},
             kind=d.get("kind", SPAN),
             context_offset=d.get("context_offset"),
+            time_cue=TimeCue.from_dict(d["time_cue"]) if d.get("time_cue") else NO_CUE,
         )
 
 

@@ -3,6 +3,7 @@ article on ties and for "latest" (qa.retrieval)."""
 
 from __future__ import annotations
 
+import html
 import json
 from datetime import date
 from pathlib import Path
@@ -14,7 +15,8 @@ from qa.cli import main
 from qa.errors import InvalidDateError, QAError
 from qa.retrieval import in_range, newest_within_margin, rank_fused
 from qa.textio import read_questions
-from qa.timecues import NO_CUE, TimeCue, check_date, check_range, time_cue
+from qa.timecues import check_date, check_range, time_cue
+from qa.types import NO_CUE, TimeCue
 
 NEWEST = date(2024, 3, 14)
 
@@ -56,6 +58,28 @@ def test_a_relative_period_counts_back_from_the_newest_article(question, since, 
     assert (cue.since, cue.until) == (since, until)
 
 
+@pytest.mark.parametrize("question, since, until", [
+    ("What changed in the fleet from 2019 to 2021?", "2019-01-01", "2021-12-31"),
+    ("Who chaired the board between March and May 2020?", "2020-03-01", "2020-05-31"),
+    ("How many stations opened from March 2019 to May 2020?", "2019-03-01", "2020-05-31"),
+    ("What did the council spend in 2019-21?", "2019-01-01", "2021-12-31"),
+    ("What happened in 2019-2020?", "2019-01-01", "2020-12-31"),
+    ("What did the council spend during 2018\u20132020?", "2018-01-01", "2020-12-31"),
+    ("Who won the vote between 1999 and 2001?", "1999-01-01", "2001-12-31"),
+])
+def test_a_span_of_periods_sets_its_range(question, since, until):
+    cue = time_cue(question, NEWEST)
+    assert (cue.since, cue.until) == (since, until)
+
+
+@pytest.mark.parametrize("question", [
+    "Who won between 2021 and 2019?",       # backwards: no range at all
+    "Who scored most in the 2019-2020 season?",   # a season named as an adjective
+])
+def test_spans_that_set_nothing(question):
+    assert not time_cue(question, NEWEST).filters
+
+
 def test_a_relative_period_without_any_dated_article_sets_nothing():
     assert time_cue("What happened last week?", None) == NO_CUE
 
@@ -81,7 +105,6 @@ def test_recency_words_prefer_newer_articles_without_a_range(question):
     "What has the board said lately?",
     "Who shovelled the snow?",              # "now" only as a word
     "How many buses does the city have?",
-    "What happened in 2019-2020?",          # a span of years is not one year
     "May the council raise fares?",         # "May" the verb
 ])
 def test_words_that_are_not_cues(question):
@@ -203,6 +226,26 @@ def test_last_week_counts_back_from_the_newest_article(dated):
 def test_a_cue_range_without_articles_is_dropped(dated):
     a = dated.ask("How many electric buses did the Riverton fleet have in 2015?")
     assert a.found and a.passages
+    # and the answer says so, with the words that asked for it
+    assert a.time_cue.dropped and a.time_cue.describe() == (
+        'No article is dated from 2015-01-01 to 2015-12-31 ("in 2015"), so all articles were read.')
+
+
+def test_the_answer_says_which_dates_it_was_read_from(dated):
+    a = dated.ask("How many electric buses did the Riverton fleet have from 2018 to 2020?")
+    assert a.text == "12" and {p.date[:4] for p in a.passages} == {"2019"}
+    assert a.time_cue.describe() == (
+        'Only articles published from 2018-01-01 to 2020-12-31 were read ("from 2018 to 2020").')
+    assert dated.ask(BUSES_Q, since="2024-02-01").time_cue.describe() == (
+        "Only articles published on or after 2024-02-01 were read.")
+    assert dated.ask("What is the latest number of electric buses in the Riverton fleet?").time_cue.describe() == (
+        'Newer articles were preferred ("latest").')
+    plain = dated.ask(BUSES_Q)
+    assert not plain.time_cue.applies and plain.to_dict()["time_cue"] is None
+    # the one serialisation carries it and reads it back
+    d = a.to_dict()
+    assert d["time_cue"]["phrase"] == "from 2018 to 2020"
+    assert type(a).from_dict(d).time_cue == a.time_cue
 
 
 def test_since_until_in_ask_filter_and_win_over_the_question_s_cue(dated):
@@ -246,6 +289,10 @@ def test_qa_ask_since_until(capsys, dated):
     d = json.loads(out)
     assert code == 0 and d["answer"] == "40"
     assert {c["date"] for c in d["citations"]} == {"2024-02-02"}
+    assert (d["time_cue"]["since"], d["time_cue"]["until"]) == ("2024-02-01", "2024-02-29")
+    main(["ask", "How many electric buses did the Riverton fleet have in 2019?", *folders])
+    out, _ = capsys.readouterr()
+    assert out.splitlines()[0] == 'Only articles published from 2019-01-01 to 2019-12-31 were read ("in 2019").'
 
 
 def test_qa_ask_bad_date_is_one_line_naming_the_format(capsys, dated):
@@ -297,6 +344,17 @@ def test_qa_batch_bad_default_date(capsys, tmp_path):
 
 def test_time_cue_is_a_value():
     assert TimeCue("2024-01-01", None).filters and not NO_CUE.filters
+    assert not TimeCue("2024-01-01", None, dropped=True).filters
+
+
+def test_the_chat_reply_says_which_dates_were_read(dated):
+    from ui.render import render_reply, reply_text
+
+    a = dated.ask("How many electric buses did the Riverton fleet have in 2019?")
+    sentence = 'Only articles published from 2019-01-01 to 2019-12-31 were read ("in 2019").'
+    assert reply_text(a).splitlines()[0] == sentence
+    assert f'<p class="qa-time">{sentence}</p>' in html.unescape(render_reply(a))
+    assert "qa-time" not in render_reply(dated.ask(BUSES_Q))
 
 
 def test_a_conversation_passes_its_date_filter_on(dated):

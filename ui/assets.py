@@ -12,6 +12,7 @@ from qa.engine import MAX_QUESTION_CHARS
 CSS = """
 #qa-header h1 { margin-bottom: 0; }
 .qa-understood { color: var(--body-text-color-subdued); font-size: 0.9em; margin-bottom: 0.4em; }
+.qa-time { color: var(--body-text-color-subdued); font-size: 0.9em; margin-bottom: 0.4em; }
 .qa-answer { margin: 0 0 0.3em 0; }
 .qa-meta { color: var(--body-text-color-subdued); font-size: 0.85em; margin: 0 0 0.5em 0; }
 .qa-sources-title { font-weight: 600; margin: 0.4em 0 0.2em 0; }

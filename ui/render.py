@@ -229,6 +229,7 @@ def reply_text(answer: Answer, question: str | None = None, understood: str | No
     with its citation numbers, then each source as its title, file and quoted passage."""
     lines = [f"Understood as: {understood}"] if _rewritten(question, understood) else []
     lines += [note] if note else []
+    lines += [answer.time_cue.describe()] if answer.time_cue.applies else []
     if answer.text is None:
         msg = _no_answer_message(answer)
         lines.append(NO_ANSWER_TEXT + (f" {msg}" if msg else ""))
@@ -269,8 +270,15 @@ def render_reply(answer: Answer, question: str | None = None, understood: str | 
     button and the plain text it copies."""
     # line breaks as character references: the hidden element's text (what is copied) keeps them
     copy = "&#10;".join(esc(line) for line in reply_text(answer, question, understood, note).split("\n"))
-    return (f'<div class="qa-reply">{render_understood(question, understood, note)}{render_answer(answer, articles)}'
-            f'{COPY_BUTTON}<div class="qa-copytext" hidden>{copy}</div></div>')
+    return (f'<div class="qa-reply">{render_understood(question, understood, note)}{render_time(answer)}'
+            f'{render_answer(answer, articles)}{COPY_BUTTON}<div class="qa-copytext" hidden>{copy}</div></div>')
+
+
+def render_time(answer: Answer) -> str:
+    """Which articles the answer was read from, when a date range or "latest" narrowed or ordered them."""
+    if not answer.time_cue.applies:
+        return ""
+    return f'<p class="qa-time">{esc(answer.time_cue.describe())}</p>'
 
 
 def render_error(message: str) -> str:
