@@ -558,6 +558,16 @@ def test_approximate_index_above_the_threshold_keeps_recall_through_updates(tmp_
     assert low.load().manifest.vector_index == layout and "nprobe 1)" in low.load().vectors.describe()
     assert _recall_at_10(low, low.load(), queries) < _recall_at_10(index, snap, queries)  # it really is approximate
 
+    # a narrow restriction (a date range) that the probed lists hardly hold still finds k of its vectors,
+    # the same as an exact search over them
+    few = ids[::max(1, len(ids) // 15)][:15]
+    low_snap = low.load()
+    scores, found = low_snap.vectors.search(queries[:3], 10, ids=few)
+    exact = (queries[:3] @ vectors[np.isin(ids, few)].T)
+    best = np.argsort(-exact, axis=1)[:, :10]
+    assert (found >= 0).all() and set(found.ravel().tolist()) <= set(few.tolist())
+    assert [set(r) for r in found.tolist()] == [set(ids[np.isin(ids, few)][b].tolist()) for b in best]
+
     # adds and removes go into the trained structure without retraining it
     gone = sorted(folder.glob("*-1.txt"))
     for p in gone:

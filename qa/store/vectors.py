@@ -208,7 +208,8 @@ class VectorIndex:
 
         ``ids``, when given, restricts the search to those chunk ids (a FAISS ID selector, so the ``k``
         nearest among them are found, not the ``k`` nearest overall thinned out). On an approximate index
-        the lists not probed stay unsearched, as without a selector.
+        the lists probed may hold fewer than ``k`` of them (a narrow date range): the search is then made
+        again visiting every list, so a restricted search finds ``min(k, len(ids))`` vectors like an exact one.
         """
         if ids is None:
             return self.faiss.search(queries, k)
@@ -218,9 +219,14 @@ class VectorIndex:
         ivf = faiss.try_extract_index_ivf(self.faiss) if not isinstance(self.faiss, faiss.IndexIDMap2) else None
         params: Any = faiss.SearchParametersIVF() if ivf is not None else faiss.SearchParameters()
         params.sel = selector  # ``selector`` stays referenced here while FAISS searches with it
-        if ivf is not None:
-            params.nprobe = int(ivf.nprobe)  # the parameters replace the index's own nprobe (default 1)
-        return self.faiss.search(queries, k, params=params)
+        if ivf is None:
+            return self.faiss.search(queries, k, params=params)
+        params.nprobe = int(ivf.nprobe)  # the parameters replace the index's own nprobe (default 1)
+        scores, found = self.faiss.search(queries, k, params=params)
+        if params.nprobe < ivf.nlist and (found >= 0).sum(axis=1).min() < min(k, len(ids)):
+            params.nprobe = int(ivf.nlist)
+            scores, found = self.faiss.search(queries, k, params=params)
+        return scores, found
 
     def reconstruct(self, chunk_id: int) -> np.ndarray:
         return self.faiss.reconstruct(int(chunk_id))
