@@ -55,14 +55,10 @@ def ask_batch(engine, texts: Sequence[str], k: int | None = None,
             out[i] = (None, str(e), 0.0)
     if not valid:
         return out
-    # dates are passed only when a question has one: an engine made before dates (a custom one, a test's)
-    # still answers undated batches
-    ranged = any(since or until for since, until in dates)
-    many: dict[str, Any] = ({"since": [dates[i][0] for i in valid], "until": [dates[i][1] for i in valid]}
-                            if ranged else {})
     t0 = time.perf_counter()
     try:
-        answers = engine.ask_many(cleaned, k=k, **many)
+        answers = engine.ask_many(cleaned, k=k, since=[dates[i][0] for i in valid],
+                                  until=[dates[i][1] for i in valid])
         if len(answers) != len(cleaned):
             raise RuntimeError(f"ask_many returned {len(answers)} answers for {len(cleaned)} questions")
         latency = (time.perf_counter() - t0) / len(cleaned)
@@ -72,8 +68,7 @@ def ask_batch(engine, texts: Sequence[str], k: int | None = None,
         for i, text in zip(valid, cleaned, strict=True):
             t1 = time.perf_counter()
             try:
-                one = {"since": dates[i][0], "until": dates[i][1]} if ranged else {}
-                out[i] = (engine.ask(text, k=k, **one), None, time.perf_counter() - t1)
+                out[i] = (engine.ask(text, k=k, since=dates[i][0], until=dates[i][1]), None, time.perf_counter() - t1)
             except Exception as e:  # noqa: BLE001
                 out[i] = (None, _describe(e), time.perf_counter() - t1)
     return out

@@ -49,18 +49,18 @@ class CountingQA:
         self.fail_on = fail_on
         self.settings = qa.settings
 
-    def ask_many(self, questions, k=None):
+    def ask_many(self, questions, k=None, since=None, until=None):
         self.batches.append(len(questions))
         if self.fail_on in questions:
             raise RuntimeError("reader crashed")
         self.asked.extend(questions)
-        return self.qa.ask_many(questions, k=k)
+        return self.qa.ask_many(questions, k=k, since=since, until=until)
 
-    def ask(self, question, k=None):
+    def ask(self, question, k=None, since=None, until=None):
         if question == self.fail_on:
             raise RuntimeError("reader crashed on this one")
         self.asked.append(question)
-        return self.qa.ask(question, k=k)
+        return self.qa.ask(question, k=k, since=since, until=until)
 
 
 # ----------------------------------------------------------------------------------------- reading

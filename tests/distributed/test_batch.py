@@ -115,11 +115,11 @@ class KillOnceQA:
         self.qa = qa
         self.marker = marker
 
-    def ask_many(self, questions, k=None):
+    def ask_many(self, questions, k=None, since=None, until=None):
         try:
             fd = os.open(self.marker, os.O_CREAT | os.O_EXCL | os.O_WRONLY)
         except FileExistsError:
-            return self.qa.ask_many(questions, k=k)
+            return self.qa.ask_many(questions, k=k, since=since, until=until)
         os.write(fd, json.dumps(questions).encode())
         os.close(fd)
         os.kill(os.getpid(), signal.SIGKILL)
