@@ -89,6 +89,7 @@ TYPE_CANDIDATES = 20
 #: (``bench/RESULTS.md``, "Trustworthy answers"), and a long span "of the right type" is usually a
 #: clause that merely contains a name or a number
 TYPED_MAX_WORDS = 6
+_PARAGRAPH_BREAK = re.compile(r"\n\s*\n")
 _SENTENCE_BREAK = re.compile(r"[.!?][\"'\u201d\u2019]?\s+[\"'\u201c\u2018]?[A-Z]")
 EVIDENCE_MESSAGE = "From the article: "
 
@@ -411,6 +412,9 @@ class SpanReader:
         (:meth:`choose`), and when the candidates hold none (only dates for "how long", only a bare
         title for "who") the question is refused with a message that says so. With ``repair_edges``
         on, span edges are repaired first (:func:`qa.reader.spans.repair_span`)."""
+        # an answer never runs across a blank line: such a span joins the end of one paragraph to the start
+        # of the next, and a name in it makes it look like an answer of the asked-for type
+        cands = [r for r in cands if not _PARAGRAPH_BREAK.search(_span_text(r))]
         ranked = self.rank(passages, cands)
         passages = ranked.passages
         if not ranked.spans:

@@ -265,6 +265,18 @@ def test_a_span_of_the_asked_for_type_is_preferred_to_a_better_ranked_one():
     assert plain.decide("How long is the Harwick footbridge?", [p], cands).text == "12 May 2021"
 
 
+def test_no_answer_runs_across_a_blank_line():
+    # a span from the end of one paragraph into the next holds a name, so it "looks like" a who answer
+    reader = _typed_reader()
+    text = ("The cup tie ended level at the Riverside ground.\n\nThe visiting manager said referee Dana Holt "
+            "had been told what to do at half-time.")
+    p, cands = _cands(reader, text, [("Riverside ground.\n\nThe visiting manager said referee Dana Holt", 7.0),
+                                     ("Dana Holt", 5.0)])
+    ans = reader.decide("Who refereed the cup tie?", [p], cands)
+    assert ans.text == "Dana Holt"
+    check_citations(ans, {"a1": text})
+
+
 def test_no_span_of_the_asked_for_type_is_refused_not_answered_with_a_wrong_span():
     reader = _typed_reader()
     p, cands = _cands(reader, BRIDGE, [("12 May 2021", 6.0), ("the mayor", 2.0)])
