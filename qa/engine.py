@@ -52,7 +52,7 @@ from qa.reader import SpanReader, weights_available
 from qa.retrieval import HybridRetriever, close_candidates
 from qa.store import ChunkIndex, IndexSnapshot, SyncReport
 from qa.timecues import check_range, time_cue
-from qa.types import CALLER_RANGE, Answer, Article, Passage, TimeCue
+from qa.types import CALLER_RANGE, NO_CUE, Answer, Article, Passage, TimeCue
 
 log = logging.getLogger(__name__)
 
@@ -401,8 +401,13 @@ class QA:
             cue = time_cue(q, newest)
             if s is not None or u is not None:
                 cue = TimeCue(s, u, cue.prefer_recent, CALLER_RANGE)
-            elif cue.filters and retriever.count_in_range(cue) == 0:
-                cue = replace(cue, dropped=True)
+            elif cue.filters:
+                held = retriever.count_in_range(cue)
+                if held == 0:
+                    cue = replace(cue, dropped=True)
+                elif held == retriever.count_in_range(NO_CUE):
+                    # every article is in the range: it leaves nothing out, so there is nothing to tell
+                    cue = TimeCue(prefer_recent=cue.prefer_recent)
             out.append(cue)
         return out
 

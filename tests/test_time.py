@@ -231,6 +231,12 @@ def test_a_cue_range_without_articles_is_dropped(dated):
         'No article is dated from 2015-01-01 to 2015-12-31 ("in 2015"), so all articles were read.')
 
 
+def test_a_cue_range_that_holds_every_article_is_not_reported(dated):
+    # all the articles are of 2019 or 2024: "since 2019" leaves none out, so the answer says nothing of dates
+    a = dated.ask("How many electric buses has the Riverton fleet had since 2019?")
+    assert a.found and not a.time_cue.applies and a.to_dict()["time_cue"] is None
+
+
 def test_the_answer_says_which_dates_it_was_read_from(dated):
     a = dated.ask("How many electric buses did the Riverton fleet have from 2018 to 2020?")
     assert a.text == "12" and {p.date[:4] for p in a.passages} == {"2019"}
