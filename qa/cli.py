@@ -32,7 +32,8 @@ EXIT_INTERRUPTED = 130
 
 def _add_folders(p: argparse.ArgumentParser) -> None:
     p.add_argument("--articles", metavar="DIR", type=Path, default=None,
-                   help="folder of articles (.txt, .md, .html, .json, .jsonl); default: seeds/ or $QA_ARTICLES")
+                   help="folder of articles (.txt, .md, .html, .json, .jsonl, .pdf, .docx, .rss, .atom, .xml); "
+                        "default: seeds/ or $QA_ARTICLES")
     p.add_argument("--index", metavar="DIR", type=Path, default=None,
                    help="folder where the index is kept; default: vectors/ or $QA_INDEX")
     p.add_argument("-q", "--quiet", action="store_true", help="print only results and errors")
