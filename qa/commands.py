@@ -17,13 +17,16 @@ import sys
 
 import qa as package
 from qa.answer_file import OUTPUT_SUFFIXES
+from qa.articles import article_file, is_url
 from qa.batch import run_batch
-from qa.config import Settings
+from qa.config import FetchSettings, Settings
 from qa.errors import QAError
 from qa.evaluation.gold import load_gold, write_squad_articles
 from qa.evaluation.report import report_base, summary_table, write_report
 from qa.evaluation.score import evaluate
 from qa.feedback import feedback_to_gold
+from qa.sources.fetch import Fetcher
+from qa.sources.web import add_urls
 from qa.textio import answer_record, read_questions
 from qa.timecues import check_range
 from qa.types import Article, confidence_level, date_label
@@ -69,18 +72,57 @@ def cmd_index(args) -> int:
         _check_workers(args)
         encoder = RayChunkEncoder(Settings(), address=args.ray or None, workers=args.workers)
     engine = _engine(args, encoder=encoder)
-    report = engine.refresh(force=args.force, progress=None if not args.quiet else False)
+    _print_report(engine, engine.refresh(force=args.force, progress=None if not args.quiet else False))
+    return 0
+
+
+def _print_report(engine, report) -> None:
+    """What an update of the index did, or that it was up to date already."""
     if report is None:
         print(f"Index in '{engine.settings.index_dir}' is up to date ({len(engine.snapshot.articles)} articles).")
-    else:
-        for problem in report.problems:
-            print(f"skipped: {problem}", file=sys.stderr)
-        if report.rebuilt:
-            print(f"Rebuilt the index: {report.rebuilt}")
-        if report.recovered:
-            print(f"Recovered the index: {report.recovered}")
-        print(f"Indexed '{engine.settings.articles_dir}' into '{engine.settings.index_dir}': {report.summary()}.")
-    return 0
+        return
+    for problem in report.problems:
+        print(f"skipped: {problem}", file=sys.stderr)
+    if report.rebuilt:
+        print(f"Rebuilt the index: {report.rebuilt}")
+    if report.recovered:
+        print(f"Recovered the index: {report.recovered}")
+    print(f"Indexed '{engine.settings.articles_dir}' into '{engine.settings.index_dir}': {report.summary()}.")
+
+
+# ---------------------------------------------------------------------------------------------- qa add
+
+#: ``qa add``'s exit status when some of what it was given could not be added (the rest was)
+EXIT_SOME_FAILED = 1
+
+
+def cmd_add(args) -> int:
+    """``qa add URL... [--feed]`` (and files): fetch each page or feed into the articles folder, copy each file
+    there, then update the index once. One that fails is reported in one line; the others are added."""
+    if args.timeout is not None and args.timeout <= 0:
+        raise QAError("--timeout must be a positive number of seconds")
+    urls = [t for t in args.targets if "://" in t]
+    files = [t for t in args.targets if "://" not in t]
+    engine = _engine(args)
+    folder = engine.settings.articles_dir
+    settings = FetchSettings() if args.timeout is None else FetchSettings(timeout=args.timeout)
+    with Fetcher(settings) as fetcher:
+        results = add_urls(folder, urls, feed=args.feed, fetcher=fetcher)
+    for r in results:
+        print(f"{r.status}: {r.message}", file=sys.stderr if r.status == "failed" else sys.stdout)
+    failed = sum(r.status == "failed" for r in results)
+    report = None
+    if files:
+        try:
+            report = engine.add(files)  # copies them (never over another file) and updates the index
+        except QAError as e:
+            print(f"failed: {e}", file=sys.stderr)
+            failed += len(files)
+            files = []
+    if not files:
+        report = engine.refresh(progress=None if not args.quiet else False)
+    _print_report(engine, report)
+    return EXIT_SOME_FAILED if failed else 0
 
 
 # ---------------------------------------------------------------------------------------------- qa ask
@@ -148,9 +190,14 @@ def format_article(article: Article) -> str:
             "dateline": f"{article.date} (from its dateline)",
             "file time": f"{article.date} (file date: when the file was last modified; the article gives none)",
             }.get(article.date_source, f"{article.date} ({article.date_source})")
-    lines = [f"Title:  {article.title}", f"Date:   {when}", f"Source: {article.source}", f"Id:     {article.id}"]
-    if article.duplicates:
-        lines.append(f"Also:   {', '.join(article.duplicates)}")
+    lines = [f"Title:  {article.title}", f"Date:   {when}", f"Source: {article.source}"]
+    also = article.duplicates
+    if is_url(article.source):  # an article from the web: the file in the folder that holds it
+        lines.append(f"File:   {article_file(article)}")
+        also = tuple(d for d in also if d != article_file(article))
+    lines.append(f"Id:     {article.id}")
+    if also:
+        lines.append(f"Also:   {', '.join(also)}")
     return "\n".join([*lines, "", article.text])
 
 
@@ -297,5 +344,5 @@ def cmd_chat(args) -> int:
     return 0
 
 
-COMMANDS = {"index": cmd_index, "ask": cmd_ask, "show": cmd_show, "batch": cmd_batch, "eval": cmd_eval,
+COMMANDS = {"index": cmd_index, "add": cmd_add, "ask": cmd_ask, "show": cmd_show, "batch": cmd_batch, "eval": cmd_eval,
             "chat": cmd_chat, "feedback-to-gold": cmd_feedback_to_gold, "prepare": cmd_prepare}

@@ -79,6 +79,10 @@ def check_url(url: str) -> str:
     return url
 
 
+def _size(n: int) -> str:
+    return f"{n / 1e6:.1f} MB" if n >= 1e6 else f"{n / 1e3:.0f} KB"
+
+
 def _site(url: str) -> str:
     parts = urlsplit(url)
     return f"{parts.scheme}://{parts.netloc}"
@@ -128,7 +132,8 @@ class Fetcher:
     # ------------------------------------------------------------------ one response
     def _get(self, url: str, max_bytes: int) -> tuple[int, dict[str, str], bytes]:
         """``(status, headers, body)`` of one GET, without following redirects; the body cut off (with an
-        error) beyond ``max_bytes``, and the whole response bounded by the timeout."""
+        error) beyond ``max_bytes``, and the whole response bounded by the timeout. Errors say what went
+        wrong without the address (:meth:`fetch` puts it first)."""
         import httpx
 
         s = self.settings
@@ -141,27 +146,24 @@ class Fetcher:
                     return status, headers, b""
                 declared = headers.get("content-length", "")
                 if declared.isdigit() and int(declared) > max_bytes:
-                    raise FetchError(f"{url} is {int(declared) / 1e6:.1f} MB, over the {max_bytes / 1e6:.0f} MB "
-                                     "limit for one page; save it and add the file instead")
+                    raise FetchError(f"it is {_size(int(declared))}, over the {_size(max_bytes)} limit for one page; "
+                                     "save it and add the file instead")
                 chunks: list[bytes] = []
                 size = 0
                 for chunk in response.iter_bytes():
                     size += len(chunk)
                     if size > max_bytes:
-                        raise FetchError(f"{url} is over the {max_bytes / 1e6:.0f} MB limit for one page; "
+                        raise FetchError(f"it is over the {_size(max_bytes)} limit for one page; "
                                          "save it and add the file instead")
                     if time.monotonic() > deadline:
                         raise httpx.ReadTimeout("the whole response took too long")
                     chunks.append(chunk)
                 return status, headers, b"".join(chunks)
         except httpx.TimeoutException as e:
-            raise FetchError(f"{url}: {host} did not answer within {s.timeout:g} s; try again later") from e
-        except httpx.TooManyRedirects as e:  # pragma: no cover - redirects are followed by hand
-            raise FetchError(f"{url}: too many redirects") from e
+            raise FetchError(f"{host} did not answer within {s.timeout:g} s; try again later") from e
         except httpx.HTTPError as e:
             detail = " ".join(str(e).split())[:160] or type(e).__name__
-            raise FetchError(f"{url}: could not fetch it from {host} ({detail}); check the address and the "
-                             "network") from e
+            raise FetchError(f"could not reach {host} ({detail}); check the address and the network") from e
 
     # ------------------------------------------------------------------ robots.txt
     def allowed(self, url: str) -> bool:
@@ -189,7 +191,7 @@ class Fetcher:
         if not self.allowed(url):
             rules = self._robots.get(_site(url))
             why = rules if isinstance(rules, str) else "its robots.txt does not allow fetching it"
-            raise FetchError(f"{url}: not fetched: {why}")
+            raise FetchError(f"not fetched: {why}")
 
     # ------------------------------------------------------------------ a fetch
     def fetch(self, url: str, want: Literal["page", "feed"] = "page") -> FetchedPage:
@@ -199,6 +201,12 @@ class Fetcher:
         timeout, an HTTP error, too many redirects, a redirect to something else than a page (or feed), a
         body over the size limit, or a kind of body it cannot use."""
         start = check_url(url)
+        try:
+            return self._fetch(start, want)
+        except FetchError as e:
+            raise FetchError(f"{start}: {e}") from e
+
+    def _fetch(self, start: str, want: Literal["page", "feed"]) -> FetchedPage:
         current = start
         s = self.settings
         for hop in range(s.max_redirects + 1):
@@ -207,26 +215,26 @@ class Fetcher:
             if status in _REDIRECTS:
                 location = headers.get("location", "").strip()
                 if not location:
-                    raise FetchError(f"{start}: the server redirected without saying where to")
+                    raise FetchError("the server redirected without saying where to")
                 target = urljoin(current, location)
                 if urlsplit(target).scheme not in ("http", "https"):
-                    raise FetchError(f"{start}: redirected to '{target}', which is not a web address; not followed")
+                    raise FetchError(f"redirected to '{target}', which is not a web address; not followed")
                 current = target
                 continue
             if status >= 400:
-                raise FetchError(f"{start}: the server answered HTTP {status}"
+                raise FetchError(f"the server answered HTTP {status}"
                                  f"{' (not found: check the address)' if status in (404, 410) else ''}")
             media, charset = _content_type(headers.get("content-type", ""))
             kind = self._kind(media, body, want)
             redirected = hop > 0
             if redirected and kind != ("feed" if want == "feed" else "html"):
-                raise FetchError(f"{start}: redirected to {current}, which is {media or 'of no stated type'}, "
+                raise FetchError(f"redirected to {current}, which is {media or 'of no stated type'}, "
                                  f"not a web {'feed' if want == 'feed' else 'page'}; not fetched")
             if kind is None:
-                raise FetchError(f"{start}: is {media or 'of no stated type'}, not a web page, PDF, Word file or "
+                raise FetchError(f"it is {media or 'of no stated type'}, not a web page, PDF, Word file or "
                                  "feed; save it and add the file instead if it holds text")
             return FetchedPage(start, current, kind, media, charset, body)
-        raise FetchError(f"{start}: more than {s.max_redirects} redirects; not followed")
+        raise FetchError(f"more than {s.max_redirects} redirects; not followed")
 
     @staticmethod
     def _kind(media: str, body: bytes, want: str) -> Kind | None:

@@ -7,12 +7,12 @@
 
 The folder stays the one thing the index is built from: each page fetched (HTML, PDF or Word) and each feed
 item is saved as a JSON record, ``web/<site>/<slug>-<hash>.json`` in the folder, holding its ``url``,
-``title``, ``author``, ``date`` (when the page or item gives one), the extracted ``text``, and when it was
-``fetched`` (and the ``feed`` and ``feed_item`` it came from). :mod:`qa.articles` reads such a record like any
-other and keeps the URL as the article's source, so answers cite the URL, and a later ``qa index`` never goes
-to the network. The file's name follows from the URL, so adding the same page or feed again adds only what is
-new; a record already there, or moved to ``.removed/`` by the chat's Remove button, is never written again,
-and no file in the folder is ever replaced.
+``title``, ``author``, ``date`` (when the page or item gives one), the extracted ``text``, when it was
+``fetched``, the ``asked_url`` when a redirect led there, and the ``feed`` and ``feed_item`` it came from.
+:mod:`qa.articles` reads such a record like any other and keeps the URL as the article's source, so answers
+cite the URL, and a later ``qa index`` never goes to the network. The file's name follows from the URL, so
+adding the same page or feed again adds only what is new; a record already there, or moved to ``.removed/``
+by the chat's Remove button, is never written again, and no file in the folder is ever replaced.
 
 One address that fails (network error, timeout, robots.txt, a redirect away from the page, an oversized
 body, no text) fails alone with its one-line message; the others are added. A feed item that has only a
@@ -107,10 +107,11 @@ def page_record(page: FetchedPage) -> dict[str, Any]:
     except (DocumentError, ArticleFileError) as e:
         raise FetchError(f"{page.url}: {e}") from e
     if not text.strip():
-        raise FetchError(f"{page.url}: no article text found in the page; save it and add the file instead")
-    record: dict[str, Any] = {"url": page.url, "title": title[:TITLE_MAX_CHARS] or title_from_text(text)}
+        raise FetchError(f"{page.url}: no article text found in it; save it and add the file instead")
+    # a page reached by a redirect is kept under the address it lives at, so that both lead to one record
+    record: dict[str, Any] = {"url": page.final_url, "title": title[:TITLE_MAX_CHARS] or title_from_text(text)}
     if page.final_url != page.url:
-        record["final_url"] = page.final_url
+        record["asked_url"] = page.url
     if author:
         record["author"] = author
     if date:
@@ -134,10 +135,10 @@ def save_record(folder: Path, record: dict[str, Any]) -> Added:
     return Added(url, "added", f"added '{title}' from {url} as {rel}", rel, title)
 
 
-def _known(folder: Path, url: str) -> Added | None:
+def _known(folder: Path, url: str, title: str = "") -> Added | None:
     rel = record_path(url)
     if (folder / rel).exists() or (folder / REMOVED_DIR / rel).exists():
-        return Added(url, "known", f"{url}: already in the articles folder ({rel}); not added again", rel)
+        return Added(url, "known", f"{url}: already in the articles folder ({rel}); not added again", rel, title)
     return None
 
 
@@ -178,7 +179,7 @@ def _add_items(folder: Path, page: FetchedPage, fetcher: Fetcher) -> list[Added]
 
 def _add_item(folder: Path, feed_url: str, item: FeedItem, fetcher: Fetcher) -> Added:
     url = item.link or f"{feed_url}#{item.key}"
-    known = _known(folder, url)
+    known = _known(folder, url, item.title)
     if known is not None:
         return known
     text, note = fragment_text(item.html), ""
@@ -186,7 +187,7 @@ def _add_item(folder: Path, feed_url: str, item: FeedItem, fetcher: Fetcher) -> 
     if item.summary_only and item.link:
         try:
             page = page_record(fetcher.fetch(item.link, "page"))
-            text, extra = page["text"], {k: page[k] for k in ("author", "final_url", "date") if k in page}
+            text, extra = page["text"], {k: page[k] for k in ("author", "date") if k in page}
         except FetchError as e:
             if not text:
                 raise
