@@ -194,7 +194,7 @@ def test_a_users_file_is_never_replaced_and_a_removed_page_is_not_added_again(si
     removed.parent.mkdir(parents=True)
     mine.replace(removed)
     [r] = add_urls(tmp_path, [url], fetcher=fetcher)
-    assert r.status == "known" and not mine.exists()
+    assert r.status == "known" and not mine.exists() and "removed from the articles before; move .removed/" in r.message
 
 
 # ----------------------------------------------------------------------------- feeds

@@ -126,8 +126,9 @@ def save_record(folder: Path, record: dict[str, Any]) -> Added:
     url = record["url"]
     rel = record_path(url)
     title = record.get("title", "")
-    if (folder / rel).exists() or (folder / REMOVED_DIR / rel).exists():
-        return Added(url, "known", f"{url}: already in the articles folder ({rel}); not added again", rel, title)
+    known = _known(folder, url, title)
+    if known is not None:
+        return known
     (folder / rel).parent.mkdir(parents=True, exist_ok=True)
     data = json.dumps(record, ensure_ascii=False, indent=1) + "\n"
     if not atomic_create(folder / rel, data):
@@ -136,9 +137,13 @@ def save_record(folder: Path, record: dict[str, Any]) -> Added:
 
 
 def _known(folder: Path, url: str, title: str = "") -> Added | None:
+    """An :class:`Added` of status ``"known"`` when the record of ``url`` is in the folder, or was removed."""
     rel = record_path(url)
-    if (folder / rel).exists() or (folder / REMOVED_DIR / rel).exists():
+    if (folder / rel).exists():
         return Added(url, "known", f"{url}: already in the articles folder ({rel}); not added again", rel, title)
+    if (folder / REMOVED_DIR / rel).exists():
+        return Added(url, "known", f"{url}: removed from the articles before; move {REMOVED_DIR}/{rel} back to add "
+                                   "it again", rel, title)
     return None
 
 
