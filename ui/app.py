@@ -168,8 +168,8 @@ def build_app(qa: QA, *, feedback_path: str | Path | None = None, n_suggestions:
         api_add.click(chat.add_api, files, [upload_status, corpus], api_name="add_articles",
                       concurrency_id="index", concurrency_limit=1)
         api_add_url = gr.Button(visible=False)
-        api_add_url.click(chat.add_url_api, [url_box, feed_box], [upload_status, corpus], api_name="add_url",
-                          concurrency_id="index", concurrency_limit=1)
+        api_add_url.click(chat.add_url_api, [url_box, feed_box], [upload_status, corpus],
+                          api_name="add_from_url", concurrency_id="index", concurrency_limit=1)
     demo.queue(default_concurrency_limit=ASK_CONCURRENCY, max_size=QUEUE_SIZE)
     calm_queue(demo)
     demo.chat_app = chat  # gr.Blocks allows new attributes; read it with chat_app(demo)
