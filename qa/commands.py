@@ -326,7 +326,9 @@ def cmd_chat(args) -> int:
         print(f"skipped: {problem}", file=sys.stderr)
     n = len(engine.snapshot.articles)
     print("Preparing the page (suggested questions follow in the background)…", flush=True)
-    demo = build_app(engine)
+    # open to other machines: nobody there may make the server fetch what only it can reach (its own services)
+    local = host in ("127.0.0.1", "localhost", "::1")
+    demo = build_app(engine, fetch_settings=FetchSettings(local_addresses=local))
     chat = chat_app(demo)
     watcher = watch_folder(engine, chat)
     shown = "127.0.0.1" if host in ("0.0.0.0", "::") else host

@@ -132,12 +132,15 @@ class FetchSettings:
     """How ``qa add`` fetches from the web (:mod:`qa.sources.fetch`): ``timeout`` in seconds for the whole of
     one response (connecting, waiting, reading), ``max_bytes`` the largest body read (a page, a PDF or a feed),
     ``max_redirects`` followed, and the ``user_agent`` it names itself by, which robots.txt rules are matched
-    against."""
+    against. ``local_addresses=False`` refuses addresses on this machine or its private network (loopback,
+    private, link-local): the chat sets it when it is open to other machines, so that nobody on the network
+    can make it fetch what only this machine can reach."""
 
     timeout: float = 20.0
     max_bytes: int = 10 * 1024 * 1024
     max_redirects: int = 5
     user_agent: str = "article-qa/0.1 (fetches only the pages a person adds)"
+    local_addresses: bool = True
 
     def __post_init__(self) -> None:
         if self.timeout <= 0:

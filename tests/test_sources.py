@@ -300,3 +300,13 @@ def test_qa_add_indexes_a_page_a_pdf_and_a_feed_and_answers_cite_the_url(site, t
     out = capsys.readouterr().out
     assert code == 0 and f"Source: {site.url('/news/bridge.html')}" in out
     assert f"File:   {record_path(site.url('/news/bridge.html'))}" in out
+
+
+def test_a_chat_open_to_the_network_fetches_no_address_of_this_machine_or_a_private_network(site, tmp_path):
+    with Fetcher(FetchSettings(timeout=0.5, local_addresses=False)) as f:
+        [r] = add_urls(tmp_path, [site.url("/news/bridge.html")], fetcher=f)
+        assert r.status == "failed" and "127.0.0.1 is an address on this machine or a private network" in r.message
+        for url in ("http://10.1.2.3/a", "http://169.254.169.254/latest/meta-data/", "http://[::1]/x"):
+            with pytest.raises(FetchError, match="on this machine or a private network"):
+                f.fetch(url)
+    assert not (tmp_path / "web").exists()

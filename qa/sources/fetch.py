@@ -16,7 +16,9 @@ response, so a server that trickles bytes cannot hold a fetch for ever. Every fa
 
 from __future__ import annotations
 
+import ipaddress
 import re
+import socket
 import time
 import urllib.robotparser
 from dataclasses import dataclass
@@ -77,6 +79,23 @@ def check_url(url: str) -> str:
     if parts.scheme not in ("http", "https") or not parts.hostname:
         raise FetchError(f"'{url}' is not a web address; give one that starts with http:// or https://")
     return url
+
+
+def check_public(url: str) -> None:
+    """Raise :class:`FetchError` when ``url``'s host is, or resolves to, an address of this machine or a private
+    network (loopback, private, link-local, reserved). Checked before each request and each redirect hop; the
+    client resolves the name again when it connects, so a name whose address changes in between (DNS
+    rebinding) is not caught: a firewall is the stronger guard."""
+    host = urlsplit(url).hostname or ""
+    try:
+        infos = socket.getaddrinfo(host, None, proto=socket.IPPROTO_TCP)
+    except (socket.gaierror, UnicodeError) as e:
+        raise FetchError(f"could not find the site {host} ({e}); check the address") from e
+    for info in infos:
+        ip = ipaddress.ip_address(str(info[4][0]).split("%", 1)[0])
+        if not ip.is_global or ip.is_multicast:
+            raise FetchError(f"{host} is an address on this machine or a private network ({ip}); this chat is "
+                             "open to other machines, so it fetches only public addresses")
 
 
 def _size(n: int) -> str:
@@ -210,6 +229,8 @@ class Fetcher:
         current = start
         s = self.settings
         for hop in range(s.max_redirects + 1):
+            if not s.local_addresses:
+                check_public(current)
             self._check_robots(current)
             status, headers, body = self._get(current, s.max_bytes)
             if status in _REDIRECTS:
