@@ -133,7 +133,7 @@ def save_record(folder: Path, record: dict[str, Any]) -> Added:
     data = json.dumps(record, ensure_ascii=False, indent=1) + "\n"
     if not atomic_create(folder / rel, data):
         return Added(url, "known", f"{url}: already in the articles folder ({rel}); not added again", rel, title)
-    return Added(url, "added", f"added '{title}' from {url} as {rel}", rel, title)
+    return Added(url, "added", f"'{title}' from {url}, saved as {rel}", rel, title)
 
 
 def _known(folder: Path, url: str, title: str = "") -> Added | None:
