@@ -164,6 +164,8 @@ def main(argv: list[str] | None = None) -> int:
                         format="%(message)s", stream=sys.stderr)
     for noisy in ("faiss", "faiss.loader", "sentence_transformers", "bm25s", "httpx", "transformers"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
+    # pypdf warns about each oddity of a damaged PDF; the file's one-line problem says what matters
+    logging.getLogger("pypdf").setLevel(logging.ERROR)
     try:
         return COMMANDS[args.command](args)
     except QAError as e:

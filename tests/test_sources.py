@@ -275,12 +275,15 @@ def test_qa_add_indexes_a_page_a_pdf_and_a_feed_and_answers_cite_the_url(site, t
     shutil.copytree(SEEDS, folder)
     where = ["--articles", str(folder), "--index", str(tmp_path / "index"), "-q"]
     site.routes["/feed.rss"] = Response(rss(_feed_items(site)[:2]), "application/rss+xml")
+    brief = tmp_path / "brief.docx"
+    _make_docx(brief, ["The ferry service to Port Ellis resumes on 3 June."], title="Ferry brief")
     code = main(["add", site.url("/news/bridge.html"), site.url("/reports/dredging.pdf"), site.url("/gone.html"),
-                 "--timeout", "2", *where])
+                 str(brief), "--timeout", "2", *where])
     out, err = capsys.readouterr()
     assert code == 1  # one address failed; the others were added and indexed
     assert err.count("failed: ") == 1 and "HTTP 404" in err
-    assert out.count("added: ") == 2 and "3 added" in out  # the seed article and the two pages
+    assert out.count("added: ") == 2 and "4 added" in out  # the seed article, the two pages and the file
+    assert (folder / "brief.docx").read_bytes() == brief.read_bytes()
     code = main(["add", site.url("/feed.rss"), "--feed", *where])
     out, err = capsys.readouterr()
     assert code == 0 and out.count("added: ") == 2 and "2 added" in out
