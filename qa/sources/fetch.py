@@ -180,7 +180,7 @@ class Fetcher:
                 return status, headers, b"".join(chunks)
         except httpx.TimeoutException as e:
             raise FetchError(f"{host} did not answer within {s.timeout:g} s; try again later") from e
-        except httpx.HTTPError as e:
+        except (httpx.HTTPError, httpx.InvalidURL, UnicodeError) as e:  # InvalidURL: a space, a bad name
             detail = " ".join(str(e).split())[:160] or type(e).__name__
             raise FetchError(f"could not reach {host} ({detail}); check the address and the network") from e
 

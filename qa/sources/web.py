@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -45,6 +46,8 @@ from qa.fileio import atomic_create
 from qa.sources.documents import DocumentError, docx_document, pdf_document
 from qa.sources.feeds import FeedError, FeedItem, parse_feed
 from qa.sources.fetch import FetchedPage, Fetcher, FetchError, check_url
+
+log = logging.getLogger(__name__)
 
 #: the folder, inside the articles folder, that fetched articles are saved under
 WEB_DIR = "web"
@@ -227,6 +230,11 @@ def add_urls(folder: str | Path, urls: Iterable[str], feed: bool = False,
             except OSError as e:  # the folder cannot be written: said for this address, the rest still tried
                 out.append(Added(url.strip(), "failed", f"{url.strip()}: cannot save it into '{folder}' "
                                                         f"({e.strerror or e})"))
+            except Exception as e:  # noqa: BLE001 - a parser failing on an odd page never stops the others
+                log.warning("adding %s failed", url, exc_info=True)
+                detail = " ".join(str(e).split())[:200]
+                out.append(Added(url.strip(), "failed", f"{url.strip()}: could not be read ({type(e).__name__}: "
+                                                        f"{detail})"))
     finally:
         if own:
             fetcher.close()

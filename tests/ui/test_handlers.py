@@ -397,3 +397,26 @@ def test_add_from_url_adds_pages_and_feeds_lists_them_by_address_and_says_each_f
         again, _c, _t = app.add_url(site.url("/feed.rss"), True)
         assert again.count("Nothing changed") == 2 and again.count("already in the articles folder") == 2
     assert app.add_url("   ")[0].startswith("Paste the address of a web page")
+
+
+def test_a_pdf_upload_is_added_and_a_scanned_one_is_refused_in_one_line(tmp_path, embedder):
+    from qa import QA
+    from tests.webserver import PDF_LINES, make_pdf, make_scanned_pdf
+
+    folder, uploads = tmp_path / "arts", tmp_path / "up"
+    folder.mkdir()
+    uploads.mkdir()
+    (folder / "note.txt").write_text("Town note\n\nThe town hall closes at five on Fridays.\n")
+    qa = QA(folder, tmp_path / "idx", embedder=embedder, auto_refresh=False)
+    qa.refresh()
+    app = ChatApp(qa, tmp_path / "fb.jsonl", check_suggestions=False, upload_root=uploads)
+    (uploads / "dredging.pdf").write_bytes(make_pdf(PDF_LINES, title="Harbour dredging report"))
+    (uploads / "scan.pdf").write_bytes(make_scanned_pdf())
+    lines = html.unescape(app.add_files([str(uploads / "scan.pdf"), str(uploads / "dredging.pdf")])).split("<br>")
+    assert lines == ["Not added: 'scan.pdf' has no text layer (1 page of images: a scan?); run OCR on it "
+                     "(e.g. ocrmypdf) and add the result.", "Added 'dredging.pdf'. You can ask about it now."]
+    assert not (folder / "scan.pdf").exists()
+    answer = qa.ask("How deep will the main channel of Port Ellis be dredged?")
+    assert "14 metres" in answer.text and answer.citations[0].source == "dredging.pdf"
+    c = answer.citations[0]
+    assert qa.snapshot.articles[c.article_id].text[c.start:c.end] == answer.text
