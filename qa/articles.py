@@ -96,7 +96,7 @@ def article_file(article: Article) -> str:
     return next((d for d in article.duplicates if not is_url(d)), article.source)
 
 
-def file_of_source(source: str) -> str:
+def file_of(source: str) -> str:
     """The file of a source in the folder (``feed.jsonl#3`` -> ``feed.jsonl``)."""
     return source.split("#", 1)[0]
 
@@ -524,7 +524,7 @@ def load_articles(folder: str | Path, max_bytes: int = DEFAULT_MAX_BYTES, progre
         for art in articles:
             if art.id in seen_ids:
                 result.problems.append(f"{art.source}: the same id (or web address) appears twice; the one in "
-                                       f"'{file_of_source(article_file(art))}' is skipped")
+                                       f"'{file_of(article_file(art))}' is skipped")
                 continue
             seen_ids.add(art.id)
             if art.content_hash in by_hash:

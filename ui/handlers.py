@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any
 
 import gradio as gr
 
-from qa.articles import KINDS, REMOVED_DIR, article_file, is_url
+from qa.articles import KINDS, REMOVED_DIR, article_file, file_of, is_url
 from qa.config import FetchSettings
 from qa.conversation.chat import Conversation
 from qa.conversation.turns import Turn
@@ -47,7 +47,6 @@ from ui.uploads import (
     added_line,
     article_hashes,
     chosen_paths,
-    file_of,
     upload_problem,
 )
 
