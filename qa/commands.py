@@ -14,10 +14,11 @@ import difflib
 import json
 import logging
 import sys
+from pathlib import Path
 
 import qa as package
 from qa.answer_file import OUTPUT_SUFFIXES
-from qa.articles import article_file, is_url
+from qa.articles import KINDS, SUPPORTED_SUFFIXES, article_file, is_url
 from qa.batch import run_batch
 from qa.config import FetchSettings, Settings
 from qa.errors import QAError
@@ -111,15 +112,26 @@ def cmd_add(args) -> int:
     for r in results:
         print(f"{r.status}: {r.message}", file=sys.stderr if r.status == "failed" else sys.stdout)
     failed = sum(r.status == "failed" for r in results)
-    report = None
-    if files:
-        try:
-            report = engine.add(files)  # copies them (never over another file) and updates the index
-        except QAError as e:
-            print(f"failed: {e}", file=sys.stderr)
-            failed += len(files)
-            files = []
-    if not files:
+    good = []
+    for name in files:  # checked one by one, so that one bad file does not stop the others
+        path = Path(name)
+        if path.suffix.lower() not in SUPPORTED_SUFFIXES:
+            print(f"failed: '{name}' is not an article file; use {KINDS}", file=sys.stderr)
+        elif not path.is_file():
+            print(f"failed: '{name}' does not exist or is not a file (a web address starts with http:// or "
+                  "https://)", file=sys.stderr)
+        else:
+            good.append(path)
+            continue
+        failed += 1
+    try:
+        # copies the files (never over another file), then updates the index, as a refresh would
+        report = engine.add(good) if good else engine.refresh(progress=None if not args.quiet else False)
+    except QAError as e:
+        if not good:
+            raise
+        print(f"failed: {e}", file=sys.stderr)
+        failed += len(good)
         report = engine.refresh(progress=None if not args.quiet else False)
     _print_report(engine, report)
     return EXIT_SOME_FAILED if failed else 0

@@ -278,10 +278,10 @@ def test_qa_add_indexes_a_page_a_pdf_and_a_feed_and_answers_cite_the_url(site, t
     brief = tmp_path / "brief.docx"
     _make_docx(brief, ["The ferry service to Port Ellis resumes on 3 June."], title="Ferry brief")
     code = main(["add", site.url("/news/bridge.html"), site.url("/reports/dredging.pdf"), site.url("/gone.html"),
-                 str(brief), "--timeout", "2", *where])
+                 str(tmp_path / "missing.pdf"), str(brief), "--timeout", "2", *where])
     out, err = capsys.readouterr()
-    assert code == 1  # one address failed; the others were added and indexed
-    assert err.count("failed: ") == 1 and "HTTP 404" in err
+    assert code == 1  # an address and a file failed; the others were added and indexed
+    assert err.count("failed: ") == 2 and "HTTP 404" in err and "missing.pdf' does not exist" in err
     assert out.count("added: ") == 2 and "4 added" in out  # the seed article, the two pages and the file
     assert (folder / "brief.docx").read_bytes() == brief.read_bytes()
     code = main(["add", site.url("/feed.rss"), "--feed", *where])
