@@ -313,3 +313,13 @@ def test_a_chat_open_to_the_network_fetches_no_address_of_this_machine_or_a_priv
             with pytest.raises(FetchError, match="on this machine or a private network"):
                 f.fetch(url)
     assert not (tmp_path / "web").exists()
+
+
+def test_a_robots_txt_reached_by_a_redirect_is_obeyed():
+    routes = {"/robots.txt": Response(status=301, location="/real-robots.txt"),
+              "/real-robots.txt": Response(b"User-agent: article-qa\nDisallow: /\n", "text/plain"),
+              "/a.html": Response(BRIDGE_HTML.encode())}
+    with serve(routes) as s, Fetcher(FAST) as f:
+        with pytest.raises(FetchError, match="robots.txt does not allow"):
+            f.fetch(s.url("/a.html"))
+        assert "/a.html" not in s.hits

@@ -192,10 +192,15 @@ class Fetcher:
         site = _site(url)
         rules = self._robots.get(site)
         if rules is None:
-            status, _headers, body = self._get(f"{site}/robots.txt", ROBOTS_MAX_BYTES)
+            where = f"{site}/robots.txt"
+            for _hop in range(self.settings.max_redirects + 1):  # often http -> https, or to www.
+                status, headers, body = self._get(where, ROBOTS_MAX_BYTES)
+                if status not in _REDIRECTS or not headers.get("location", "").strip():
+                    break
+                where = urljoin(where, headers["location"].strip())
             if status >= 500:
                 rules = f"its robots.txt could not be read (HTTP {status}), which means 'do not fetch'"
-            elif status >= 300:  # no robots.txt (a redirect is not followed: rare, and read as none)
+            elif status >= 300:  # none (4xx), or redirected too often: no rules
                 rules = urllib.robotparser.RobotFileParser()
                 rules.parse([])
             else:
