@@ -209,7 +209,7 @@ def _feed_items(site):
          "date": "Thu, 14 Mar 2024 18:00:00 GMT", "summary": "The council voted on a library."},
         {"title": "Market moves", "guid": "market-3", "link": site.url("/slow.html"),
          "date": "Fri, 15 Mar 2024 07:00:00 GMT", "summary": "The Saturday market moves to the quay."},
-        {"title": "Secret", "guid": "secret-4", "link": site.url("/private/secret.html"),
+        {"title": "Secret", "guid": "secret-4", "link": "/private/secret.html",  # relative: read from the feed's URL
          "date": "Fri, 15 Mar 2024 08:00:00 GMT"},
     ]
 
@@ -323,3 +323,13 @@ def test_a_robots_txt_reached_by_a_redirect_is_obeyed():
         with pytest.raises(FetchError, match="robots.txt does not allow"):
             f.fetch(s.url("/a.html"))
         assert "/a.html" not in s.hits
+
+
+def test_a_page_s_charset_comes_from_the_header_else_its_meta_tag_else_utf8():
+    from qa.sources.fetch import FetchedPage
+
+    latin = "<html><head><meta charset='iso-8859-1'></head><body>Café Noël</body></html>".encode("latin-1")
+    assert "Café Noël" in FetchedPage("u", "u", "html", "text/html", None, latin).text()
+    assert "Café Noël" in FetchedPage("u", "u", "html", "text/html", "latin-1", latin).text()
+    assert FetchedPage("u", "u", "html", "text/html", "no-such-charset", "é".encode()).text() == "é"
+    assert FetchedPage("u", "u", "html", "text/html", None, b"caf\xe9").text() == "caf\ufffd"

@@ -70,12 +70,14 @@ def _item(entry) -> FeedItem | None:
                     date=_item_date(entry), author=str(entry.get("author") or "").strip())
 
 
-def parse_feed(data: bytes) -> Feed:
+def parse_feed(data: bytes, base_url: str | None = None) -> Feed:
     """The feed in ``data``; raises :class:`FeedError` when it is not RSS or Atom. Items without an id, a link
-    or a title (nothing to tell them apart by) are left out."""
+    or a title (nothing to tell them apart by) are left out. ``base_url`` (where the feed was fetched from)
+    turns items' relative links into whole addresses."""
     import feedparser
 
-    parsed = feedparser.parse(data)
+    # feedparser reads a feed's own address from this header, as if it had fetched it
+    parsed = feedparser.parse(data, response_headers={"content-location": base_url} if base_url else None)
     if not parsed.get("version") and not parsed.entries:
         raise FeedError("is not an RSS or Atom feed")
     items = tuple(item for item in map(_item, parsed.entries) if item is not None)

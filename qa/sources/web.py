@@ -169,7 +169,7 @@ def add_feed(folder: Path, url: str, fetcher: Fetcher) -> list[Added]:
 
 def _add_items(folder: Path, page: FetchedPage, fetcher: Fetcher) -> list[Added]:
     try:
-        feed = parse_feed(page.body)
+        feed = parse_feed(page.body, page.final_url)
     except FeedError as e:
         raise FetchError(f"{page.url}: {e}") from e
     if not feed.items:
