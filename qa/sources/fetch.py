@@ -20,13 +20,15 @@ import ipaddress
 import re
 import socket
 import time
-import urllib.robotparser
 from dataclasses import dataclass
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 from urllib.parse import urljoin, urlsplit
 
 from qa.config import FetchSettings
 from qa.errors import QAError
+
+if TYPE_CHECKING:  # pragma: no cover
+    from urllib.robotparser import RobotFileParser
 
 #: what a fetched body is, by its content type
 Kind = Literal["html", "pdf", "docx", "feed"]
@@ -126,7 +128,7 @@ class Fetcher:
     def __init__(self, settings: FetchSettings | None = None) -> None:
         self.settings = settings or FetchSettings()
         self._client = None
-        self._robots: dict[str, urllib.robotparser.RobotFileParser | str] = {}
+        self._robots: dict[str, RobotFileParser | str] = {}
 
     def __enter__(self) -> Fetcher:
         return self
@@ -189,6 +191,9 @@ class Fetcher:
         """Whether the site's robots.txt lets this user agent fetch ``url`` (read once per site). A site
         without one (4xx) allows everything; one whose robots.txt fails with a server error allows nothing
         (RFC 9309), and a robots.txt that cannot be reached at all fails the fetch with a :class:`FetchError`."""
+        # imported here: it loads urllib.request (and ssl, http.client), which every other qa command can skip
+        from urllib.robotparser import RobotFileParser
+
         site = _site(url)
         rules = self._robots.get(site)
         if rules is None:
@@ -201,10 +206,10 @@ class Fetcher:
             if status >= 500:
                 rules = f"its robots.txt could not be read (HTTP {status}), which means 'do not fetch'"
             elif status >= 300:  # none (4xx), or redirected too often: no rules
-                rules = urllib.robotparser.RobotFileParser()
+                rules = RobotFileParser()
                 rules.parse([])
             else:
-                rules = urllib.robotparser.RobotFileParser()
+                rules = RobotFileParser()
                 rules.parse(body.decode("utf-8", errors="replace").splitlines())
             self._robots[site] = rules
         if isinstance(rules, str):
