@@ -333,3 +333,33 @@ def test_a_page_s_charset_comes_from_the_header_else_its_meta_tag_else_utf8():
     assert "Café Noël" in FetchedPage("u", "u", "html", "text/html", "latin-1", latin).text()
     assert FetchedPage("u", "u", "html", "text/html", "no-such-charset", "é".encode()).text() == "é"
     assert FetchedPage("u", "u", "html", "text/html", None, b"caf\xe9").text() == "caf\ufffd"
+
+
+def test_a_feed_file_that_gains_an_item_is_updated_in_the_index_by_that_item_alone(tmp_path, embedder):
+    from qa import QA
+    from qa.articles import article_id
+
+    folder = tmp_path / "articles"
+    folder.mkdir()
+    items = [{"title": "Ferry strike ends", "guid": "ferry-1", "link": "https://news.example/ferry",
+              "date": "Tue, 12 Mar 2024 10:00:00 GMT",
+              "content": "<p>The ferry strike ended after nine days, the union said.</p>"},
+             {"title": "Roadworks", "guid": "roads-2", "date": "Wed, 13 Mar 2024 10:00:00 GMT",
+              "summary": "Roadworks on the A40 start on Monday and last a week."}]
+    (folder / "news.rss").write_bytes(rss(items))
+    qa = QA(folder, tmp_path / "index", embedder=embedder)
+    first = qa.refresh()
+    assert first is not None and len(first.added) == 2
+    items.append({"title": "Bridge tolls dropped", "guid": "toll-3", "link": "https://news.example/tolls",
+                  "date": "Thu, 14 Mar 2024 10:00:00 GMT", "content": "<p>Tolls on the Kestrel Bridge end in May.</p>"})
+    (folder / "news.rss").write_bytes(rss(items))
+    os.utime(folder / "news.rss", (1_900_000_000, 1_900_000_000))  # a changed file, whatever the clock's grain
+    second = qa.refresh()
+    assert second is not None
+    assert second.added == [article_id("https://news.example/tolls")] and second.unchanged == 2
+    assert second.chunks_embedded == 1
+    answer = qa.ask("When do the tolls on the Kestrel Bridge end?")
+    assert "May" in answer.text
+    c = answer.citations[0]
+    assert c.source == "https://news.example/tolls" and c.date == "2024-03-14"
+    assert qa.snapshot.articles[c.article_id].text[c.start:c.end] == answer.text
