@@ -107,10 +107,11 @@ def cmd_add(args) -> int:
     engine = _engine(args)
     folder = engine.settings.articles_dir
     settings = FetchSettings() if args.timeout is None else FetchSettings(timeout=args.timeout)
+    def say(r) -> None:  # each page or feed item as it is done: a long feed shows its progress
+        print(f"{r.status}: {r.message}", file=sys.stderr if r.status == "failed" else sys.stdout, flush=True)
+
     with Fetcher(settings) as fetcher:
-        results = add_urls(folder, urls, feed=args.feed, fetcher=fetcher)
-    for r in results:
-        print(f"{r.status}: {r.message}", file=sys.stderr if r.status == "failed" else sys.stdout)
+        results = add_urls(folder, urls, feed=args.feed, fetcher=fetcher, progress=say)
     failed = sum(r.status == "failed" for r in results)
     good = []
     for name in files:  # checked one by one, so that one bad file does not stop the others

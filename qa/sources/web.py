@@ -26,7 +26,7 @@ import hashlib
 import json
 import logging
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -150,39 +150,42 @@ def _known(folder: Path, url: str, title: str = "") -> Added | None:
     return None
 
 
-def add_page(folder: Path, url: str, fetcher: Fetcher) -> list[Added]:
-    """Fetch ``url`` and save its article; a feed served there adds its items (:func:`add_feed`)."""
+def add_page(folder: Path, url: str, fetcher: Fetcher) -> Iterator[Added]:
+    """Fetch ``url`` and save its article; a feed served there adds its items (:func:`add_feed`). Yields what
+    became of it (of each item, for a feed) as it is done; raises :class:`FetchError` when the address fails."""
     url = check_url(url)
     known = _known(folder, url)
     if known is not None:
-        return [known]
+        yield known
+        return
     page = fetcher.fetch(url, "page")
     if page.kind == "feed":
-        return _add_items(folder, page, fetcher)
-    return [save_record(folder, page_record(page))]
+        yield from _add_items(folder, page, fetcher)
+    else:
+        yield save_record(folder, page_record(page))
 
 
-def add_feed(folder: Path, url: str, fetcher: Fetcher) -> list[Added]:
-    """Fetch the feed at ``url`` and save each item not saved before (one :class:`Added` per item)."""
-    return _add_items(folder, fetcher.fetch(check_url(url), "feed"), fetcher)
+def add_feed(folder: Path, url: str, fetcher: Fetcher) -> Iterator[Added]:
+    """Fetch the feed at ``url`` and save each item not saved before; yields one :class:`Added` per item as
+    it is done."""
+    yield from _add_items(folder, fetcher.fetch(check_url(url), "feed"), fetcher)
 
 
-def _add_items(folder: Path, page: FetchedPage, fetcher: Fetcher) -> list[Added]:
+def _add_items(folder: Path, page: FetchedPage, fetcher: Fetcher) -> Iterator[Added]:
     try:
         feed = parse_feed(page.body, page.final_url)
     except FeedError as e:
         raise FetchError(f"{page.url}: {e}") from e
     if not feed.items:
         raise FetchError(f"{page.url}: the feed has no items")
-    out = []
     for item in feed.items:
         try:
-            out.append(_add_item(folder, page.url, item, fetcher))
+            added = _add_item(folder, page.url, item, fetcher)
         except Exception as e:  # noqa: BLE001 - one bad item never stops the others
             where = item.link or f"{page.url}#{item.key}"
             message = str(e) if isinstance(e, FetchError | OSError) else f"{type(e).__name__}: {e}"
-            out.append(Added(where, "failed", " ".join(message.split())[:300], title=item.title))
-    return out
+            added = Added(where, "failed", " ".join(message.split())[:300], title=item.title)
+        yield added
 
 
 def _add_item(folder: Path, feed_url: str, item: FeedItem, fetcher: Fetcher) -> Added:
@@ -213,28 +216,35 @@ def _add_item(folder: Path, feed_url: str, item: FeedItem, fetcher: Fetcher) -> 
     return Added(added.url, added.status, added.message + note, added.path, added.title) if note else added
 
 
-def add_urls(folder: str | Path, urls: Iterable[str], feed: bool = False,
-             fetcher: Fetcher | None = None) -> list[Added]:
+def add_urls(folder: str | Path, urls: Iterable[str], feed: bool = False, fetcher: Fetcher | None = None,
+             progress: Callable[[Added], None] | None = None) -> list[Added]:
     """Add each of ``urls`` (pages; feeds with ``feed=True``) to the articles ``folder``; one that fails
-    gives a ``"failed"`` :class:`Added` with its one-line message and the others go on."""
+    gives a ``"failed"`` :class:`Added` with its one-line message and the others go on. ``progress`` is
+    called with each :class:`Added` as it is done (a feed's items one by one), so a long feed shows progress."""
     folder = Path(folder)
     own = fetcher is None
     fetcher = fetcher or Fetcher()
     out: list[Added] = []
+
+    def done(added: Added) -> None:
+        out.append(added)
+        if progress is not None:
+            progress(added)
+
     try:
         for url in urls:
             try:
-                out.extend(add_feed(folder, url, fetcher) if feed else add_page(folder, url, fetcher))
+                for added in add_feed(folder, url, fetcher) if feed else add_page(folder, url, fetcher):
+                    done(added)
             except FetchError as e:
-                out.append(Added(url.strip(), "failed", str(e)))
+                done(Added(url.strip(), "failed", str(e)))
             except OSError as e:  # the folder cannot be written: said for this address, the rest still tried
-                out.append(Added(url.strip(), "failed", f"{url.strip()}: cannot save it into '{folder}' "
-                                                        f"({e.strerror or e})"))
+                done(Added(url.strip(), "failed", f"{url.strip()}: cannot save it into '{folder}' "
+                                                  f"({e.strerror or e})"))
             except Exception as e:  # noqa: BLE001 - a parser failing on an odd page never stops the others
                 log.warning("adding %s failed", url, exc_info=True)
                 detail = " ".join(str(e).split())[:200]
-                out.append(Added(url.strip(), "failed", f"{url.strip()}: could not be read ({type(e).__name__}: "
-                                                        f"{detail})"))
+                done(Added(url.strip(), "failed", f"{url.strip()}: could not be read ({type(e).__name__}: {detail})"))
     finally:
         if own:
             fetcher.close()
