@@ -28,7 +28,7 @@ from qa.engine import MAX_QUESTION_CHARS, clean_question
 from qa.errors import InvalidQuestionError, QAError
 from qa.feedback import FeedbackLog, default_feedback_path
 from qa.sources.fetch import Fetcher
-from qa.sources.web import Added, add_urls
+from qa.sources.web import Added, iter_add_urls
 from qa.timecues import check_range
 from qa.types import Article
 from ui.render import (
@@ -434,26 +434,41 @@ class ChatApp:
         return self.add_files(files), self.corpus_line()
 
     # ---------------------------------------------------------------- add from URL
-    def add_url_lines(self, text: str | None, feed: bool = False) -> list[str]:
+    def add_url_steps(self, text: str | None, feed: bool = False) -> Iterator[list[str]]:
         """Fetch each address in ``text`` (one or more, separated by spaces or lines; feeds with ``feed``) into
-        the articles folder, then update the index once; one line per page or feed item for the page
-        (HTML, escaped). An address that fails is said in its line and stops nothing else."""
+        the articles folder, then update the index once. Yields the page's lines so far (HTML, escaped) after
+        each page or feed item, the last time once the index is updated. An address that fails is said in its
+        line and stops nothing else."""
         urls = (text or "").split()
         if not urls:
-            return ["Paste the address of a web page, a PDF or a feed first (starting with http:// or https://)."]
+            yield ["Paste the address of a web page, a PDF or a feed first (starting with http:// or https://)."]
+            return
         if len(urls) > MAX_UPLOAD_FILES:
-            return [f"Add at most {MAX_UPLOAD_FILES} addresses at a time ({len(urls)} were given)."]
+            yield [f"Add at most {MAX_UPLOAD_FILES} addresses at a time ({len(urls)} were given)."]
+            return
+        lines: list[str] = []
+        fetching = f"Fetching {', '.join(esc(u) for u in urls[:3])}{' …' if len(urls) > 3 else ''}…"
+        yield [fetching]
+        added = False
         with Fetcher(self.fetch_settings) as fetcher:
-            results = add_urls(self.qa.settings.articles_dir, urls, feed=feed, fetcher=fetcher)
-        lines = [self._added_url_line(r) for r in results]
-        if any(r.status == "added" for r in results):
+            for r in iter_add_urls(self.qa.settings.articles_dir, urls, feed=feed, fetcher=fetcher):
+                lines.append(self._added_url_line(r))
+                added = added or r.status == "added"
+                yield [*lines, fetching]
+        if added:
+            yield [*lines, "Indexing…"]
             try:
                 self.qa.refresh(progress=False)
             except QAError as e:
                 lines.append(f"Saved in the articles folder, but the index could not be updated: {esc(e)}.")
             finally:
                 self.index_changed()
-        return lines
+        yield lines
+
+    def add_url_lines(self, text: str | None, feed: bool = False) -> list[str]:
+        """:meth:`add_url_steps` to its end: the final lines."""
+        *_, last = self.add_url_steps(text, feed)
+        return last
 
     @staticmethod
     def _added_url_line(r: Added) -> str:
@@ -464,10 +479,12 @@ class ChatApp:
         return f"Not added: {esc(r.message)}."
 
     def add_url(self, text: str | None, feed: bool = False):
-        """"Add from URL" click (in the index's queue, like uploads): ``(status, corpus line, article list
-        token)``."""
-        lines = self.add_url_lines(text, feed)
-        return "<br>".join(lines), self.corpus_line(), time.monotonic_ns()
+        """"Add from URL" click (in the index's queue, like uploads): yields ``(status, corpus line, article
+        list token)``, the status after each page or feed item, the others once the index is updated."""
+        lines: list[str] = []
+        for lines in self.add_url_steps(text, feed):
+            yield "<br>".join(lines), gr.skip(), gr.skip()
+        yield "<br>".join(lines), self.corpus_line(), time.monotonic_ns()
 
     def add_url_api(self, text: str | None, feed: bool = False):
         """API event: ``(status, corpus line)``."""

@@ -221,31 +221,33 @@ def add_urls(folder: str | Path, urls: Iterable[str], feed: bool = False, fetche
     """Add each of ``urls`` (pages; feeds with ``feed=True``) to the articles ``folder``; one that fails
     gives a ``"failed"`` :class:`Added` with its one-line message and the others go on. ``progress`` is
     called with each :class:`Added` as it is done (a feed's items one by one), so a long feed shows progress."""
-    folder = Path(folder)
-    own = fetcher is None
-    fetcher = fetcher or Fetcher()
     out: list[Added] = []
-
-    def done(added: Added) -> None:
+    for added in iter_add_urls(folder, urls, feed, fetcher):
         out.append(added)
         if progress is not None:
             progress(added)
+    return out
 
+
+def iter_add_urls(folder: str | Path, urls: Iterable[str], feed: bool = False,
+                  fetcher: Fetcher | None = None) -> Iterator[Added]:
+    """:func:`add_urls` one :class:`Added` at a time, as each is done."""
+    folder = Path(folder)
+    own = fetcher is None
+    fetcher = fetcher or Fetcher()
     try:
         for url in urls:
             try:
-                for added in add_feed(folder, url, fetcher) if feed else add_page(folder, url, fetcher):
-                    done(added)
+                yield from add_feed(folder, url, fetcher) if feed else add_page(folder, url, fetcher)
             except FetchError as e:
-                done(Added(url.strip(), "failed", str(e)))
+                yield Added(url.strip(), "failed", str(e))
             except OSError as e:  # the folder cannot be written: said for this address, the rest still tried
-                done(Added(url.strip(), "failed", f"{url.strip()}: cannot save it into '{folder}' "
-                                                  f"({e.strerror or e})"))
+                yield Added(url.strip(), "failed", f"{url.strip()}: cannot save it into '{folder}' "
+                                                   f"({e.strerror or e})")
             except Exception as e:  # noqa: BLE001 - a parser failing on an odd page never stops the others
                 log.warning("adding %s failed", url, exc_info=True)
                 detail = " ".join(str(e).split())[:200]
-                done(Added(url.strip(), "failed", f"{url.strip()}: could not be read ({type(e).__name__}: {detail})"))
+                yield Added(url.strip(), "failed", f"{url.strip()}: could not be read ({type(e).__name__}: {detail})")
     finally:
         if own:
             fetcher.close()
-    return out

@@ -369,7 +369,10 @@ def test_add_from_url_adds_pages_and_feeds_lists_them_by_address_and_says_each_f
                   fetch_settings=FetchSettings(timeout=0.5, max_bytes=64_000))
     with serve(make_site(64_000)) as site:
         bridge, secret, gone = (site.url(p) for p in ("/news/bridge.html", "/private/secret.html", "/gone.html"))
-        status, corpus, _token = app.add_url(f"{secret}\n{bridge}  {gone}")
+        steps = list(app.add_url(f"{secret}\n{bridge}  {gone}"))
+        assert html.unescape(steps[0][0]).startswith(f"Fetching {secret}, {bridge}, {gone}")
+        assert steps[0][1] == SKIP and any("Indexing…" in step[0] for step in steps)
+        status, corpus, _token = steps[-1]
         lines = html.unescape(status).split("<br>")
         assert lines == [f"Not added: {secret}: not fetched: its robots.txt does not allow fetching it.",
                          f"Added 'Kestrel Bridge opens to traffic' from {bridge}. You can ask about it now.",
@@ -383,7 +386,7 @@ def test_add_from_url_adds_pages_and_feeds_lists_them_by_address_and_says_each_f
         assert bridge in html.unescape(app.article_html(files[0]))  # the row names the address
         removed, corpus, _token = app.remove(files[0].source)
         assert removed.startswith("Removed") and "1 article indexed" in corpus
-        again = html.unescape(app.add_url(bridge)[0])
+        again = html.unescape(app.add_url_lines(bridge)[0])
         assert again == (f"Nothing changed: {bridge}: removed from the articles before; "
                          f"move .removed/{files[0].source} back to add it again.")
 
@@ -392,11 +395,11 @@ def test_add_from_url_adds_pages_and_feeds_lists_them_by_address_and_says_each_f
              "content": "<p>The ferry strike ended after nine days.</p>"},
             {"title": "Council approves new library", "guid": "f2", "link": site.url("/news/council.html"),
              "summary": "A library vote."}]), "text/html")  # a feed served as HTML: "It is a feed" says what it is
-        status, corpus, _token = app.add_url(site.url("/feed.rss"), True)
+        status, corpus, _token = list(app.add_url(site.url("/feed.rss"), True))[-1]
         assert html.unescape(status).count("Added '") == 2 and "3 articles indexed" in corpus
-        again, _c, _t = app.add_url(site.url("/feed.rss"), True)
+        again = "<br>".join(app.add_url_lines(site.url("/feed.rss"), True))
         assert again.count("Nothing changed") == 2 and again.count("already in the articles folder") == 2
-    assert app.add_url("   ")[0].startswith("Paste the address of a web page")
+    assert app.add_url_lines("   ")[0].startswith("Paste the address of a web page")
 
 
 def test_a_pdf_upload_is_added_and_a_scanned_one_is_refused_in_one_line(tmp_path, embedder):
