@@ -1,4 +1,4 @@
-"""Loading articles from a folder: .txt, .md, .html/.htm, .json and .jsonl.
+"""Loading articles from a folder: .txt, .md, .html/.htm, .json, .jsonl, .pdf, .docx and feeds (.rss, .atom, .xml).
 
     from qa.articles import load_articles
     result = load_articles("seeds")
@@ -10,7 +10,14 @@ offsets into the file. Markdown is converted to the text a reader sees (markdown
 or list marks, links as their words), and offsets are offsets into that converted text. HTML is turned
 into the article's text with trafilatura (boilerplate, scripts, styles and navigation removed). JSON
 holds an object or a list of objects, JSONL one object a line, each with ``text`` (or
-``content``/``body``) and optionally ``title``, ``id`` and a date (``date``, ``published``, ``pubDate``, ...).
+``content``/``body``) and optionally ``title``, ``id``, ``url`` and a date (``date``, ``published``, ``pubDate``,
+...). A PDF's text layer and a Word file's paragraphs are the article's text (:mod:`qa.sources.documents`);
+a feed file gives one article per item, its text the item's content or summary (:mod:`qa.sources.feeds`).
+
+An article that came from the web keeps its URL as its source: a record with an ``http(s)`` ``url`` (what
+``qa add URL`` saves) or a feed item with a link has ``source`` the URL, and the file it was read from
+(``web/example.com/story.json``, ``news.rss#item-id``) first among its ``duplicates``; :func:`article_file`
+gives that file back.
 
 Each article gets its publication date (:mod:`qa.dates`): from a JSON record's date field or an HTML page's
 metadata, else from a dateline at the top of its text, else the file's modification time, marked as such.
@@ -32,6 +39,8 @@ from typing import Any
 
 from qa.dates import ArticleDate, dateline_date, file_date, html_date, record_date
 from qa.errors import ArticlesNotFoundError
+from qa.sources.documents import DocumentError, docx_document, pdf_document
+from qa.sources.feeds import FeedError, FeedItem, parse_feed
 from qa.types import Article
 
 log = logging.getLogger(__name__)
@@ -41,7 +50,19 @@ MARKDOWN_SUFFIXES = {".md", ".markdown"}
 HTML_SUFFIXES = {".html", ".htm"}
 JSON_SUFFIXES = {".json"}
 JSONL_SUFFIXES = {".jsonl", ".ndjson"}
-SUPPORTED_SUFFIXES = TEXT_SUFFIXES | MARKDOWN_SUFFIXES | HTML_SUFFIXES | JSON_SUFFIXES | JSONL_SUFFIXES
+PDF_SUFFIXES = {".pdf"}
+DOCX_SUFFIXES = {".docx"}
+FEED_SUFFIXES = {".rss", ".atom", ".xml"}
+#: files read as bytes, not decoded as text first
+BINARY_SUFFIXES = PDF_SUFFIXES | DOCX_SUFFIXES | FEED_SUFFIXES
+SUPPORTED_SUFFIXES = (TEXT_SUFFIXES | MARKDOWN_SUFFIXES | HTML_SUFFIXES | JSON_SUFFIXES | JSONL_SUFFIXES
+                      | BINARY_SUFFIXES)
+#: where removed articles are moved to (a hidden folder inside the articles folder: never read)
+REMOVED_DIR = ".removed"
+#: the kinds of article file, as messages name them
+KINDS = ".txt, .md, .html, .json, .jsonl, .pdf, .docx or feed (.rss, .atom, .xml)"
+#: what a URL source starts with
+URL_PREFIXES = ("http://", "https://")
 DEFAULT_MAX_BYTES = 50 * 1024 * 1024
 TITLE_MAX_CHARS = 200
 ID_MAX_CHARS = 200
@@ -60,6 +81,24 @@ class LoadResult:
 
     articles: list[Article] = field(default_factory=list)
     problems: list[str] = field(default_factory=list)
+
+
+def is_url(source: str) -> bool:
+    """Whether an article's source is a web address (else it is a path in the articles folder)."""
+    return source.startswith(URL_PREFIXES)
+
+
+def article_file(article: Article) -> str:
+    """The file (relative to the folder; ``file.jsonl#3`` for a record) that ``article`` was read from: its
+    source, or for an article from the web the first of its duplicates that is not a URL."""
+    if not is_url(article.source):
+        return article.source
+    return next((d for d in article.duplicates if not is_url(d)), article.source)
+
+
+def file_of(source: str) -> str:
+    """The file of a source in the folder (``feed.jsonl#3`` -> ``feed.jsonl``)."""
+    return source.split("#", 1)[0]
 
 
 def content_hash(title: str, text: str) -> str:
@@ -123,6 +162,21 @@ def title_from_text(text: str) -> str:
 
 def html_to_text(html: str) -> tuple[str, str]:
     """``(title, text)`` of an HTML page: the main article text, boilerplate removed."""
+    page = html_page(html)
+    return page.title, page.text
+
+
+@dataclass(frozen=True)
+class HtmlPage:
+    """What trafilatura reads from an HTML page: its title, main text (boilerplate removed) and author."""
+
+    title: str
+    text: str
+    author: str
+
+
+def html_page(html: str) -> HtmlPage:
+    """The title, main article text and author of an HTML page (trafilatura)."""
     import trafilatura
 
     text = trafilatura.extract(html, include_comments=False, include_tables=True, favor_recall=True)
@@ -130,10 +184,44 @@ def html_to_text(html: str) -> tuple[str, str]:
         text = trafilatura.html2txt(html) or ""
     meta = trafilatura.extract_metadata(html)
     title = (meta.title if meta is not None and meta.title else "") or ""
-    return title.strip(), text.strip()
+    author = (meta.author if meta is not None and meta.author else "") or ""
+    return HtmlPage(title.strip(), text.strip(), author.strip())
 
 
 _TAG = re.compile(r"<[^>]*>")
+_BLOCK_TAGS = {"p", "div", "li", "ul", "ol", "h1", "h2", "h3", "h4", "h5", "h6", "blockquote", "pre", "table",
+               "tr", "section", "article", "figure", "figcaption", "header", "footer", "dl", "dt", "dd", "hr"}
+_BLOCK_MARK, _LINE_MARK = "\ue000", "\ue001"  # private-use characters: no text holds them
+
+
+def fragment_text(html: str) -> str:
+    """The text of an HTML fragment (a feed item's content or summary; plain text passes through): one
+    paragraph a block element, spaces collapsed inside it, entities decoded, scripts and styles dropped.
+
+    Not :func:`html_to_text`: trafilatura looks for a page's main text and finds none in a fragment that
+    is all main text."""
+    import lxml.html
+
+    if not html.strip():
+        return ""
+    try:
+        root = lxml.html.fragment_fromstring(html, create_parent="div")
+    except (ValueError, lxml.etree.ParserError):
+        return " ".join(_TAG.sub(" ", html).split())
+    for bad in root.xpath(".//script | .//style"):
+        bad.drop_tree()
+    # block and line breaks are marked with separators no text holds; the page's own line breaks are spaces
+    for el in root.iter():
+        if not isinstance(el.tag, str):  # comments, processing instructions
+            continue
+        if el.tag == "br":
+            el.tail = _LINE_MARK + (el.tail or "")
+        elif el.tag in _BLOCK_TAGS:
+            el.text = _BLOCK_MARK + (el.text or "")
+            el.tail = _BLOCK_MARK + (el.tail or "")
+    blocks = root.text_content().split(_BLOCK_MARK)
+    paragraphs = ["\n".join(" ".join(line.split()) for line in b.split(_LINE_MARK) if line.strip()) for b in blocks]
+    return "\n\n".join(p for p in paragraphs if p)
 
 
 def _markdown_parser():
@@ -225,7 +313,16 @@ def _record_article(record: Any, source: str, where: str) -> Article:
     # a title is shown in every citation: a long one is cut like a title taken from the text
     title = _clean_json_string(title.strip()[:TITLE_MAX_CHARS].strip())
     text = _clean_json_string(text)
-    return make_article(source, title or title_from_text(text), text, record_date(record))
+    article = make_article(source, title or title_from_text(text), text, record_date(record))
+    url = record.get("url")
+    return from_url(article, url) if isinstance(url, str) and is_url(url.strip()) else article
+
+
+def from_url(article: Article, url: str) -> Article:
+    """``article`` (read from a file) as an article from the web: the URL is its source and names its id,
+    and the file it was read from comes first among its duplicates (:func:`article_file`)."""
+    url = _clean_json_string(url.strip())
+    return replace(article, id=article_id(url), source=url, duplicates=(article.source, *article.duplicates))
 
 
 def make_article(source: str, title: str, text: str, dated: ArticleDate | None = None) -> Article:
@@ -291,8 +388,12 @@ def read_file(path: Path, source: str, max_bytes: int = DEFAULT_MAX_BYTES) -> tu
 
     Raises :class:`ArticleFileError` when the whole file is unusable.
     """
-    raw = decode_text(read_bytes_capped(path, max_bytes))
-    articles, problems = _read_articles(raw, path, source)
+    data = read_bytes_capped(path, max_bytes)
+    suffix = path.suffix.lower()
+    if suffix in BINARY_SUFFIXES:
+        articles, problems = _binary_articles(data, suffix, source)
+    else:
+        articles, problems = _read_articles(decode_text(data), path, source)
     try:
         mtime = path.stat().st_mtime
     except OSError as e:  # vanished since it was read
@@ -318,6 +419,40 @@ def _read_articles(raw: str, path: Path, source: str) -> tuple[list[Article], li
         text = markdown_to_text(raw)
         return [make_article(source, title_from_text(text), text)], []
     return [make_article(source, title_from_text(raw), raw)], []
+
+
+def _binary_articles(data: bytes, suffix: str, source: str) -> tuple[list[Article], list[str]]:
+    """The articles of a PDF, Word or feed file (read from bytes: these formats declare their own encoding)."""
+    if suffix in FEED_SUFFIXES:
+        try:
+            feed = parse_feed(data)
+        except FeedError as e:
+            raise ArticleFileError(str(e)) from e
+        return feed_articles(feed.items, source)
+    try:
+        doc = pdf_document(data) if suffix in PDF_SUFFIXES else docx_document(data)
+    except DocumentError as e:
+        raise ArticleFileError(str(e)) from e
+    # no date from the document's properties: a PDF's or Word file's creation time is when it was exported
+    # or made from a template, not when the article was published; its dateline, else the file time, is used
+    return [make_article(source, doc.title[:TITLE_MAX_CHARS] or title_from_text(doc.text), doc.text)], []
+
+
+def feed_articles(items: tuple[FeedItem, ...], source: str) -> tuple[list[Article], list[str]]:
+    """One article per feed item, its text the item's content (or summary) as text; an item with a link has
+    the link as its source (:func:`from_url`)."""
+    articles: list[Article] = []
+    problems: list[str] = []
+    for item in items:
+        key = item.key if len(item.key) <= ID_MAX_CHARS else hashlib.sha1(item.key.encode()).hexdigest()
+        where = f"{source}#{key}"
+        text = fragment_text(item.html)
+        if not text.strip():
+            problems.append(f"{where}: the feed item has no text; skipped")
+            continue
+        article = make_article(where, item.title[:TITLE_MAX_CHARS] or title_from_text(text), text, item.date)
+        articles.append(from_url(article, item.link) if item.link else article)
+    return articles, problems
 
 
 def _jsonl_articles(raw: str, source: str) -> tuple[list[Article], list[str]]:
@@ -364,7 +499,7 @@ def load_articles(folder: str | Path, max_bytes: int = DEFAULT_MAX_BYTES, progre
     if not folder.is_dir():
         raise ArticlesNotFoundError(
             f"articles folder '{folder}' does not exist; "
-            "create it and put .txt, .md, .html, .json or .jsonl articles in it"
+            f"create it and put {KINDS} articles in it"
         )
     from tqdm.auto import tqdm
 
@@ -388,7 +523,8 @@ def load_articles(folder: str | Path, max_bytes: int = DEFAULT_MAX_BYTES, progre
         result.problems.extend(problems)
         for art in articles:
             if art.id in seen_ids:
-                result.problems.append(f"{art.source}: the same id appears twice in the file; second one skipped")
+                result.problems.append(f"{art.source}: the same id (or web address) appears twice; the one in "
+                                       f"'{file_of(article_file(art))}' is skipped")
                 continue
             seen_ids.add(art.id)
             if art.content_hash in by_hash:

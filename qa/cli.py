@@ -1,6 +1,7 @@
 """The ``qa`` command line: the argument parser and :func:`main`; the commands are in :mod:`qa.commands`.
 
     qa index [--articles DIR] [--index DIR] [--force] [--ray [ADDRESS]]   # build or update the index
+    qa add https://example.com/news/story [--feed]                        # fetch a page (or a feed) and index it
     qa ask "Who is Venezuela's opposition leader?" [--json] [-k N]        # answer one question
     qa ask "What did the council decide?" --since 2024-03-01 --until 2024-03-31   # from March's articles
     qa show ARTICLE_ID                                                    # one article: title, date, source, text
@@ -23,6 +24,7 @@ from pathlib import Path
 
 from qa.batch import DEFAULT_BATCH_SIZE
 from qa.commands import COMMANDS
+from qa.config import FetchSettings
 from qa.errors import QAError
 from qa.evaluation.score import DEFAULT_EVAL_BATCH_SIZE
 
@@ -32,7 +34,8 @@ EXIT_INTERRUPTED = 130
 
 def _add_folders(p: argparse.ArgumentParser) -> None:
     p.add_argument("--articles", metavar="DIR", type=Path, default=None,
-                   help="folder of articles (.txt, .md, .html, .json, .jsonl); default: seeds/ or $QA_ARTICLES")
+                   help="folder of articles (.txt, .md, .html, .json, .jsonl, .pdf, .docx, .rss, .atom, .xml); "
+                        "default: seeds/ or $QA_ARTICLES")
     p.add_argument("--index", metavar="DIR", type=Path, default=None,
                    help="folder where the index is kept; default: vectors/ or $QA_INDEX")
     p.add_argument("-q", "--quiet", action="store_true", help="print only results and errors")
@@ -66,6 +69,18 @@ def build_parser() -> argparse.ArgumentParser:
     _add_folders(p)
     p.add_argument("--force", action="store_true", help="re-read every article even if no file looks changed")
     _add_ray(p)
+
+    p = sub.add_parser("add", help="add web pages, feeds or files to the articles and index them",
+                       description="Fetch each URL (a web page, a PDF or Word file, or with --feed an RSS or Atom "
+                                   "feed, one article per item) into the articles folder as a JSON record with its "
+                                   "URL, copy each FILE there, then update the index. Adding again adds only what is "
+                                   "new. Fetching is the one thing that uses the network, and it respects robots.txt. "
+                                   "Exit status 1 when some could not be added (the others were).")
+    p.add_argument("targets", metavar="URL_OR_FILE", nargs="+", help="web addresses (http:// or https://) or files")
+    p.add_argument("--feed", action="store_true", help="the URLs are RSS or Atom feeds: add each item as an article")
+    p.add_argument("--timeout", type=float, default=None, metavar="SECONDS",
+                   help=f"give up on a page after this long (default {FetchSettings.timeout:g})")
+    _add_folders(p)
 
     p = sub.add_parser("ask", help="answer a question from the articles",
                        description="Answer QUESTION with a short span from the articles and its citations. "
@@ -149,6 +164,8 @@ def main(argv: list[str] | None = None) -> int:
                         format="%(message)s", stream=sys.stderr)
     for noisy in ("faiss", "faiss.loader", "sentence_transformers", "bm25s", "httpx", "transformers"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
+    # pypdf warns about each oddity of a damaged PDF; the file's one-line problem says what matters
+    logging.getLogger("pypdf").setLevel(logging.ERROR)
     try:
         return COMMANDS[args.command](args)
     except QAError as e:

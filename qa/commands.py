@@ -14,16 +14,20 @@ import difflib
 import json
 import logging
 import sys
+from pathlib import Path
 
 import qa as package
 from qa.answer_file import OUTPUT_SUFFIXES
+from qa.articles import KINDS, SUPPORTED_SUFFIXES, article_file, is_url
 from qa.batch import run_batch
-from qa.config import Settings
+from qa.config import FetchSettings, Settings
 from qa.errors import QAError
 from qa.evaluation.gold import load_gold, write_squad_articles
 from qa.evaluation.report import report_base, summary_table, write_report
 from qa.evaluation.score import evaluate
 from qa.feedback import feedback_to_gold
+from qa.sources.fetch import Fetcher
+from qa.sources.web import add_urls
 from qa.textio import answer_record, read_questions
 from qa.timecues import check_range
 from qa.types import Article, confidence_level, date_label
@@ -69,18 +73,69 @@ def cmd_index(args) -> int:
         _check_workers(args)
         encoder = RayChunkEncoder(Settings(), address=args.ray or None, workers=args.workers)
     engine = _engine(args, encoder=encoder)
-    report = engine.refresh(force=args.force, progress=None if not args.quiet else False)
+    _print_report(engine, engine.refresh(force=args.force, progress=None if not args.quiet else False))
+    return 0
+
+
+def _print_report(engine, report) -> None:
+    """What an update of the index did, or that it was up to date already."""
     if report is None:
         print(f"Index in '{engine.settings.index_dir}' is up to date ({len(engine.snapshot.articles)} articles).")
-    else:
-        for problem in report.problems:
-            print(f"skipped: {problem}", file=sys.stderr)
-        if report.rebuilt:
-            print(f"Rebuilt the index: {report.rebuilt}")
-        if report.recovered:
-            print(f"Recovered the index: {report.recovered}")
-        print(f"Indexed '{engine.settings.articles_dir}' into '{engine.settings.index_dir}': {report.summary()}.")
-    return 0
+        return
+    for problem in report.problems:
+        print(f"skipped: {problem}", file=sys.stderr)
+    if report.rebuilt:
+        print(f"Rebuilt the index: {report.rebuilt}")
+    if report.recovered:
+        print(f"Recovered the index: {report.recovered}")
+    print(f"Indexed '{engine.settings.articles_dir}' into '{engine.settings.index_dir}': {report.summary()}.")
+
+
+# ---------------------------------------------------------------------------------------------- qa add
+
+#: ``qa add``'s exit status when some of what it was given could not be added (the rest was)
+EXIT_SOME_FAILED = 1
+
+
+def cmd_add(args) -> int:
+    """``qa add URL... [--feed]`` (and files): fetch each page or feed into the articles folder, copy each file
+    there, then update the index once. One that fails is reported in one line; the others are added."""
+    if args.timeout is not None and args.timeout <= 0:
+        raise QAError("--timeout must be a positive number of seconds")
+    urls = [t for t in args.targets if "://" in t]
+    files = [t for t in args.targets if "://" not in t]
+    engine = _engine(args)
+    folder = engine.settings.articles_dir
+    settings = FetchSettings() if args.timeout is None else FetchSettings(timeout=args.timeout)
+    def say(r) -> None:  # each page or feed item as it is done: a long feed shows its progress
+        print(f"{r.status}: {r.message}", file=sys.stderr if r.status == "failed" else sys.stdout, flush=True)
+
+    with Fetcher(settings) as fetcher:
+        results = add_urls(folder, urls, feed=args.feed, fetcher=fetcher, progress=say)
+    failed = sum(r.status == "failed" for r in results)
+    good = []
+    for name in files:  # checked one by one, so that one bad file does not stop the others
+        path = Path(name)
+        if path.suffix.lower() not in SUPPORTED_SUFFIXES:
+            print(f"failed: '{name}' is not an article file; use {KINDS}", file=sys.stderr)
+        elif not path.is_file():
+            print(f"failed: '{name}' does not exist or is not a file (a web address starts with http:// or "
+                  "https://)", file=sys.stderr)
+        else:
+            good.append(path)
+            continue
+        failed += 1
+    try:
+        # copies the files (never over another file), then updates the index, as a refresh would
+        report = engine.add(good) if good else engine.refresh(progress=None if not args.quiet else False)
+    except QAError as e:
+        if not good:
+            raise
+        print(f"failed: {e}", file=sys.stderr)
+        failed += len(good)
+        report = engine.refresh(progress=None if not args.quiet else False)
+    _print_report(engine, report)
+    return EXIT_SOME_FAILED if failed else 0
 
 
 # ---------------------------------------------------------------------------------------------- qa ask
@@ -148,9 +203,14 @@ def format_article(article: Article) -> str:
             "dateline": f"{article.date} (from its dateline)",
             "file time": f"{article.date} (file date: when the file was last modified; the article gives none)",
             }.get(article.date_source, f"{article.date} ({article.date_source})")
-    lines = [f"Title:  {article.title}", f"Date:   {when}", f"Source: {article.source}", f"Id:     {article.id}"]
-    if article.duplicates:
-        lines.append(f"Also:   {', '.join(article.duplicates)}")
+    lines = [f"Title:  {article.title}", f"Date:   {when}", f"Source: {article.source}"]
+    also = article.duplicates
+    if is_url(article.source):  # an article from the web: the file in the folder that holds it
+        lines.append(f"File:   {article_file(article)}")
+        also = tuple(d for d in also if d != article_file(article))
+    lines.append(f"Id:     {article.id}")
+    if also:
+        lines.append(f"Also:   {', '.join(also)}")
     return "\n".join([*lines, "", article.text])
 
 
@@ -279,7 +339,9 @@ def cmd_chat(args) -> int:
         print(f"skipped: {problem}", file=sys.stderr)
     n = len(engine.snapshot.articles)
     print("Preparing the page (suggested questions follow in the background)…", flush=True)
-    demo = build_app(engine)
+    # open to other machines: nobody there may make the server fetch what only it can reach (its own services)
+    local = host in ("127.0.0.1", "localhost", "::1")
+    demo = build_app(engine, fetch_settings=FetchSettings(local_addresses=local))
     chat = chat_app(demo)
     watcher = watch_folder(engine, chat)
     shown = "127.0.0.1" if host in ("0.0.0.0", "::") else host
@@ -297,5 +359,5 @@ def cmd_chat(args) -> int:
     return 0
 
 
-COMMANDS = {"index": cmd_index, "ask": cmd_ask, "show": cmd_show, "batch": cmd_batch, "eval": cmd_eval,
+COMMANDS = {"index": cmd_index, "add": cmd_add, "ask": cmd_ask, "show": cmd_show, "batch": cmd_batch, "eval": cmd_eval,
             "chat": cmd_chat, "feedback-to-gold": cmd_feedback_to_gold, "prepare": cmd_prepare}

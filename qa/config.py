@@ -125,3 +125,27 @@ class Settings:
         d["articles_dir"] = str(self.articles_dir)
         d["index_dir"] = str(self.index_dir)
         return d
+
+
+@dataclass(frozen=True)
+class FetchSettings:
+    """How ``qa add`` fetches from the web (:mod:`qa.sources.fetch`): ``timeout`` in seconds for the whole of
+    one response (connecting, waiting, reading), ``max_bytes`` the largest body read (a page, a PDF or a feed),
+    ``max_redirects`` followed, and the ``user_agent`` it names itself by, which robots.txt rules are matched
+    against. ``local_addresses=False`` refuses addresses on this machine or its private network (loopback,
+    private, link-local): the chat sets it when it is open to other machines, so that nobody on the network
+    can make it fetch what only this machine can reach."""
+
+    timeout: float = 20.0
+    max_bytes: int = 10 * 1024 * 1024
+    max_redirects: int = 5
+    user_agent: str = "article-qa/0.1 (fetches only the pages a person adds)"
+    local_addresses: bool = True
+
+    def __post_init__(self) -> None:
+        if self.timeout <= 0:
+            raise ValueError("timeout must be positive")
+        if self.max_bytes <= 0:
+            raise ValueError("max_bytes must be positive")
+        if self.max_redirects < 0:
+            raise ValueError("max_redirects must be at least 0")

@@ -34,7 +34,7 @@ from pathlib import Path
 from qa.answerers.gate import GatedAnswerer, NoAnswerGate
 from qa.answerers.protocol import Answerer, no_answer, passages_to_read
 from qa.answerers.sentence import SentenceAnswerer
-from qa.articles import SUPPORTED_SUFFIXES, folder_fingerprint, load_articles
+from qa.articles import KINDS, REMOVED_DIR, SUPPORTED_SUFFIXES, article_file, folder_fingerprint, load_articles
 from qa.config import Settings
 from qa.embedders import Embedder, get_embedder
 from qa.encoding import ChunkEncoder
@@ -57,7 +57,6 @@ from qa.types import CALLER_RANGE, NO_CUE, Answer, Article, Passage, TimeCue
 log = logging.getLogger(__name__)
 
 MAX_QUESTION_CHARS = 2000
-REMOVED_DIR = ".removed"
 RETRY_FAILED_UPDATE_S = 300.0
 
 
@@ -183,8 +182,8 @@ class QA:
             folder = self.settings.articles_dir
             if not folder.is_dir():
                 raise ArticlesNotFoundError(
-                    f"articles folder '{folder}' does not exist; create it and add .txt, .md, .html, "
-                    ".json or .jsonl articles, or point --articles at your folder"
+                    f"articles folder '{folder}' does not exist; create it and add {KINDS} "
+                    "articles, or point --articles at your folder"
                 )
             self._check_index_location()
             fingerprint = folder_fingerprint(folder)
@@ -224,7 +223,7 @@ class QA:
                         if loaded.problems else ""
                     )
                     raise ArticlesNotFoundError(
-                        f"no readable articles in '{folder}'{detail}; add .txt, .md, .html, .json or .jsonl files"
+                        f"no readable articles in '{folder}'{detail}; add {KINDS} files"
                     )
                 report = self.index.sync(loaded.articles, fingerprint, loaded.problems, progress,
                                          lock_timeout=None if can_wait else 0)
@@ -316,15 +315,16 @@ class QA:
         return self.refresh()
 
     def remove(self, sources: Iterable[str]) -> SyncReport | None:
-        """Take articles out of the index by source path (relative to the folder) or article id.
+        """Take articles out of the index by source path (relative to the folder), article id or URL.
 
         The files are moved to ``<folder>/.removed/``, not deleted, so nothing is lost.
         """
         folder = self.settings.articles_dir
         snap = self.snapshot
-        by_id = {a.id: a.source for a in snap.articles.values()}
+        # an article from the web is named by its id or URL; its file is what moves
+        by_name = {name: article_file(a) for a in snap.articles.values() for name in (a.id, a.source)}
         for src in sources:
-            src = by_id.get(src, src)
+            src = by_name.get(src, src)
             if "#" in src:
                 raise QAError(f"'{src}' is one record of a JSON file; edit that file to remove it")
             rel = _inside(folder, src)

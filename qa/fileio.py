@@ -3,11 +3,13 @@
 
     from qa.fileio import atomic_write, write_synced, fsync_dir, sha256_file
     atomic_write(path, "text")        # or bytes: written beside it, flushed, renamed over it
+    atomic_create(path, "text")       # the same for a new file: False, and nothing written, if one is there
     write_synced(tmp / "x.npy", data)  # a file inside a folder that is itself renamed into place later
 """
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import os
 from pathlib import Path
@@ -35,6 +37,33 @@ def atomic_write(path: str | os.PathLike, data: bytes | str) -> None:
         if tmp.exists():
             tmp.unlink()
     fsync_dir(path.parent)
+
+
+def atomic_create(path: str | os.PathLike, data: bytes | str) -> bool:
+    """Create ``path`` with ``data`` unless a file is already there (then ``False``, and it is left as it
+    was): written beside it and flushed, then linked into place, which fails rather than replace a file that
+    appeared meanwhile. A reader sees no file or the whole of it."""
+    path = Path(path)
+    payload = data.encode("utf-8") if isinstance(data, str) else data
+    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
+    try:
+        write_synced(tmp, payload)
+        try:
+            os.link(tmp, path)
+        except FileExistsError:
+            return False
+        except OSError as e:
+            if e.errno not in (errno.EPERM, errno.ENOTSUP, errno.EOPNOTSUPP, errno.EMLINK):
+                raise
+            # a file system without hard links: checked, then renamed (a file made in between is replaced)
+            if path.exists():
+                return False
+            os.replace(tmp, path)
+    finally:
+        if tmp.exists():
+            tmp.unlink()
+    fsync_dir(path.parent)
+    return True
 
 
 def fsync_dir(path: Path) -> None:

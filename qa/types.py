@@ -103,6 +103,8 @@ class Article:
     """One article as loaded from disk.
 
     ``text`` is the article's full text (for HTML: the extracted text); all offsets point into it.
+    (An article from the web has its URL as ``source`` and its file first in ``duplicates``:
+    :func:`qa.articles.article_file`.)
     ``source`` is the path the article was read from, relative to the articles folder
     (``file.jsonl#3`` for the 4th record of a JSONL file); ``duplicates`` lists other sources with the
     same title and text, which are indexed once. ``date`` is the publication date (``YYYY-MM-DD``) and

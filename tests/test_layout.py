@@ -23,6 +23,7 @@ FLOORS: dict[str, int] = {
     "qa.types": 1, "qa.config": 1, "qa.runtime": 1, "qa.sentences": 1,
     # the pipeline, in order
     "qa.articles": 2, "qa.dates": 2, "qa.timecues": 2, "qa.chunking": 2, "qa.embedders": 2, "qa.lexical": 2,
+    "qa.sources": 2,
     "qa.encoding": 3,
     "qa.store": 4,
     "qa.retrieval": 5,

@@ -32,7 +32,8 @@ from typing import TYPE_CHECKING, Any
 
 import gradio as gr
 
-from qa.articles import SUPPORTED_SUFFIXES
+from qa.articles import KINDS, SUPPORTED_SUFFIXES
+from qa.config import FetchSettings
 from qa.engine import MAX_QUESTION_CHARS
 from qa.errors import QAError
 from ui.assets import CSS, SCRIPT
@@ -70,11 +71,11 @@ def _article_list(chat: ChatApp, status: gr.HTML, corpus: gr.Markdown, listing: 
 
 
 def build_app(qa: QA, *, feedback_path: str | Path | None = None, n_suggestions: int = N_SUGGESTIONS,
-              check_suggestions: bool = True) -> gr.Blocks:
+              check_suggestions: bool = True, fetch_settings: FetchSettings | None = None) -> gr.Blocks:
     """The chat page over ``qa`` (not launched; see :func:`launch`). ``demo.chat_app`` is its
     :class:`ChatApp`. The suggested questions are computed in the background: the page shows them once
-    they are ready."""
-    chat = ChatApp(qa, feedback_path, n_suggestions, check_suggestions)
+    they are ready. ``fetch_settings``: how "Add from URL" fetches (default :class:`~qa.config.FetchSettings`)."""
+    chat = ChatApp(qa, feedback_path, n_suggestions, check_suggestions, fetch_settings=fetch_settings)
     chat.index_changed()
     with gr.Blocks(title="Article QA", analytics_enabled=False) as demo:
         gr.Markdown("# Article QA\nAsk about the articles: answers are copied word for word from them, "
@@ -109,12 +110,20 @@ def build_app(qa: QA, *, feedback_path: str | Path | None = None, n_suggestions:
         suggested = gr.Dataset(components=[hidden], samples=[[q] for q in chat.suggestions.current()],
                                label="Try asking", elem_id="suggestions", samples_per_page=N_SUGGESTIONS)
         with gr.Accordion("Add articles", open=False, elem_id="add-articles"):
-            gr.Markdown(f".txt, .md, .html, .json or .jsonl; up to {MAX_UPLOAD_BYTES // 1024 // 1024} MB per file. "
+            gr.Markdown(f"{KINDS} files; up to {MAX_UPLOAD_BYTES // 1024 // 1024} MB per file. "
                         "They are indexed at once and can be asked about right away; files added while others "
                         "are being indexed wait their turn.")
             files = gr.File(file_count="multiple", file_types=sorted(SUPPORTED_SUFFIXES), label="Article files",
                             elem_id="upload")
             add_btn = gr.Button("Add to the articles", elem_id="add")
+            with gr.Row(equal_height=True):
+                url_box = gr.Textbox(label="Add from URL", elem_id="add-url", max_lines=3, scale=6,
+                                     placeholder="https://… a web page, a PDF or an RSS/Atom feed (one a line)")
+                feed_box = gr.Checkbox(label="It is a feed", elem_id="add-url-feed", scale=1, min_width=120)
+                url_btn = gr.Button("Add from URL", elem_id="add-url-button", scale=1, min_width=120)
+            gr.Markdown("The page is fetched once (respecting the site's robots.txt) and saved in the articles "
+                        "folder, under web/, with its address; a feed adds each of its items, and adding it again "
+                        "adds only the new ones.", elem_id="add-url-note")
             upload_status = gr.HTML("", elem_id="upload-status")
         with gr.Accordion("Articles", open=False, elem_id="article-list"):
             article_filter = gr.Textbox(show_label=False, placeholder="Find by title or file name (Enter)",
@@ -146,6 +155,9 @@ def build_app(qa: QA, *, feedback_path: str | Path | None = None, n_suggestions:
         add_btn.click(chat.stage, [files, uploads], [upload_status, uploads], **take_kw).then(
             chat.add_pending, uploads, [upload_status, corpus, listing], concurrency_id="index", concurrency_limit=1,
             trigger_mode="multiple", **private).then(chat.suggestions_when_ready, None, suggested, **ready_kw)
+        for send in (url_btn.click, url_box.submit):
+            send(chat.add_url, [url_box, feed_box], [upload_status, corpus, listing], concurrency_id="index",
+                 concurrency_limit=1, **private).then(chat.suggestions_when_ready, None, suggested, **ready_kw)
         demo.load(chat.page_load, None, [suggested, corpus, listing], **private).then(
             chat.suggestions_when_ready, None, suggested, **ready_kw)
 
@@ -155,6 +167,9 @@ def build_app(qa: QA, *, feedback_path: str | Path | None = None, n_suggestions:
                       concurrency_id="ask", concurrency_limit=ASK_CONCURRENCY)
         api_add.click(chat.add_api, files, [upload_status, corpus], api_name="add_articles",
                       concurrency_id="index", concurrency_limit=1)
+        api_add_url = gr.Button(visible=False)
+        api_add_url.click(chat.add_url_api, [url_box, feed_box], [upload_status, corpus],
+                          api_name="add_from_url", concurrency_id="index", concurrency_limit=1)
     demo.queue(default_concurrency_limit=ASK_CONCURRENCY, max_size=QUEUE_SIZE)
     calm_queue(demo)
     demo.chat_app = chat  # gr.Blocks allows new attributes; read it with chat_app(demo)

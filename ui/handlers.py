@@ -3,9 +3,9 @@ the page's events (tests call them without a browser).
 
 One class on purpose, and so a little over the package's usual module size: every handler shares the state
 of one :class:`~qa.engine.QA` (the suggestion cache, the count of questions being answered, the feedback
-log), and Gradio wires bound methods. It holds three groups, one section each: questions (queued per person,
-answered in turn), uploads (queued per person, added in turn; the checks on a file are in :mod:`ui.uploads`)
-and the article list.
+log), and Gradio wires bound methods. It holds four groups, one section each: questions (queued per person,
+answered in turn), uploads (queued per person, added in turn; the checks on a file are in :mod:`ui.uploads`),
+adding from a URL (:mod:`qa.sources.web` fetches) and the article list.
 """
 
 from __future__ import annotations
@@ -20,11 +20,15 @@ from typing import TYPE_CHECKING, Any
 
 import gradio as gr
 
+from qa.articles import KINDS, REMOVED_DIR, article_file, file_of, is_url
+from qa.config import FetchSettings
 from qa.conversation.chat import Conversation
 from qa.conversation.turns import Turn
-from qa.engine import MAX_QUESTION_CHARS, REMOVED_DIR, clean_question
+from qa.engine import MAX_QUESTION_CHARS, clean_question
 from qa.errors import InvalidQuestionError, QAError
 from qa.feedback import FeedbackLog, default_feedback_path
+from qa.sources.fetch import Fetcher
+from qa.sources.web import Added, iter_add_urls
 from qa.timecues import check_range
 from qa.types import Article
 from ui.render import (
@@ -43,7 +47,6 @@ from ui.uploads import (
     added_line,
     article_hashes,
     chosen_paths,
-    file_of,
     upload_problem,
 )
 
@@ -86,8 +89,10 @@ class ChatApp:
     """The handlers behind the page (plain methods, so tests can call them without a browser)."""
 
     def __init__(self, qa: QA, feedback_path: str | Path | None = None, n_suggestions: int = N_SUGGESTIONS,
-                 check_suggestions: bool = True, upload_root: str | Path | None = None) -> None:
+                 check_suggestions: bool = True, upload_root: str | Path | None = None,
+                 fetch_settings: FetchSettings | None = None) -> None:
         self.qa = qa
+        self.fetch_settings = fetch_settings or FetchSettings()
         # the API takes file *references*: only files under Gradio's own upload folder were sent by a
         # client; any other path names a file of this server, which must never become an article
         self.upload_root = Path(upload_root or gr.utils.get_upload_folder()).resolve()
@@ -326,7 +331,7 @@ class ChatApp:
 
     def add_lines(self, paths: list[Path]) -> list[str]:
         if not paths:
-            return ["Choose one or more .txt, .md, .html, .json or .jsonl files first."]
+            return [f"Choose one or more {KINDS} files first."]
         if len(paths) > MAX_UPLOAD_FILES:
             return [f"Add at most {MAX_UPLOAD_FILES} files at a time ({len(paths)} were chosen)."]
         lines: list[str] = []
@@ -365,7 +370,7 @@ class ChatApp:
     def _stored_names(self) -> dict[str, str]:
         """``{content hash: file name in the articles folder}``."""
         try:
-            return {a.content_hash: file_of(a.source) for a in self.qa.snapshot.articles.values()}
+            return {a.content_hash: file_of(article_file(a)) for a in self.qa.snapshot.articles.values()}
         except QAError:
             return {}
 
@@ -428,6 +433,63 @@ class ChatApp:
         """API event: adds ``files`` at once; ``(status, corpus line)``."""
         return self.add_files(files), self.corpus_line()
 
+    # ---------------------------------------------------------------- add from URL
+    def add_url_steps(self, text: str | None, feed: bool = False) -> Iterator[list[str]]:
+        """Fetch each address in ``text`` (one or more, separated by spaces or lines; feeds with ``feed``) into
+        the articles folder, then update the index once. Yields the page's lines so far (HTML, escaped) after
+        each page or feed item, the last time once the index is updated. An address that fails is said in its
+        line and stops nothing else."""
+        urls = (text or "").split()
+        if not urls:
+            yield ["Paste the address of a web page, a PDF or a feed first (starting with http:// or https://)."]
+            return
+        if len(urls) > MAX_UPLOAD_FILES:
+            yield [f"Add at most {MAX_UPLOAD_FILES} addresses at a time ({len(urls)} were given)."]
+            return
+        lines: list[str] = []
+        fetching = f"Fetching {', '.join(esc(u) for u in urls[:3])}{' …' if len(urls) > 3 else ''}…"
+        yield [fetching]
+        added = False
+        with Fetcher(self.fetch_settings) as fetcher:
+            for r in iter_add_urls(self.qa.settings.articles_dir, urls, feed=feed, fetcher=fetcher):
+                lines.append(self._added_url_line(r))
+                added = added or r.status == "added"
+                yield [*lines, fetching]
+        if added:
+            yield [*lines, "Indexing…"]
+            try:
+                self.qa.refresh(progress=False)
+            except QAError as e:
+                lines.append(f"Saved in the articles folder, but the index could not be updated: {esc(e)}.")
+            finally:
+                self.index_changed()
+        yield lines
+
+    def add_url_lines(self, text: str | None, feed: bool = False) -> list[str]:
+        """:meth:`add_url_steps` to its end: the final lines."""
+        *_, last = self.add_url_steps(text, feed)
+        return last
+
+    @staticmethod
+    def _added_url_line(r: Added) -> str:
+        if r.status == "added":
+            return f"Added '{esc(r.title)}' from {esc(r.url)}. You can ask about it now."
+        if r.status == "known":
+            return f"Nothing changed: {esc(r.message)}."
+        return f"Not added: {esc(r.message)}."
+
+    def add_url(self, text: str | None, feed: bool = False):
+        """"Add from URL" click (in the index's queue, like uploads): yields ``(status, corpus line, article
+        list token)``, the status after each page or feed item, the others once the index is updated."""
+        lines: list[str] = []
+        for lines in self.add_url_steps(text, feed):
+            yield "<br>".join(lines), gr.skip(), gr.skip()
+        yield "<br>".join(lines), self.corpus_line(), time.monotonic_ns()
+
+    def add_url_api(self, text: str | None, feed: bool = False):
+        """API event: ``(status, corpus line)``."""
+        return "<br>".join(self.add_url_lines(text, feed)), self.corpus_line()
+
     # ---------------------------------------------------------------- the article list
     def article_files(self, words: str = "") -> tuple[list[ArticleFile], int]:
         """The first ``LIST_MAX`` files of the index by title whose titles or name hold every one of
@@ -438,7 +500,7 @@ class ChatApp:
             return [], 0
         by_file: dict[str, list[Article]] = {}
         for a in articles:
-            by_file.setdefault(file_of(a.source), []).append(a)
+            by_file.setdefault(file_of(article_file(a)), []).append(a)
         wanted = (words or "").lower().split()
         matches = [(source, arts) for source, arts in by_file.items()
                    if all(w in " ".join([source] + [a.title for a in arts]).lower() for w in wanted)]
@@ -462,9 +524,11 @@ class ChatApp:
         when = f' <span class="qa-date">{esc(date)}</span>' if date else ""
         title = esc(first.title) if len(f.articles) == 1 else _several_titles(f.articles)
         note = ('<div class="qa-size">The records of a JSON file cannot be removed one by one: edit the file, '
-                'or remove it whole.</div>' if "#" in first.source else "")
+                'or remove it whole.</div>' if "#" in article_file(first) else "")
+        # an article from the web is named by its address; its file is in the folder under web/
+        where = first.source if len(f.articles) == 1 and is_url(first.source) else f.source
         return (f'<div class="qa-article-item"><span class="qa-source-title">{title}</span>{when} '
-                f'<span class="qa-file">{esc(f.source)}</span> <span class="qa-size">· {size}</span>{note}</div>')
+                f'<span class="qa-file">{esc(where)}</span> <span class="qa-size">· {size}</span>{note}</div>')
 
     def remove(self, source: str):
         """Remove button: the file leaves the index (moved to ``.removed/``, never deleted).

@@ -22,11 +22,6 @@ def chosen_paths(files: list[Any] | None) -> list[Path]:
     return [Path(getattr(f, "name", None) or getattr(f, "path", None) or f) for f in (files or [])]
 
 
-def file_of(source: str) -> str:
-    """The file of an article's source (``feed.jsonl#3`` -> ``feed.jsonl``)."""
-    return source.split("#", 1)[0]
-
-
 def uploaded_into(path: Path, root: Path) -> bool:
     """Whether ``path`` is a file that a client uploaded into ``root`` (no link on the way)."""
     try:

@@ -404,3 +404,18 @@ def test_the_highlighted_answer_is_readable_in_both_themes(browser, chat_server,
         pg.screenshot(path=str(ARTIFACTS / f"chat-{theme}.png"), full_page=True)
     finally:
         context.close()
+
+
+def test_add_from_url_fetches_a_page_and_says_so(page, chat_server):
+    from tests.webserver import make_site, serve
+
+    page.locator("#add-articles").get_by_text("Add articles").first.click()
+    with serve(make_site(1_000_000)) as site:
+        url = site.url("/news/bridge.html")
+        box = page.locator("#add-url textarea, #add-url input").first
+        box.fill(url)
+        page.click("#add-url-button")
+        page.locator("#upload-status").get_by_text("Added 'Kestrel Bridge opens to traffic'").wait_for(
+            timeout=ANSWER_TIMEOUT_MS)
+    assert f"from {url}. You can ask about it now." in page.locator("#upload-status").inner_text()
+    assert any(a.source == url for a in chat_server.qa.articles())

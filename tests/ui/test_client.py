@@ -284,3 +284,21 @@ def test_an_idle_server_does_not_spin(chat_server):
     on the page. The folder needs no polling either (notifications: tests/ui/test_watch.py)."""
     assert chat_server.demo._queue.sleep_when_free >= 0.05
     assert chat_server.watcher.mode == "notify"
+
+
+def test_add_from_url_then_ask_and_the_answer_cites_the_address(client, chat_server):
+    """The add_from_url API (the "Add from URL" box) against a local web server: the page is fetched, indexed and
+    cited by its address; a bad address among them gets its own line and stops nothing."""
+    from tests.webserver import make_site, serve
+
+    before = len(chat_server.qa.snapshot.articles)
+    with serve(make_site(1_000_000)) as site:
+        page, gone = site.url("/news/council.html"), site.url("/gone.html")
+        status, corpus = client.predict(f"{gone}\n{page}", False, api_name="/add_from_url")
+    shown = visible(status)
+    assert f"Not added: {gone}: the server answered HTTP 404" in shown
+    assert f"Added 'Council approves new library' from {page}. You can ask about it now." in shown
+    assert f"{before + 1} articles indexed" in visible(corpus)
+    _, history = client.predict("How many books will the new library in Alderford hold?", [], api_name="/ask")
+    reply = visible(text_of(history[-1]))
+    assert "40,000" in reply and page in reply and "2024-03-14" in reply

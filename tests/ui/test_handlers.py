@@ -350,3 +350,76 @@ def test_the_date_filter_goes_with_each_question_and_a_bad_date_keeps_the_questi
     assert box == SKIP and chat == SKIP
     assert "since must be a date written YYYY-MM-DD" in html.unescape(note) and "still in the box" in note
     assert len(session.conversation.asked) == 3
+
+
+def test_add_from_url_adds_pages_and_feeds_lists_them_by_address_and_says_each_failure(tmp_path, embedder):
+    """The "Add from URL" box over a real index and a local web server: the good page is added and indexed, each
+    bad address gets its own line, a feed adds its items once, and a removed page is not added again."""
+    from qa import QA
+    from qa.config import FetchSettings
+    from qa.sources.web import record_path
+    from tests.webserver import Response, make_site, rss, serve
+
+    folder = tmp_path / "arts"
+    folder.mkdir()
+    (folder / "note.txt").write_text("Town note\n\nThe town hall closes at five on Fridays.\n")
+    qa = QA(folder, tmp_path / "idx", embedder=embedder, auto_refresh=False)
+    qa.refresh()
+    app = ChatApp(qa, tmp_path / "fb.jsonl", check_suggestions=False,
+                  fetch_settings=FetchSettings(timeout=0.5, max_bytes=64_000))
+    with serve(make_site(64_000)) as site:
+        bridge, secret, gone = (site.url(p) for p in ("/news/bridge.html", "/private/secret.html", "/gone.html"))
+        steps = list(app.add_url(f"{secret}\n{bridge}  {gone}"))
+        assert html.unescape(steps[0][0]).startswith(f"Fetching {secret}, {bridge}, {gone}")
+        assert steps[0][1] == SKIP and any("Indexing…" in step[0] for step in steps)
+        status, corpus, _token = steps[-1]
+        lines = html.unescape(status).split("<br>")
+        assert lines == [f"Not added: {secret}: not fetched: its robots.txt does not allow fetching it.",
+                         f"Added 'Kestrel Bridge opens to traffic' from {bridge}. You can ask about it now.",
+                         f"Not added: {gone}: the server answered HTTP 404 (not found: check the address)."]
+        assert "2 articles indexed" in corpus
+        answer = qa.ask("How long is the Kestrel Bridge?")
+        assert "480 metres" in answer.text and answer.citations[0].source == bridge
+
+        files, _n = app.article_files("kestrel")
+        assert [f.source for f in files] == [record_path(bridge)]  # the file, which Remove moves
+        assert bridge in html.unescape(app.article_html(files[0]))  # the row names the address
+        removed, corpus, _token = app.remove(files[0].source)
+        assert removed.startswith("Removed") and "1 article indexed" in corpus
+        again = html.unescape(app.add_url_lines(bridge)[0])
+        assert again == (f"Nothing changed: {bridge}: removed from the articles before; "
+                         f"move .removed/{files[0].source} back to add it again.")
+
+        site.routes["/feed.rss"] = Response(rss([
+            {"title": "Ferry strike ends", "guid": "f1", "link": site.url("/ferry"),
+             "content": "<p>The ferry strike ended after nine days.</p>"},
+            {"title": "Council approves new library", "guid": "f2", "link": site.url("/news/council.html"),
+             "summary": "A library vote."}]), "text/html")  # a feed served as HTML: "It is a feed" says what it is
+        status, corpus, _token = list(app.add_url(site.url("/feed.rss"), True))[-1]
+        assert html.unescape(status).count("Added '") == 2 and "3 articles indexed" in corpus
+        again = "<br>".join(app.add_url_lines(site.url("/feed.rss"), True))
+        assert again.count("Nothing changed") == 2 and again.count("already in the articles folder") == 2
+    assert app.add_url_lines("   ")[0].startswith("Paste the address of a web page")
+
+
+def test_a_pdf_upload_is_added_and_a_scanned_one_is_refused_in_one_line(tmp_path, embedder):
+    from qa import QA
+    from tests.webserver import PDF_LINES, make_pdf, make_scanned_pdf
+
+    folder, uploads = tmp_path / "arts", tmp_path / "up"
+    folder.mkdir()
+    uploads.mkdir()
+    (folder / "note.txt").write_text("Town note\n\nThe town hall closes at five on Fridays.\n")
+    qa = QA(folder, tmp_path / "idx", embedder=embedder, auto_refresh=False)
+    qa.refresh()
+    app = ChatApp(qa, tmp_path / "fb.jsonl", check_suggestions=False, upload_root=uploads)
+    (uploads / "dredging.pdf").write_bytes(make_pdf(PDF_LINES, title="Harbour dredging report"))
+    (uploads / "scan.pdf").write_bytes(make_scanned_pdf())
+    lines = html.unescape(app.add_files([str(uploads / "scan.pdf"), str(uploads / "dredging.pdf")])).split("<br>")
+    assert lines == ["Not added: 'scan.pdf' has no text layer (1 page of images: a scan?); run OCR on it "
+                     "(e.g. ocrmypdf) and add the result.", "Added 'dredging.pdf'. You can ask about it now."]
+    assert not (folder / "scan.pdf").exists()
+    answer = qa.ask("How deep will the main channel of Port Ellis be dredged?")
+    assert "14 metres" in answer.text and answer.citations[0].source == "dredging.pdf"
+    c = answer.citations[0]
+    assert qa.snapshot.articles[c.article_id].text[c.start:c.end] == answer.text
