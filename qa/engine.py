@@ -31,6 +31,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 
+from qa.answerers.agreement import fold
 from qa.answerers.gate import GatedAnswerer, NoAnswerGate
 from qa.answerers.protocol import Answerer, no_answer, passages_to_read
 from qa.answerers.sentence import SentenceAnswerer
@@ -413,7 +414,9 @@ def _newest_answer(answerer: Answerer, answer: Answer, passages: Sequence[Passag
     Retrieval already puts the close candidates newest first, but a reader that re-ranks by how well a span
     fits can still prefer an older article that words the fact more plainly; each newer close passage is read
     alone, newest first, and the first that the answerer answers from wins. Its passage leads the answer's
-    passages; the others follow in their order.
+    passages; the others follow in their order. What the replaced answer said is kept
+    (:func:`qa.answerers.agreement.fold`): its articles are cited too where they say the same, and it becomes
+    the first alternative where it clearly differs.
     """
     if not answer.found or not answer.citations:
         return answer  # the articles do not say: no single passage is asked to say otherwise
@@ -423,7 +426,8 @@ def _newest_answer(answerer: Answerer, answer: Answer, passages: Sequence[Passag
             break
         alt = answerer.answer(answer.question, [p])
         if alt.found:
-            return replace(alt, passages=(p, *(o for o in passages if o is not p)), timings=answer.timings)
+            return replace(fold(alt, answer), passages=(p, *(o for o in passages if o is not p)),
+                           timings=answer.timings)
     return answer
 
 

@@ -41,6 +41,8 @@ from typing import Any
 
 import numpy as np
 
+from qa.answerers.agreement import group
+from qa.answerers.agreement import message as agreement_message
 from qa.answerers.answer_types import (
     Agreement,
     Expects,
@@ -50,6 +52,7 @@ from qa.answerers.answer_types import (
     words,
     wrong_type_message,
 )
+from qa.answerers.equivalence import Relation, relation
 from qa.answerers.protocol import cite, no_answer
 from qa.answerers.rerank import rerank
 from qa.reader.backends import DEFAULT_BACKEND, READER_BACKENDS, OnnxSpanModel, SpanModel, load_network
@@ -67,7 +70,7 @@ from qa.reader.spans import DEFAULT_MAX_ANSWER_TOKENS, SpanCandidate, repair_spa
 from qa.runtime.threads import threads_for
 from qa.sentences import sentence_around
 from qa.stats import sigmoid
-from qa.types import EVIDENCE, SPAN, Answer, Citation, Passage
+from qa.types import EVIDENCE, SPAN, Alternative, Answer, Citation, Passage
 
 #: Below this many windows a forward pass is "a query" and runs on ``$QA_QUERY_THREADS`` threads.
 SMALL_FORWARD = 32
@@ -89,6 +92,11 @@ TYPE_CANDIDATES = 20
 #: (``bench/RESULTS.md``, "Trustworthy answers"), and a long span "of the right type" is usually a
 #: clause that merely contains a name or a number
 TYPED_MAX_WORDS = 6
+#: how far below the chosen span (in :meth:`SpanReader.span_score` units, as :data:`TYPE_WINDOW`) another
+#: article's different answer may be and still be shown as what that article says (chosen on the planted
+#: articles of ``bench/agreement.py`` and checked on held-out SQuAD questions there, where every other
+#: article's answer is an unrelated span: ``bench/RESULTS.md``, "Agreement and conflict")
+CONFLICT_WINDOW = 5.0
 _SENTENCE_BREAK = re.compile(r"[.!?][\"'\u201d\u2019]?\s+[\"'\u201c\u2018]?[A-Z]")
 EVIDENCE_MESSAGE = "From the article: "
 
@@ -129,7 +137,8 @@ class SpanReader:
     else torch's thread count, else all cores). ``answer_types`` prefers spans of the type the question
     asks for and answers questions no span can answer with their evidence sentence (:meth:`decide`);
     ``repair_edges`` repairs span edges (:func:`qa.reader.spans.repair_span`); both off reproduce the
-    reader as it was before them.
+    reader as it was before them. ``conflict_window`` is how far below the answer another article's
+    different answer may be and still be shown beside it (:data:`CONFLICT_WINDOW`; 0 shows none).
     """
 
     name = "span-reader"
@@ -153,6 +162,7 @@ class SpanReader:
         backend: str | None = None,
         answer_types: bool = True,
         repair_edges: bool = True,
+        conflict_window: float = CONFLICT_WINDOW,
     ) -> None:
         self.weights_dir = Path(weights_dir) if weights_dir else WEIGHTS_DIR
         backend = backend or os.environ.get("QA_READER_BACKEND", "").strip() or DEFAULT_BACKEND
@@ -184,6 +194,7 @@ class SpanReader:
         self.n_best = int(n_best)
         self.answer_types = answer_types
         self.repair_edges = repair_edges
+        self.conflict_window = float(conflict_window)
         self._network: SpanModel | None = None
         self._tokenizer: ReaderTokenizer | None = None
         self._load_lock = threading.Lock()
@@ -430,31 +441,78 @@ class SpanReader:
             # no span of the asked-for type: a wrong-typed span would be a confident wrong answer
             return replace(no_answer(question, passages, round(1.0 - conf, 6)), message=wrong_type_message(qt))
         text = best_p.text[best.start_char : best.end_char]
-        # merge: the same answer found in other articles -> one citation per supporting article
-        citations: list[Citation] = [cite(best_p, best.start_char, best.end_char, conf)]
-        seen_articles = {best_p.article_id}
-        for p, _, c in ranked.spans:
-            if p.article_id in seen_articles:
-                continue
-            if p.text[c.start_char : c.end_char] != text:  # exact text, so every citation reproduces it
-                continue
-            cadj = c.margin - self.rank_weight * ranked.rank_of(p)
-            if cadj < self.merge_threshold:
-                continue
-            seen_articles.add(p.article_id)
-            citations.append(cite(p, c.start_char, c.end_char, self.confidence(cadj)))
-        n = len(citations)
+        citations, alternatives = self._across_articles(question, qt, ranked, ranked.spans[pick], text, conf)
         lo, hi = _sentence(best_p.text, best.start_char, best.end_char)
         return Answer(
             question=question,
             text=text,
             score=round(conf, 6),
-            citations=tuple(citations),
+            citations=citations,
             passages=tuple(passages),
             context=best_p.text[lo:hi],
             context_offset=best_p.start + lo,
-            message=f"Found in {n} article{'s' if n != 1 else ''}.",
+            message=agreement_message(citations, alternatives, text),
+            alternatives=alternatives,
         )
+
+    def _across_articles(self, question: str, qt: QuestionType, ranked: Ranked, chosen: Read, text: str,
+                         conf: float) -> tuple[tuple[Citation, ...], tuple[Alternative, ...]]:
+        """The citations of the answer ``text`` (the chosen span's article first, then one per other article
+        with a span that says the same, :func:`qa.answerers.equivalence.relation`, above the merge
+        threshold) and the other articles' different answers (:func:`qa.answerers.agreement.group`).
+
+        A different answer must be as well supported as an answer the reader would give alone: each
+        article's first span within :data:`TYPE_WINDOW` of the chosen one that fits the question (of the
+        asked-for type, short, one sentence) and beats the reader's null threshold; unrelated spans of
+        passages that merely mention the topic stay out of it."""
+        best_p, _, best = chosen
+        citations: list[Citation] = [cite(best_p, best.start_char, best.end_char, conf)]
+        cited = {best_p.article_id}
+        for p, _, c in ranked.spans:
+            if p.article_id in cited:
+                continue
+            span = p.text[c.start_char : c.end_char]
+            cadj = c.margin - self.rank_weight * ranked.rank_of(p)
+            if cadj < self.merge_threshold:
+                continue
+            if span != text and (relation(text, span, qt.expects) is not Relation.SAME
+                                 or agreement(qt, span, question) is Agreement.MISMATCH):
+                continue
+            cited.add(p.article_id)
+            citations.append(cite(p, c.start_char, c.end_char, self.confidence(cadj)))
+        if not self.answer_types or self.conflict_window <= 0:
+            return tuple(citations), ()
+        floor = self.span_score(ranked, best_p, best) - self.conflict_window
+        picks: list[tuple[str, float, Citation]] = []
+        looked = set(cited)
+        for p, _, c in ranked.spans:
+            if p.article_id in looked:
+                continue
+            if self.span_score(ranked, p, c) < floor:
+                break
+            span = p.text[c.start_char : c.end_char]
+            cadj = c.margin - self.rank_weight * ranked.rank_of(p)
+            if (cadj < self.null_threshold or len(words(span)) > TYPED_MAX_WORDS or _SENTENCE_BREAK.search(span)
+                    or (qt.typed and agreement(qt, span, question) is not Agreement.MATCH)):
+                continue
+            looked.add(p.article_id)  # the article's answer: its first span that fits
+            picks.append((span, round(self.confidence(cadj), 6), cite(p, c.start_char, c.end_char, self.confidence(cadj))))
+        alternatives = group(text, picks, qt.expects)
+        # an article that words an alternative's answer as well joins it, as one joins the answer itself
+        for p, _, c in ranked.spans:
+            if p.article_id in looked or not alternatives:
+                continue
+            cadj = c.margin - self.rank_weight * ranked.rank_of(p)
+            span = p.text[c.start_char : c.end_char]
+            if cadj < self.merge_threshold or agreement(qt, span, question) is Agreement.MISMATCH:
+                continue
+            for i, alt in enumerate(alternatives):
+                if span == alt.text or relation(alt.text, span, qt.expects) is Relation.SAME:
+                    looked.add(p.article_id)
+                    cs = (*alt.citations, cite(p, c.start_char, c.end_char, self.confidence(cadj)))
+                    alternatives = (*alternatives[:i], replace(alt, citations=cs), *alternatives[i + 1:])
+                    break
+        return tuple(citations), alternatives
 
     def _evidence(self, question: str, passages: list[Passage], p: Passage, c: SpanCandidate, conf: float) -> Answer:
         """The sentence of ``p`` around the span ``c``, as an answer of kind ``"evidence"``."""
