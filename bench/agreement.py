@@ -223,8 +223,8 @@ def markdown(result: dict) -> str:
                   "| conflict window | answers shown | shown with an alternative (false conflicts) | "
                   "citing another article in other words |", "|---|---|---|---|"]
         for w, r in result["squad"].items():
-            lines.append(f"| {w} | {r['shown']} | {r['with_alternative']} ({100 * r['with_alternative'] / max(1, r['shown']):.1f}%) | "
-                         f"{r['cited_in_other_words']} |")
+            share = 100 * r["with_alternative"] / max(1, r["shown"])
+            lines.append(f"| {w} | {r['shown']} | {r['with_alternative']} ({share:.1f}%) | {r['cited_in_other_words']} |")
     return "\n".join(lines)
 
 

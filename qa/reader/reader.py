@@ -496,7 +496,8 @@ class SpanReader:
                     or (qt.typed and agreement(qt, span, question) is not Agreement.MATCH)):
                 continue
             looked.add(p.article_id)  # the article's answer: its first span that fits
-            picks.append((span, round(self.confidence(cadj), 6), cite(p, c.start_char, c.end_char, self.confidence(cadj))))
+            sure = self.confidence(cadj)
+            picks.append((span, round(sure, 6), cite(p, c.start_char, c.end_char, sure)))
         alternatives = group(text, picks, qt.expects)
         # an article that words an alternative's answer as well joins it, as one joins the answer itself
         for p, _, c in ranked.spans:
