@@ -224,7 +224,8 @@ def markdown(result: dict) -> str:
                   "citing another article in other words |", "|---|---|---|---|"]
         for w, r in result["squad"].items():
             share = 100 * r["with_alternative"] / max(1, r["shown"])
-            lines.append(f"| {w} | {r['shown']} | {r['with_alternative']} ({share:.1f}%) | {r['cited_in_other_words']} |")
+            lines.append(f"| {w} | {r['shown']} | {r['with_alternative']} ({share:.1f}%) | "
+                         f"{r['cited_in_other_words']} |")
     return "\n".join(lines)
 
 
