@@ -175,7 +175,7 @@ def planted(windows: list[float]) -> dict:
     return out
 
 
-def squad(windows: list[float], n: int) -> dict:
+def squad(windows: list[float], n: int, weights: str | None) -> dict:
     """Held-out SQuAD questions of bench/end_to_end.py (answerable reads): answers shown with an alternative,
     and answers citing another article in other words, per window."""
     from qa.answerers.gate import NoAnswerGate
@@ -184,7 +184,7 @@ def squad(windows: list[float], n: int) -> dict:
     from training.calibrate_gate import READS_CACHE, ReadCache, corpus_qa, questions, read_all
 
     qa = corpus_qa()
-    reader = SpanReader(abstain=False)
+    reader = SpanReader(weights, abstain=False)
     gate = NoAnswerGate.load()
     assert gate is not None
     _, test = questions(n)
@@ -234,6 +234,8 @@ def main() -> None:
     ap.add_argument("--windows", default="5", help="conflict windows to compare, comma-separated")
     ap.add_argument("--squad", action="store_true", help="also count alternatives on held-out SQuAD questions")
     ap.add_argument("--n", type=int, default=300, help="SQuAD questions (as bench/end_to_end.py)")
+    ap.add_argument("--weights", default=None, help="reader weights folder, as bench/end_to_end.py (the cached "
+                    "reads are keyed by it)")
     ap.add_argument("--write", action="store_true", help="put the table in bench/RESULTS.md")
     ap.add_argument("-v", "--verbose", action="store_true", help="print each question's answer")
     args = ap.parse_args()
@@ -241,7 +243,7 @@ def main() -> None:
     result: dict = {"command": "python bench/agreement.py " + " ".join(sys.argv[1:]), "date": today(),
                     "machine": machine(), "n": args.n, "planted": planted(windows)}
     if args.squad:
-        result["squad"] = squad(windows, args.n)
+        result["squad"] = squad(windows, args.n, args.weights)
     if args.verbose:
         for w, rows in result["planted"].items():
             for r in rows:

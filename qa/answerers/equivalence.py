@@ -169,10 +169,14 @@ def quantities(text: str) -> tuple[list[Quantity], list[str]]:
             nxt = tokens[j] if j < len(tokens) else ""
         elif nxt == "m":
             readings.append((value * 1e6, None))  # "480m": 480 metres, or 480 million of something
+        if nxt in ("st", "nd", "rd", "th"):  # "11th": a place in an order, not a count or a year
+            out.append(Quantity(((value, "ordinal"),)))
+            i = j + 1
+            continue
         if nxt == "per" and j + 1 < len(tokens) and tokens[j + 1] == "cent":
             j += 1
             nxt = "percent"
-        unit = currency
+        unit: str | None = currency
         if unit is None and nxt in _UNITS:
             unit, factor = _UNITS[nxt]
             value *= factor
@@ -249,8 +253,15 @@ def name_words(text: str) -> list[str] | None:
     return [w for w in out if w not in _PARTICLES] or None
 
 
-def _acronym(short: list[str], long: list[str]) -> bool:
-    return len(short) == 1 and len(long) > 1 and short[0] == "".join(w[0] for w in long)
+def _acronym(a: str, b: str) -> bool:
+    """One is the other's initials ("WHO" / "World Health Organization"; "of", "the", "and" skipped)."""
+    wa, wb = words(a), words(b)
+    short, long = (wa, wb) if len(wa) <= len(wb) else (wb, wa)
+    if len(short) != 1 or len(short[0]) < 2 or not short[0].isupper() or len(long) < 2:
+        return False
+    initials = "".join(w[0] for w in long if w.lower() not in ("of", "the", "and", "for"))
+    return all(w[0].isupper() for w in long if w.lower() not in ("of", "the", "and", "for")) and \
+        short[0].rstrip(".") == initials
 
 
 def _same_name(a: list[str], b: list[str]) -> bool:
@@ -259,8 +270,6 @@ def _same_name(a: list[str], b: list[str]) -> bool:
     if a == b:
         return True
     short, long = (a, b) if len(a) <= len(b) else (b, a)
-    if _acronym(short, long):
-        return True
     if short[-1] != long[-1]:
         return False
     given = iter(long[:-1])
@@ -296,7 +305,7 @@ def relation(a: str, b: str, expects: Expects = Expects.ANY) -> Relation:
     na, nb = name_words(a), name_words(b)
     if na is None or nb is None:
         return Relation.UNSURE
-    if expects is not Expects.PLACE and _same_name(na, nb):
+    if expects is not Expects.PLACE and (_same_name(na, nb) or _acronym(a, b)):
         return Relation.SAME
     return Relation.DIFFERENT if expects is Expects.PERSON else Relation.UNSURE
 

@@ -55,6 +55,7 @@ from qa.answerers.answer_types import (
 from qa.answerers.equivalence import Relation, relation
 from qa.answerers.protocol import cite, no_answer
 from qa.answerers.rerank import rerank
+from qa.lexical import content_terms
 from qa.reader.backends import DEFAULT_BACKEND, READER_BACKENDS, OnnxSpanModel, SpanModel, load_network
 from qa.reader.features import (
     DEFAULT_MAX_QUERY_TOKENS,
@@ -97,6 +98,10 @@ TYPED_MAX_WORDS = 6
 #: articles of ``bench/agreement.py`` and checked on held-out SQuAD questions there, where every other
 #: article's answer is an unrelated span: ``bench/RESULTS.md``, "Agreement and conflict")
 CONFLICT_WINDOW = 5.0
+#: how much smaller a share of the question's content words another article's different answer may have in
+#: its sentence than the answer's own sentence has: a sentence that speaks of something else (another
+#: church, another Edward) is not a conflicting report of the same fact
+CONFLICT_OVERLAP_SLACK = 0.25
 _SENTENCE_BREAK = re.compile(r"[.!?][\"'\u201d\u2019]?\s+[\"'\u201c\u2018]?[A-Z]")
 EVIDENCE_MESSAGE = "From the article: "
 
@@ -457,36 +462,33 @@ class SpanReader:
 
     def _across_articles(self, question: str, qt: QuestionType, ranked: Ranked, chosen: Read, text: str,
                          conf: float) -> tuple[tuple[Citation, ...], tuple[Alternative, ...]]:
-        """The citations of the answer ``text`` (the chosen span's article first, then one per other article
-        with a span that says the same, :func:`qa.answerers.equivalence.relation`, above the merge
-        threshold) and the other articles' different answers (:func:`qa.answerers.agreement.group`).
+        """The citations of the answer ``text`` and the different answers of other articles.
 
-        A different answer must be as well supported as an answer the reader would give alone: each
-        article's first span within :data:`TYPE_WINDOW` of the chosen one that fits the question (of the
-        asked-for type, short, one sentence) and beats the reader's null threshold; unrelated spans of
-        passages that merely mention the topic stay out of it."""
+        Cited: the chosen span's article first, then each other article with a span above the merge
+        threshold that says the same (:meth:`_says`). A different answer
+        (:func:`qa.answerers.agreement.group`) must be as well supported as an answer the reader would give
+        from that article alone: the article's first span within :attr:`conflict_window` of the chosen one
+        that fits the question (of the asked-for type, short, one sentence) and beats the reader's null
+        threshold, in a sentence about the question (:data:`CONFLICT_OVERLAP_SLACK`); only a clearly
+        different figure, date or person counts. Other articles that say the same as such an answer join it."""
         best_p, _, best = chosen
+        asked = content_terms(question)
+        lo, hi = _sentence(best_p.text, best.start_char, best.end_char)
+        on_topic = _share(asked, best_p.text[lo:hi]) - CONFLICT_OVERLAP_SLACK
         citations: list[Citation] = [cite(best_p, best.start_char, best.end_char, conf)]
         cited = {best_p.article_id}
         for p, _, c in ranked.spans:
-            if p.article_id in cited:
-                continue
-            span = p.text[c.start_char : c.end_char]
             cadj = c.margin - self.rank_weight * ranked.rank_of(p)
-            if cadj < self.merge_threshold:
-                continue
-            if span != text and (relation(text, span, qt.expects) is not Relation.SAME
-                                 or agreement(qt, span, question) is Agreement.MISMATCH):
-                continue
-            cited.add(p.article_id)
-            citations.append(cite(p, c.start_char, c.end_char, self.confidence(cadj)))
+            if p.article_id not in cited and self._says(text, question, qt, p, c, cadj, asked, on_topic):
+                cited.add(p.article_id)
+                citations.append(cite(p, c.start_char, c.end_char, self.confidence(cadj)))
         if not self.answer_types or self.conflict_window <= 0:
             return tuple(citations), ()
         floor = self.span_score(ranked, best_p, best) - self.conflict_window
         picks: list[tuple[str, float, Citation]] = []
-        looked = set(cited)
+        judged = set(cited)
         for p, _, c in ranked.spans:
-            if p.article_id in looked:
+            if p.article_id in judged:
                 continue
             if self.span_score(ranked, p, c) < floor:
                 break
@@ -495,25 +497,36 @@ class SpanReader:
             if (cadj < self.null_threshold or len(words(span)) > TYPED_MAX_WORDS or _SENTENCE_BREAK.search(span)
                     or (qt.typed and agreement(qt, span, question) is not Agreement.MATCH)):
                 continue
-            looked.add(p.article_id)  # the article's answer: its first span that fits
-            sure = self.confidence(cadj)
-            picks.append((span, round(sure, 6), cite(p, c.start_char, c.end_char, sure)))
+            judged.add(p.article_id)  # the article's answer: its first span that fits
+            if _about(asked, p, c) >= on_topic:
+                sure = self.confidence(cadj)
+                picks.append((span, round(sure, 6), cite(p, c.start_char, c.end_char, sure)))
         alternatives = group(text, picks, qt.expects)
-        # an article that words an alternative's answer as well joins it, as one joins the answer itself
+        grouped = cited | {x.article_id for alt in alternatives for x in alt.citations}
         for p, _, c in ranked.spans:
-            if p.article_id in looked or not alternatives:
+            if p.article_id in grouped:
                 continue
             cadj = c.margin - self.rank_weight * ranked.rank_of(p)
-            span = p.text[c.start_char : c.end_char]
-            if cadj < self.merge_threshold or agreement(qt, span, question) is Agreement.MISMATCH:
-                continue
             for i, alt in enumerate(alternatives):
-                if span == alt.text or relation(alt.text, span, qt.expects) is Relation.SAME:
-                    looked.add(p.article_id)
+                if self._says(alt.text, question, qt, p, c, cadj, asked, on_topic):
+                    grouped.add(p.article_id)
                     cs = (*alt.citations, cite(p, c.start_char, c.end_char, self.confidence(cadj)))
                     alternatives = (*alternatives[:i], replace(alt, citations=cs), *alternatives[i + 1:])
                     break
         return tuple(citations), alternatives
+
+    def _says(self, answer: str, question: str, qt: QuestionType, p: Passage, c: SpanCandidate, adj: float,
+              asked: set[str], on_topic: float) -> bool:
+        """Whether the span ``c`` of ``p`` (adjusted margin ``adj``) gives ``answer``: above the merge threshold,
+        word for word or in other words (:func:`qa.answerers.equivalence.relation`) in a sentence about the
+        question, so that "60" in an article about something else is not "over 60 percent"."""
+        if adj < self.merge_threshold:
+            return False
+        span = p.text[c.start_char : c.end_char]
+        if span == answer:
+            return True
+        return (relation(answer, span, qt.expects) is Relation.SAME
+                and agreement(qt, span, question) is not Agreement.MISMATCH and _about(asked, p, c) >= on_topic)
 
     def _evidence(self, question: str, passages: list[Passage], p: Passage, c: SpanCandidate, conf: float) -> Answer:
         """The sentence of ``p`` around the span ``c``, as an answer of kind ``"evidence"``."""
@@ -530,6 +543,17 @@ class SpanReader:
             message=EVIDENCE_MESSAGE + text,
             kind=EVIDENCE,
         )
+
+
+def _about(terms: set[str], p: Passage, c: SpanCandidate) -> float:
+    """Share of ``terms`` that the sentence of ``p`` around the span ``c`` holds."""
+    lo, hi = _sentence(p.text, c.start_char, c.end_char)
+    return _share(terms, p.text[lo:hi])
+
+
+def _share(terms: set[str], sentence: str) -> float:
+    """Share of ``terms`` (a question's content terms) that ``sentence`` holds (0 when there are none)."""
+    return len(terms & content_terms(sentence)) / len(terms) if terms else 0.0
 
 
 def _retrieval_rank(passages: list[Passage], p: Passage) -> int:
