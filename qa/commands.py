@@ -101,7 +101,7 @@ def format_answer(answer) -> str:
     # an evidence sentence is labelled as such, so nobody takes it for a short answer
     lines.append(f"{'From the article' if answer.kind == 'evidence' else 'Answer'}: {answer.text}")
     lines.append(f"Confidence: {confidence_level(answer.score)} ({answer.score:.2f})")
-    if len(answer.citations) > 1 or answer.alternatives:
+    if answer.message and (len(answer.citations) > 1 or answer.alternatives):
         lines.append(answer.message)  # how many articles agree, and what the others say, with their dates
     for i, c in enumerate(answer.citations, 1):
         worded = f", says “{c.text}”" if c.text != answer.text else ""

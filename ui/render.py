@@ -217,7 +217,7 @@ def render_answer(answer: Answer, articles: Mapping[str, Article] | None = None)
     level = confidence_level(answer.score)
     lines.append(f'<p class="qa-meta">{meta}<span title="confidence {answer.score:.2f}">{level} confidence</span>'
                  f' ({answer.score:.2f})</p>')
-    if len(answer.citations) > 1 or answer.alternatives:
+    if answer.message and (len(answer.citations) > 1 or answer.alternatives):
         # how many articles agree, and what the others say with their dates
         lines.append(f'<p class="qa-agreement">{esc(answer.message)}</p>')
     if answer.citations:
@@ -268,7 +268,7 @@ def reply_text(answer: Answer, question: str | None = None, understood: str | No
     lines.append(" ".join(sentence.split()) + (f" {marks}" if marks else ""))
     if answer.text.strip() != sentence.strip():
         lines.append(f"Answer: {' '.join(answer.text.split())}")
-    if len(answer.citations) > 1 or answer.alternatives:
+    if answer.message and (len(answer.citations) > 1 or answer.alternatives):
         lines.append(answer.message)
     if answer.citations:
         lines += ["", "Sources:"]
