@@ -17,7 +17,8 @@ Usage::
 
 Steps of :meth:`SpanReader.answer_many`: read (:meth:`~SpanReader.read_many`: every candidate span of
 every passage), re-rank (:func:`qa.answerers.rerank.rerank`), decide (:meth:`~SpanReader.decide`: the
-span of the asked-for type, or the evidence sentence, or no answer). A call with few windows (one
+span of the asked-for type, or the evidence sentence, or no answer; with the other articles that give the
+same answer cited too, and the different answers others give as alternatives). A call with few windows (one
 question) runs on ``$QA_QUERY_THREADS`` threads (default 1), a bigger batch on all cores
 (:func:`qa.runtime.threads.threads_for`).
 
@@ -525,7 +526,7 @@ class SpanReader:
         span = p.text[c.start_char : c.end_char]
         if span == answer:
             return True
-        return (relation(answer, span, qt.expects) is Relation.SAME
+        return self.answer_types and (relation(answer, span, qt.expects) is Relation.SAME
                 and agreement(qt, span, question) is not Agreement.MISMATCH and _about(asked, p, c) >= on_topic)
 
     def _evidence(self, question: str, passages: list[Passage], p: Passage, c: SpanCandidate, conf: float) -> Answer:
