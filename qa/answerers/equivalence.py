@@ -140,16 +140,21 @@ def _a_before(tokens: list[str], j: int, start: int) -> bool:
 def quantities(text: str) -> tuple[list[Quantity], list[str]]:
     """The figures of ``text`` (digits or words, with their scale and unit: "$2.5bn", "2,500 million", "fifty
     metres") and its other words (lower case, without hedges such as "about")."""
-    tokens = [t.lower() for t in _TOKEN.findall(text)]
+    raw = _TOKEN.findall(text)
+    tokens = [t.lower() for t in raw]
     out: list[Quantity] = []
     rest: list[str] = []
     i = 0
     while i < len(tokens):
         t = tokens[i]
+        if i > 0 and raw[i][:1].isupper() and raw[i - 1][:1].isupper() and not raw[i - 1][:1].isdigit():
+            rest.append(raw[i])  # a capitalised word after a name's word is part of it: "Sky One", "Channel Four"
+            i += 1
+            continue
         currency = _UNITS[t][0] if t in _UNITS and _UNITS[t][0] in _CURRENCIES and i + 1 < len(tokens) else None
         j = i + 1 if currency else i
         if j >= len(tokens):
-            rest.append(t)
+            rest.append(raw[i])
             break
         value = _digits(tokens[j])
         if value is not None:
@@ -157,7 +162,7 @@ def quantities(text: str) -> tuple[list[Quantity], list[str]]:
         else:
             words_value = _word_number(tokens, j)
             if words_value is None:
-                rest.append(t)
+                rest.append(raw[i])
                 i += 1
                 continue
             value, j = words_value
@@ -188,7 +193,7 @@ def quantities(text: str) -> tuple[list[Quantity], list[str]]:
         readings.insert(0, (value, unit))
         out.append(Quantity(tuple(readings)))
         i = j
-    return out, [w for w in rest if w not in _HEDGES]
+    return out, [w for w in rest if w.lower() not in _HEDGES]
 
 
 # ------------------------------------------------------------------------------------------- dates
@@ -221,6 +226,8 @@ def _date_relation(a: str, b: str) -> Relation | None:
     pa, pb = date_parts(a), date_parts(b)
     if not pa or not pb:
         return None
+    if len(re.findall(r"\d+", a)) != len(re.findall(r"\d+", b)) and not re.search(r"[^\W\d_]", a + b):
+        return Relation.UNSURE  # "1759-60" is a span of years, not 1759
     shared = pa.keys() & pb.keys()
     if any(pa[k] != pb[k] for k in shared):
         return Relation.DIFFERENT
@@ -228,6 +235,10 @@ def _date_relation(a: str, b: str) -> Relation | None:
 
 
 # ------------------------------------------------------------------------------------------- names
+
+#: how many more words than the other one of two figures may have and still say the same ("50 people killed"
+#: / "50"): a longer span says something else about the figure
+MAX_EXTRA_WORDS = 2
 
 _PARTICLES = frozenset("de del della der di da van von bin ibn al el la le du dos das".split())
 _ARTICLES = frozenset({"the", "a", "an"})
@@ -296,7 +307,9 @@ def relation(a: str, b: str, expects: Expects = Expects.ANY) -> Relation:
     if qa or qb:
         if not (qa and qb) or len(qa) != len(qb):
             return Relation.UNSURE
-        about_same = set(rest_a) <= set(rest_b) or set(rest_b) <= set(rest_a)  # "50 people" / "50"
+        if ("month" in date_parts(a)) != ("month" in date_parts(b)):
+            return Relation.UNSURE  # "5 March" is a date, "five months" a duration
+        about_same = _about_same(a, rest_a, b, rest_b)  # "50 people" / "50"
         if all(x.same(y) for x, y in zip(qa, qb, strict=True)):
             return Relation.SAME if about_same else Relation.UNSURE
         if about_same and all(x.comparable(y) for x, y in zip(qa, qb, strict=True)):
@@ -305,9 +318,27 @@ def relation(a: str, b: str, expects: Expects = Expects.ANY) -> Relation:
     na, nb = name_words(a), name_words(b)
     if na is None or nb is None:
         return Relation.UNSURE
-    if expects is not Expects.PLACE and (_same_name(na, nb) or _acronym(a, b)):
+    if _acronym(a, b):
+        return Relation.SAME
+    shorter = min(words(a), words(b), key=len)
+    if len(shorter) == 1 and shorter[0].isupper() and len(shorter[0]) > 1:
+        return Relation.UNSURE  # "TV" is no one's surname: "CBS TV" / "TV"
+    if expects is not Expects.PLACE and _same_name(na, nb):
         return Relation.SAME
     return Relation.DIFFERENT if expects is Expects.PERSON else Relation.UNSURE
+
+
+def _about_same(a: str, rest_a: list[str], b: str, rest_b: list[str]) -> bool:
+    """Whether the words around two figures let them be one fact: one span's words are the other's, plus at
+    most :data:`MAX_EXTRA_WORDS` more, none of them a name ("four" is not "four of Landau's problems")."""
+    la, lb = {w.lower() for w in rest_a}, {w.lower() for w in rest_b}
+    if not (la <= lb or lb <= la):
+        return False
+    text, rest, extra = (b, rest_b, lb - la) if la <= lb else (a, rest_a, la - lb)
+    if len(extra) > MAX_EXTRA_WORDS:
+        return False
+    first = _TOKEN.findall(text)[:1]  # a capital that starts the span says nothing
+    return not any(w[:1].isupper() and w.lower() in extra and [w] != first for w in rest)
 
 
 def _plain(text: str) -> list[str]:

@@ -478,11 +478,13 @@ class SpanReader:
         on_topic = _share(asked, best_p.text[lo:hi]) - CONFLICT_OVERLAP_SLACK
         citations: list[Citation] = [cite(best_p, best.start_char, best.end_char, conf)]
         cited = {best_p.article_id}
-        for p, _, c in ranked.spans:
-            cadj = c.margin - self.rank_weight * ranked.rank_of(p)
-            if p.article_id not in cited and self._says(text, question, qt, p, c, cadj, asked, on_topic):
-                cited.add(p.article_id)
-                citations.append(cite(p, c.start_char, c.end_char, self.confidence(cadj)))
+        for worded in (False, True):  # word-for-word copies first: an article that has one cites it
+            for p, _, c in ranked.spans:
+                cadj = c.margin - self.rank_weight * ranked.rank_of(p)
+                if p.article_id not in cited and self._says(text, question, qt, p, c, cadj, asked, on_topic,
+                                                            worded):
+                    cited.add(p.article_id)
+                    citations.append(cite(p, c.start_char, c.end_char, self.confidence(cadj)))
         if not self.answer_types or self.conflict_window <= 0:
             return tuple(citations), ()
         floor = self.span_score(ranked, best_p, best) - self.conflict_window
@@ -517,16 +519,18 @@ class SpanReader:
         return tuple(citations), alternatives
 
     def _says(self, answer: str, question: str, qt: QuestionType, p: Passage, c: SpanCandidate, adj: float,
-              asked: set[str], on_topic: float) -> bool:
+              asked: set[str], on_topic: float, worded: bool = True) -> bool:
         """Whether the span ``c`` of ``p`` (adjusted margin ``adj``) gives ``answer``: above the merge threshold,
-        word for word or in other words (:func:`qa.answerers.equivalence.relation`) in a sentence about the
-        question, so that "60" in an article about something else is not "over 60 percent"."""
+        word for word or (``worded``) in other words (:func:`qa.answerers.equivalence.relation`) in a sentence
+        about the question, so that "60" in an article about something else is not "over 60 percent"."""
         if adj < self.merge_threshold:
             return False
         span = p.text[c.start_char : c.end_char]
         if span == answer:
             return True
-        return self.answer_types and (relation(answer, span, qt.expects) is Relation.SAME
+        if len(words(span)) > TYPED_MAX_WORDS or _SENTENCE_BREAK.search(span):
+            return False  # a clause that holds the figure is not the figure
+        return worded and self.answer_types and (relation(answer, span, qt.expects) is Relation.SAME
                 and agreement(qt, span, question) is not Agreement.MISMATCH and _about(asked, p, c) >= on_topic)
 
     def _evidence(self, question: str, passages: list[Passage], p: Passage, c: SpanCandidate, conf: float) -> Answer:
