@@ -413,7 +413,8 @@ def _newest_answer(answerer: Answerer, answer: Answer, passages: Sequence[Passag
 
     Retrieval already puts the close candidates newest first, but a reader that re-ranks by how well a span
     fits can still prefer an older article that words the fact more plainly; each newer close passage is read
-    alone, newest first, and the first that the answerer answers from wins. Its passage leads the answer's
+    alone, newest first, and the first that the answerer answers from wins; so are the passages of the different
+    answers other articles give (:attr:`Answer.alternatives`). Its passage leads the answer's
     passages; the others follow in their order. What the replaced answer said is kept
     (:func:`qa.answerers.agreement.fold`): its articles are cited too where they say the same, and it becomes
     the first alternative where it clearly differs.
@@ -421,7 +422,11 @@ def _newest_answer(answerer: Answerer, answer: Answer, passages: Sequence[Passag
     if not answer.found or not answer.citations:
         return answer  # the articles do not say: no single passage is asked to say otherwise
     cited = answer.citations[0]
-    for p in close_candidates(passages):
+    # the passages of other articles' different answers are candidates too: each was read as close behind
+    quoted = {(c.article_id, c.passage_start) for alt in answer.alternatives for c in alt.citations}
+    candidates = {id(p): p for p in close_candidates(passages)}
+    candidates.update({id(p): p for p in passages if (p.article_id, p.start) in quoted})
+    for p in sorted(candidates.values(), key=lambda p: (p.date or "", p.score), reverse=True):
         if p.article_id == cited.article_id or (p.date or "") <= (cited.date or ""):
             break
         alt = answerer.answer(answer.question, [p])

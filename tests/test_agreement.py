@@ -365,3 +365,42 @@ def test_the_chat_lists_agreeing_sources_and_the_other_answers_with_dates(plante
     assert worded and all(esc(f"words it “{t}”") in html for t in worded)
     text = reply_text(a, TURBINES_Q)
     assert "Other articles say: 48" in text and "2023-10-17" in text and a.message in text
+
+
+def test_the_chat_handler_answers_with_the_other_articles_answers(planted, tmp_path):
+    pytest.importorskip("gradio")
+    from ui.handlers import ChatApp
+    from ui.render import esc
+
+    app = ChatApp(planted, tmp_path / "feedback.jsonl")
+    _, _, session, note = app.take("What is the latest number of turbines at the Mirelo wind farm?", None, "", "")
+    assert note == ""
+    list(app.answer_pending(session))
+    reply = session.messages[-1]["content"]
+    assert "Other articles say" in reply and esc("2022-03-21") in reply and "17 October 2023" in reply
+    # the citation marks open the answer's own sources: the other answer's article is listed after them
+    sources = reply.split('class="qa-sources"')[1].split('class="qa-alternatives"')[0]
+    assert "mirelo&#45;oct.json" in sources and "mirelo&#45;mar.json" not in sources
+
+
+def test_latest_lets_a_newer_different_answer_lead_even_when_retrieval_put_it_further_back(planted):
+    """"latest" reads the newest close candidates alone; the passage of another article's different answer is
+    one too, wherever retrieval put it."""
+    from dataclasses import replace
+
+    import numpy as np
+
+    from qa.engine import _newest_answer
+    from qa.retrieval import close_candidates
+
+    passages = planted.search(TURBINES_Q, k=10)
+    spread = float(np.std([p.score for p in passages]))
+    moved = sorted((replace(p, score=p.score - spread) if p.source == "mirelo-oct.json" else p for p in passages),
+                   key=lambda p: -p.score)
+    assert "mirelo-oct.json" not in {p.source for p in close_candidates(moved)}
+    before = planted.answerer.answer(TURBINES_Q, moved)
+    assert relation(before.text, "36") is SAME and _alternative(before, "48")
+    after = _newest_answer(planted.answerer, before, moved)
+    assert after.text == "48" and after.citations[0].source == "mirelo-oct.json"
+    assert _sources(_alternative(after, "36").citations) == MIRELO_OLD
+    assert after.passages[0].source == "mirelo-oct.json"
