@@ -165,7 +165,8 @@ class Citation:
 class Alternative:
     """Another answer that other articles give to the same question, when it differs from the one shown
     (another figure, date or person: :mod:`qa.answerers.agreement`): its text as the first of its
-    ``citations`` words it, ``score`` the confidence in it, and one citation per article that gives it."""
+    ``citations`` words it, ``score`` the confidence in it (the reader's own; the gate's for the answer a
+    "latest" question put behind a newer one), and one citation per article that gives it."""
 
     text: str
     score: float
