@@ -1,10 +1,12 @@
 """The answers file of ``qa batch``: one row per question (.jsonl or .csv), appended batch by batch and
 read back to resume.
 
-Rows: ``id, question, answer, no_answer, score, citations, error`` (a projection of
-:func:`qa.textio.answer_record`; each citation carries its article's ``date`` and ``date_source``); the CSV
-adds the first citation's columns, its date last (after the columns that earlier versions wrote, which an
-answers file written by one of them keeps when a run resumes into it). After each batch its rows are
+Rows: ``id, question, answer, no_answer, score, citations, error, alternatives`` (a projection of
+:func:`qa.textio.answer_record`; each citation carries its article's ``date`` and ``date_source`` and the
+``text`` it quotes; ``alternatives`` are the different answers other articles give, each with its
+citations); the CSV adds the first citation's columns, its date and then the alternatives last (after the
+columns that earlier versions wrote, which an answers file written by one of them keeps when a run resumes
+into it). After each batch its rows are
 appended as whole lines, flushed and fsynced, so an interrupted run (Ctrl-C, ``kill -9``) loses at most the
 batch in flight. Reopening the file reads the rows back, after cutting off a half-written last row.
 """
@@ -28,10 +30,12 @@ OUTPUT_SUFFIXES = (".jsonl", ".csv")
 #: the columns written before article dates: a file with them is resumed in them
 CSV_COLUMNS_UNDATED = ["id", "question", "answer", "no_answer", "score", "article_id", "title", "source", "start",
                        "end", "passage", "citations", "error"]
-CSV_COLUMNS = [*CSV_COLUMNS_UNDATED, "date", "date_source"]
+#: the columns written before alternatives: a file with them is resumed in them
+CSV_COLUMNS_DATED = [*CSV_COLUMNS_UNDATED, "date", "date_source"]
+CSV_COLUMNS = [*CSV_COLUMNS_DATED, "alternatives"]
 #: the fields of a citation in a row (the answer record's citation without its score)
 CITATION_FIELDS = ("article_id", "title", "source", "start", "end", "passage", "passage_start", "passage_end",
-                   "date", "date_source")
+                   "date", "date_source", "text")
 
 
 def answer_row(q: Question, answer: Answer | None = None, error: str | None = None) -> dict[str, Any]:
@@ -39,7 +43,7 @@ def answer_row(q: Question, answer: Answer | None = None, error: str | None = No
     or its error."""
     if answer is None:
         return {"id": q.id, "question": q.question, "answer": None, "no_answer": False, "score": None,
-                "citations": [], "error": error or "not answered"}
+                "citations": [], "error": error or "not answered", "alternatives": []}
     record = answer_record(answer)
     return {
         "id": q.id,
@@ -47,9 +51,15 @@ def answer_row(q: Question, answer: Answer | None = None, error: str | None = No
         "answer": record["answer"],
         "no_answer": record["answer"] is None,
         "score": round(float(record["score"]), 6),
-        "citations": [{k: c.get(k) for k in CITATION_FIELDS} for c in record["citations"]],
+        "citations": [_citation(c) for c in record["citations"]],
         "error": None,
+        "alternatives": [{"answer": a["answer"], "score": round(float(a["score"]), 6),
+                          "citations": [_citation(c) for c in a["citations"]]} for a in record["alternatives"]],
     }
+
+
+def _citation(c: dict[str, Any]) -> dict[str, Any]:
+    return {k: c.get(k) for k in CITATION_FIELDS}
 
 
 def _csv_record(row: dict[str, Any], columns: Sequence[str] = CSV_COLUMNS) -> list[str]:
@@ -64,6 +74,7 @@ def _csv_record(row: dict[str, Any], columns: Sequence[str] = CSV_COLUMNS) -> li
         "citations": json.dumps(row["citations"], ensure_ascii=False) if row["citations"] else "",
         "error": row["error"] or "",
         "date": c.get("date") or "", "date_source": c.get("date_source") or "",
+        "alternatives": json.dumps(row["alternatives"], ensure_ascii=False) if row.get("alternatives") else "",
     }
     return [str(values[k]) for k in columns]
 
@@ -74,6 +85,7 @@ def _row_from_csv(record: dict[str, str]) -> dict[str, Any]:
         "no_answer": record["no_answer"] == "yes", "score": float(record["score"]) if record["score"] else None,
         "citations": json.loads(record["citations"]) if record["citations"] else [],
         "error": record["error"] or None,
+        "alternatives": json.loads(record["alternatives"]) if record.get("alternatives") else [],
     }
 
 
@@ -168,7 +180,7 @@ class AnswerWriter:
         if not text:
             return []
         reader = csv.DictReader(io.StringIO(text, newline=""))
-        if reader.fieldnames not in (CSV_COLUMNS, CSV_COLUMNS_UNDATED):
+        if reader.fieldnames not in (CSV_COLUMNS, CSV_COLUMNS_DATED, CSV_COLUMNS_UNDATED):
             raise QAError(f"'{self.path}' does not have the columns qa batch writes ({', '.join(CSV_COLUMNS)}); "
                           "choose another output or pass --overwrite")
         self.columns = list(reader.fieldnames)

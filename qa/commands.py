@@ -156,10 +156,20 @@ def format_answer(answer) -> str:
     # an evidence sentence is labelled as such, so nobody takes it for a short answer
     lines.append(f"{'From the article' if answer.kind == 'evidence' else 'Answer'}: {answer.text}")
     lines.append(f"Confidence: {confidence_level(answer.score)} ({answer.score:.2f})")
+    if answer.message and (len(answer.citations) > 1 or answer.alternatives):
+        lines.append(answer.message)  # how many articles agree, and what the others say, with their dates
     for i, c in enumerate(answer.citations, 1):
+        worded = f", says “{c.text}”" if c.text != answer.text else ""
         lines.append(f"[{i}] {c.title}{_dated(c.date, c.date_source)} ({c.source}, article {c.article_id}, "
-                     f"chars {c.start}-{c.end})")
+                     f"chars {c.start}-{c.end}{worded})")
         lines.append(f"    {_short(answer.context if i == 1 and answer.context else c.passage)}")
+    if answer.alternatives:
+        lines.append("Other articles say:")
+        for alt in answer.alternatives:
+            lines.append(f"  {alt.text}")
+            for c in alt.citations:
+                lines.append(f"    - {c.title}{_dated(c.date, c.date_source)} ({c.source}, article {c.article_id}, "
+                             f"chars {c.start}-{c.end})")
     return "\n".join(lines)
 
 

@@ -31,6 +31,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 
+from qa.answerers.agreement import fold
 from qa.answerers.gate import GatedAnswerer, NoAnswerGate
 from qa.answerers.protocol import Answerer, no_answer, passages_to_read
 from qa.answerers.sentence import SentenceAnswerer
@@ -418,18 +419,26 @@ def _newest_answer(answerer: Answerer, answer: Answer, passages: Sequence[Passag
 
     Retrieval already puts the close candidates newest first, but a reader that re-ranks by how well a span
     fits can still prefer an older article that words the fact more plainly; each newer close passage is read
-    alone, newest first, and the first that the answerer answers from wins. Its passage leads the answer's
-    passages; the others follow in their order.
+    alone, newest first, and the first that the answerer answers from wins; so are the passages of the different
+    answers other articles give (:attr:`Answer.alternatives`). Its passage leads the answer's
+    passages; the others follow in their order. What the replaced answer said is kept
+    (:func:`qa.answerers.agreement.fold`): its articles are cited too where they say the same, and it becomes
+    the first alternative where it clearly differs.
     """
     if not answer.found or not answer.citations:
         return answer  # the articles do not say: no single passage is asked to say otherwise
     cited = answer.citations[0]
-    for p in close_candidates(passages):
+    # the passages of other articles' different answers are candidates too: each was read as close behind
+    quoted = {(c.article_id, c.passage_start) for alt in answer.alternatives for c in alt.citations}
+    candidates = {id(p): p for p in close_candidates(passages)}
+    candidates.update({id(p): p for p in passages if (p.article_id, p.start) in quoted})
+    for p in sorted(candidates.values(), key=lambda p: (p.date or "", p.score), reverse=True):
         if p.article_id == cited.article_id or (p.date or "") <= (cited.date or ""):
             break
         alt = answerer.answer(answer.question, [p])
         if alt.found:
-            return replace(alt, passages=(p, *(o for o in passages if o is not p)), timings=answer.timings)
+            return replace(fold(alt, answer), passages=(p, *(o for o in passages if o is not p)),
+                           timings=answer.timings)
     return answer
 
 

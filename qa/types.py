@@ -4,14 +4,16 @@ articles -> :class:`Article` -> chunking -> :class:`Chunk` -> retrieval -> :clas
 -> answering -> :class:`Answer` (with :class:`Citation` s).
 
 Every offset is a character offset into :attr:`Article.text`, so that
-``article.text[citation.start:citation.end] == answer.text`` always holds. The records are frozen: a
+``article.text[citation.start:citation.end] == citation.text`` always holds, and ``citation.text ==
+answer.text`` for the article the answer was copied from and for every article that words it identically
+(an article that agrees in other words, "fifty" for "50", is cited with its own wording). The records are frozen: a
 stage that changes one returns a new one (``dataclasses.replace``).
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from dataclasses import asdict, dataclass, field, fields
+from collections.abc import Mapping, Sequence
+from dataclasses import asdict, dataclass, field, fields, replace
 from typing import Any
 
 #: :attr:`Answer.kind` of a short answer copied from an article
@@ -185,6 +187,9 @@ class Citation:
     passage that holds it, at ``passage_start``/``passage_end`` in the article text, and
     ``passage_dense_score`` that passage's question-passage cosine (:attr:`Passage.dense_score`).
     ``date``/``date_source`` are the article's publication date and where it came from (:class:`Article`).
+    ``text`` is what the citation quotes, ``article.text[start:end]``: the answer as this article words it
+    (empty in a citation made without it: an :class:`Answer` fills in its own text, which is what every
+    citation quoted before agreeing articles could word an answer differently).
     """
 
     article_id: str
@@ -199,6 +204,7 @@ class Citation:
     passage_dense_score: float | None = None
     date: str | None = None
     date_source: str | None = None
+    text: str = ""
 
     @property
     def date_label(self) -> str | None:
@@ -212,6 +218,34 @@ class Citation:
     @classmethod
     def from_dict(cls, d: Mapping[str, Any]) -> Citation:
         return cls(**_known(cls, d))
+
+
+@dataclass(frozen=True)
+class Alternative:
+    """Another answer that other articles give to the same question, when it differs from the one shown
+    (another figure, date or person: :mod:`qa.answerers.agreement`): its text as the first of its
+    ``citations`` words it, ``score`` the confidence in it (the reader's own; the gate's for the answer a
+    "latest" question put behind a newer one), and one citation per article that gives it."""
+
+    text: str
+    score: float
+    citations: tuple[Citation, ...] = ()
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "citations", _quoting(tuple(self.citations), self.text))
+
+    @property
+    def newest_date(self) -> str | None:
+        """The newest publication date among the articles that give it (``None`` when none has one)."""
+        return newest_date(self.citations)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"answer": self.text, "score": self.score, "citations": [c.to_dict() for c in self.citations]}
+
+    @classmethod
+    def from_dict(cls, d: Mapping[str, Any]) -> Alternative:
+        return cls(text=d["answer"], score=float(d["score"]),
+                   citations=tuple(Citation.from_dict(c) for c in d.get("citations", ())))
 
 
 @dataclass(frozen=True)
@@ -231,6 +265,12 @@ class Answer:
     (why, how, yes/no, or when no span of the asked-for type was found); either way every citation
     reproduces ``text`` exactly.
 
+    ``citations`` holds one citation per article that gives this answer, the one it was copied from first;
+    an article may word it differently (:attr:`Citation.text`). ``alternatives`` are the different answers
+    other articles give (:class:`Alternative`), best first; :attr:`message` names them with their dates.
+
+    Frozen: each stage (reader, gate, engine) returns a new answer. ``citations``, ``passages`` and
+    ``alternatives`` are kept as tuples (lists given are converted).
     ``time_cue`` is the publication-date range or recency preference the answer was read under
     (:data:`NO_CUE` for none), so that a person is told when some articles were left out.
 
@@ -248,11 +288,13 @@ class Answer:
     timings: Mapping[str, float] = field(default_factory=dict)
     kind: str = SPAN
     context_offset: int | None = None
+    alternatives: tuple[Alternative, ...] = ()
     time_cue: TimeCue = NO_CUE
 
     def __post_init__(self) -> None:
         # frozen: the conversions go through object.__setattr__, once, at construction
-        object.__setattr__(self, "citations", tuple(self.citations))
+        object.__setattr__(self, "citations", _quoting(tuple(self.citations), self.text))
+        object.__setattr__(self, "alternatives", tuple(self.alternatives))
         object.__setattr__(self, "passages", tuple(self.passages))
         object.__setattr__(self, "timings", dict(self.timings))
 
@@ -291,6 +333,7 @@ class Answer:
             "context": self.context,
             "context_offset": self.context_offset,
             "citations": [c.to_dict() for c in self.citations],
+            "alternatives": [a.to_dict() for a in self.alternatives],
             "passages": [p.to_dict() for p in self.passages],
             "timings": dict(self.timings),
             "time_cue": self.time_cue.to_dict() if self.time_cue.applies else None,
@@ -310,6 +353,7 @@ class Answer:
             timings={k: float(v) for k, v in (d.get("timings") or {}).items()},
             kind=d.get("kind", SPAN),
             context_offset=d.get("context_offset"),
+            alternatives=tuple(Alternative.from_dict(a) for a in d.get("alternatives") or ()),
             time_cue=TimeCue.from_dict(d["time_cue"]) if d.get("time_cue") else NO_CUE,
         )
 
@@ -319,6 +363,19 @@ def date_label(date: str | None, date_source: str | None) -> str | None:
     if not date:
         return None
     return f"{date} (file date)" if date_source == DATE_FILE_TIME else date
+
+
+def newest_date(citations: Sequence[Citation]) -> str | None:
+    """The newest date among ``citations`` (ISO dates compare as text), ``None`` when none has one."""
+    return max((c.date for c in citations if c.date), default=None)
+
+
+def _quoting(citations: tuple[Citation, ...], text: str | None) -> tuple[Citation, ...]:
+    """``citations`` with an empty :attr:`Citation.text` filled in with ``text`` (a citation read from JSON
+    written before citations carried their text quotes the answer)."""
+    if text is None or all(c.text for c in citations):
+        return citations
+    return tuple(c if c.text else replace(c, text=text) for c in citations)
 
 
 def _known(cls: type, d: Mapping[str, Any]) -> dict[str, Any]:

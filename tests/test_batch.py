@@ -414,14 +414,15 @@ def test_a_row_is_a_projection_of_the_answer_record():
     answer = Answer("Where did Guaido go?", "Colombia", 0.71234567, [cite(p, 15, 23, 0.7)], [p])
     record = answer_record(answer)
     row = answer_row(Question("q1", "Where did he go?", 1), answer)
-    assert list(row) == ["id", "question", "answer", "no_answer", "score", "citations", "error"]
+    assert list(row) == ["id", "question", "answer", "no_answer", "score", "citations", "error", "alternatives"]
     assert row["answer"] == record["answer"] == "Colombia" and row["no_answer"] is False
     assert row["score"] == 0.712346 and row["error"] is None
     scores = ("score", "passage_dense_score")
     assert row["citations"] == [{k: v for k, v in c.items() if k not in scores} for c in record["citations"]]
     assert row["citations"][0] == {"article_id": "a1", "title": "Title", "source": "a.txt", "start": 25, "end": 33,
                                    "passage": text, "passage_start": 10, "passage_end": 10 + len(text),
-                                   "date": "2024-03-12", "date_source": "dateline"}
+                                   "date": "2024-03-12", "date_source": "dateline", "text": "Colombia"}
+    assert row["alternatives"] == record["alternatives"] == []
 
 
 def test_single_machine_batch_knows_nothing_of_ray():
@@ -432,10 +433,11 @@ def test_single_machine_batch_knows_nothing_of_ray():
 
 
 def test_csv_rows_end_with_the_first_citation_s_date_and_an_older_file_resumes_in_its_own_columns(tmp_path):
-    from qa.answer_file import CSV_COLUMNS, CSV_COLUMNS_UNDATED
+    from qa.answer_file import CSV_COLUMNS, CSV_COLUMNS_DATED, CSV_COLUMNS_UNDATED
 
     assert CSV_COLUMNS[:len(CSV_COLUMNS_UNDATED)] == CSV_COLUMNS_UNDATED  # the old columns, unchanged, first
-    assert CSV_COLUMNS[len(CSV_COLUMNS_UNDATED):] == ["date", "date_source"]
+    assert CSV_COLUMNS_DATED[len(CSV_COLUMNS_UNDATED):] == ["date", "date_source"]
+    assert CSV_COLUMNS == [*CSV_COLUMNS_DATED, "alternatives"]
     text = "Guaido went to Colombia."
     p = Passage(0, "a1", "Title", "a.txt", 10, 10 + len(text), text, 1.0, 1, date="2023-11-14", date_source="file time")
     row = answer_row(Question("q1", "Where did he go?", 1), Answer("Where?", "Colombia", 0.7, [cite(p, 15, 23)], [p]))

@@ -20,6 +20,10 @@ CSS = """
 .qa-source { margin-bottom: 0.6em; }
 .qa-source-title { font-weight: 600; }
 .qa-file, .qa-date, .qa-where { color: var(--body-text-color-subdued); font-size: 0.85em; }
+.qa-agreement { font-size: 0.9em; margin: 0 0 0.5em 0; }
+.qa-worded { font-size: 0.85em; margin: 0.1em 0; }
+.qa-alternatives ol { margin: 0; padding-left: 1.4em; }
+.qa-alternatives ul { margin: 0.2em 0 0.6em 0; padding-left: 1.2em; list-style: none; }
 .qa-passage { margin: 0.2em 0 0.3em 0; padding-left: 0.6em; border-left: 3px solid var(--border-color-primary);
               font-size: 0.9em; }
 .qa-article summary, .qa-sources > summary { cursor: pointer; font-size: 0.85em; color: var(--link-text-color); }

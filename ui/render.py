@@ -137,13 +137,32 @@ def _panel(article: Article | None, start: int, end: int, where: str) -> str:
             f'<p class="qa-where">{where}</p></details>')
 
 
-def render_citation(i: int, c: Citation, article: Article | None = None) -> str:
+def render_citation(i: int, c: Citation, article: Article | None = None, answer_text: str | None = None) -> str:
+    """One source: its title, file and date, the passage with the cited words marked, and the article behind a
+    toggle; an article that words the answer differently from ``answer_text`` ("fifty" for "50") says how."""
     rs, re_ = c.start - c.passage_start, c.end - c.passage_start
     where = (f"The answer is at {location(c.source, c.start, c.end)}; its passage at characters "
              f"{c.passage_start}–{c.passage_end}.")
-    return (f'<li class="qa-source">{_source_head(c.title, c.source, article, c)}'
+    worded = (f'<p class="qa-worded">This article words it “{esc(c.text)}”.</p>'
+              if answer_text is not None and c.text and c.text != answer_text else "")
+    return (f'<li class="qa-source">{_source_head(c.title, c.source, article, c)}{worded}'
             f'<blockquote class="qa-passage">{highlight(c.passage, rs, re_)}</blockquote>'
             f'{_panel(article, c.start, c.end, where)}</li>')
+
+
+def render_alternatives(answer: Answer, articles: Mapping[str, Article]) -> str:
+    """The different answers other articles give, each with its sources and their dates (outside the
+    numbered sources, which the citation marks open)."""
+    if not answer.alternatives:
+        return ""
+    items = []
+    for alt in answer.alternatives:
+        sources = "".join(render_citation(0, c, articles.get(c.article_id), alt.text) for c in alt.citations)
+        n = len(alt.citations)
+        items.append(f'<li class="qa-alternative"><p><strong>{esc(alt.text)}</strong> '
+                     f'<span class="qa-meta">({n} article{"s" if n != 1 else ""})</span></p><ul>{sources}</ul></li>')
+    return (f'<div class="qa-alternatives"><p class="qa-sources-title">Other articles say</p>'
+            f'<ol>{"".join(items)}</ol></div>')
 
 
 def _cut(text: str, chars: int) -> tuple[str, bool]:
@@ -198,9 +217,14 @@ def render_answer(answer: Answer, articles: Mapping[str, Article] | None = None)
     level = confidence_level(answer.score)
     lines.append(f'<p class="qa-meta">{meta}<span title="confidence {answer.score:.2f}">{level} confidence</span>'
                  f' ({answer.score:.2f})</p>')
+    if answer.message and (len(answer.citations) > 1 or answer.alternatives):
+        # how many articles agree, and what the others say with their dates
+        lines.append(f'<p class="qa-agreement">{esc(answer.message)}</p>')
     if answer.citations:
-        items = "".join(render_citation(i, c, articles.get(c.article_id)) for i, c in enumerate(answer.citations, 1))
+        items = "".join(render_citation(i, c, articles.get(c.article_id), answer.text)
+                        for i, c in enumerate(answer.citations, 1))
         lines.append(f'<div class="qa-sources"><p class="qa-sources-title">Sources</p><ol>{items}</ol></div>')
+    lines.append(render_alternatives(answer, articles))
     return "".join(lines)
 
 
@@ -245,13 +269,21 @@ def reply_text(answer: Answer, question: str | None = None, understood: str | No
     lines.append(" ".join(sentence.split()) + (f" {marks}" if marks else ""))
     if answer.text.strip() != sentence.strip():
         lines.append(f"Answer: {' '.join(answer.text.split())}")
+    if answer.message and (len(answer.citations) > 1 or answer.alternatives):
+        lines.append(answer.message)
     if answer.citations:
         lines += ["", "Sources:"]
         for i, c in enumerate(answer.citations, 1):
-            before, span, after, cl, cr = excerpt(c.passage, c.start - c.passage_start, c.end - c.passage_start)
-            quote = " ".join(f"{'… ' if cl else ''}{before}{span}{after}{' …' if cr else ''}".split())
-            lines.append(f"[{i}] {c.title} ({_with_date(c.source, c)}): “{quote}”")
+            lines.append(f"[{i}] {c.title} ({_with_date(c.source, c)}): “{_quote(c)}”")
+    for alt in answer.alternatives:
+        lines += ["", f"Other articles say: {' '.join(alt.text.split())}"]
+        lines += [f"- {c.title} ({_with_date(c.source, c)}): “{_quote(c)}”" for c in alt.citations]
     return "\n".join(lines)
+
+
+def _quote(c: Citation) -> str:
+    before, span, after, cl, cr = excerpt(c.passage, c.start - c.passage_start, c.end - c.passage_start)
+    return " ".join(f"{'… ' if cl else ''}{before}{span}{after}{' …' if cr else ''}".split())
 
 
 def _with_date(source: str, cited: Citation | Passage) -> str:

@@ -60,7 +60,7 @@ def passages_to_read(answerer: Answerer, k: int) -> int:
 def cite(passage: Passage, start: int, end: int, score: float = 0.0) -> Citation:
     """Citation for the span ``passage.text[start:end]`` (offsets local to the passage).
 
-    The returned citation's ``start``/``end`` are offsets into the article text.
+    The returned citation's ``start``/``end`` are offsets into the article text, and its ``text`` the span.
     """
     if not 0 <= start < end <= len(passage.text):
         raise ValueError(f"span {start}:{end} is outside the passage (length {len(passage.text)})")
@@ -77,6 +77,7 @@ def cite(passage: Passage, start: int, end: int, score: float = 0.0) -> Citation
         passage_dense_score=passage.dense_score,
         date=passage.date,
         date_source=passage.date_source,
+        text=passage.text[start:end],
     )
 
 

@@ -17,7 +17,8 @@ Usage::
 
 Steps of :meth:`SpanReader.answer_many`: read (:meth:`~SpanReader.read_many`: every candidate span of
 every passage), re-rank (:func:`qa.answerers.rerank.rerank`), decide (:meth:`~SpanReader.decide`: the
-span of the asked-for type, or the evidence sentence, or no answer). A call with few windows (one
+span of the asked-for type, or the evidence sentence, or no answer; with the other articles that give the
+same answer cited too, and the different answers others give as alternatives). A call with few windows (one
 question) runs on ``$QA_QUERY_THREADS`` threads (default 1), a bigger batch on all cores
 (:func:`qa.runtime.threads.threads_for`).
 
@@ -41,6 +42,8 @@ from typing import Any
 
 import numpy as np
 
+from qa.answerers.agreement import group
+from qa.answerers.agreement import message as agreement_message
 from qa.answerers.answer_types import (
     Agreement,
     Expects,
@@ -50,8 +53,10 @@ from qa.answerers.answer_types import (
     words,
     wrong_type_message,
 )
+from qa.answerers.equivalence import Relation, relation
 from qa.answerers.protocol import cite, no_answer
 from qa.answerers.rerank import rerank
+from qa.lexical import content_terms
 from qa.reader.backends import DEFAULT_BACKEND, READER_BACKENDS, OnnxSpanModel, SpanModel, load_network
 from qa.reader.features import (
     DEFAULT_MAX_QUERY_TOKENS,
@@ -67,7 +72,7 @@ from qa.reader.spans import DEFAULT_MAX_ANSWER_TOKENS, SpanCandidate, repair_spa
 from qa.runtime.threads import threads_for
 from qa.sentences import sentence_around
 from qa.stats import sigmoid
-from qa.types import EVIDENCE, SPAN, Answer, Citation, Passage
+from qa.types import EVIDENCE, SPAN, Alternative, Answer, Citation, Passage
 
 #: Below this many windows a forward pass is "a query" and runs on ``$QA_QUERY_THREADS`` threads.
 SMALL_FORWARD = 32
@@ -89,6 +94,15 @@ TYPE_CANDIDATES = 20
 #: (``bench/RESULTS.md``, "Trustworthy answers"), and a long span "of the right type" is usually a
 #: clause that merely contains a name or a number
 TYPED_MAX_WORDS = 6
+#: how far below the chosen span (in :meth:`SpanReader.span_score` units, as :data:`TYPE_WINDOW`) another
+#: article's different answer may be and still be shown as what that article says (chosen on the planted
+#: articles of ``bench/agreement.py`` and checked on held-out SQuAD questions there, where every other
+#: article's answer is an unrelated span: ``bench/RESULTS.md``, "Agreement and conflict")
+CONFLICT_WINDOW = 5.0
+#: how much smaller a share of the question's content words another article's different answer may have in
+#: its sentence than the answer's own sentence has: a sentence that speaks of something else (another
+#: church, another Edward) is not a conflicting report of the same fact
+CONFLICT_OVERLAP_SLACK = 0.25
 _PARAGRAPH_BREAK = re.compile(r"\n\s*\n")
 _SENTENCE_BREAK = re.compile(r"[.!?][\"'\u201d\u2019]?\s+[\"'\u201c\u2018]?[A-Z]")
 EVIDENCE_MESSAGE = "From the article: "
@@ -130,7 +144,8 @@ class SpanReader:
     else torch's thread count, else all cores). ``answer_types`` prefers spans of the type the question
     asks for and answers questions no span can answer with their evidence sentence (:meth:`decide`);
     ``repair_edges`` repairs span edges (:func:`qa.reader.spans.repair_span`); both off reproduce the
-    reader as it was before them.
+    reader as it was before them. ``conflict_window`` is how far below the answer another article's
+    different answer may be and still be shown beside it (:data:`CONFLICT_WINDOW`; 0 shows none).
     """
 
     name = "span-reader"
@@ -154,6 +169,7 @@ class SpanReader:
         backend: str | None = None,
         answer_types: bool = True,
         repair_edges: bool = True,
+        conflict_window: float = CONFLICT_WINDOW,
     ) -> None:
         self.weights_dir = Path(weights_dir) if weights_dir else WEIGHTS_DIR
         backend = backend or os.environ.get("QA_READER_BACKEND", "").strip() or DEFAULT_BACKEND
@@ -185,6 +201,7 @@ class SpanReader:
         self.n_best = int(n_best)
         self.answer_types = answer_types
         self.repair_edges = repair_edges
+        self.conflict_window = float(conflict_window)
         self._network: SpanModel | None = None
         self._tokenizer: ReaderTokenizer | None = None
         self._load_lock = threading.Lock()
@@ -434,31 +451,91 @@ class SpanReader:
             # no span of the asked-for type: a wrong-typed span would be a confident wrong answer
             return replace(no_answer(question, passages, round(1.0 - conf, 6)), message=wrong_type_message(qt))
         text = best_p.text[best.start_char : best.end_char]
-        # merge: the same answer found in other articles -> one citation per supporting article
-        citations: list[Citation] = [cite(best_p, best.start_char, best.end_char, conf)]
-        seen_articles = {best_p.article_id}
-        for p, _, c in ranked.spans:
-            if p.article_id in seen_articles:
-                continue
-            if p.text[c.start_char : c.end_char] != text:  # exact text, so every citation reproduces it
-                continue
-            cadj = c.margin - self.rank_weight * ranked.rank_of(p)
-            if cadj < self.merge_threshold:
-                continue
-            seen_articles.add(p.article_id)
-            citations.append(cite(p, c.start_char, c.end_char, self.confidence(cadj)))
-        n = len(citations)
+        citations, alternatives = self._across_articles(question, qt, ranked, ranked.spans[pick], text, conf)
         lo, hi = _sentence(best_p.text, best.start_char, best.end_char)
         return Answer(
             question=question,
             text=text,
             score=round(conf, 6),
-            citations=tuple(citations),
+            citations=citations,
             passages=tuple(passages),
             context=best_p.text[lo:hi],
             context_offset=best_p.start + lo,
-            message=f"Found in {n} article{'s' if n != 1 else ''}.",
+            message=agreement_message(citations, alternatives, text),
+            alternatives=alternatives,
         )
+
+    def _across_articles(self, question: str, qt: QuestionType, ranked: Ranked, chosen: Read, text: str,
+                         conf: float) -> tuple[tuple[Citation, ...], tuple[Alternative, ...]]:
+        """The citations of the answer ``text`` and the different answers of other articles.
+
+        Cited: the chosen span's article first, then each other article with a span above the merge
+        threshold that says the same (:meth:`_says`). A different answer
+        (:func:`qa.answerers.agreement.group`) must be as well supported as an answer the reader would give
+        from that article alone: the article's first span within :attr:`conflict_window` of the chosen one
+        that fits the question (of the asked-for type, short, one sentence) and beats the reader's null
+        threshold, in a sentence about the question (:data:`CONFLICT_OVERLAP_SLACK`); only a clearly
+        different figure, date or person counts. Other articles that say the same as such an answer join it."""
+        best_p, _, best = chosen
+        asked = content_terms(question)
+        lo, hi = _sentence(best_p.text, best.start_char, best.end_char)
+        on_topic = _share(asked, best_p.text[lo:hi]) - CONFLICT_OVERLAP_SLACK
+        citations: list[Citation] = [cite(best_p, best.start_char, best.end_char, conf)]
+        cited = {best_p.article_id}
+        for worded in (False, True):  # word-for-word copies first: an article that has one cites it
+            for p, _, c in ranked.spans:
+                cadj = c.margin - self.rank_weight * ranked.rank_of(p)
+                if p.article_id not in cited and self._says(text, question, qt, p, c, cadj, asked, on_topic,
+                                                            worded):
+                    cited.add(p.article_id)
+                    citations.append(cite(p, c.start_char, c.end_char, self.confidence(cadj)))
+        if not self.answer_types or self.conflict_window <= 0:
+            return tuple(citations), ()
+        floor = self.span_score(ranked, best_p, best) - self.conflict_window
+        picks: list[tuple[str, float, Citation]] = []
+        judged = set(cited)
+        for p, _, c in ranked.spans:
+            if p.article_id in judged:
+                continue
+            if self.span_score(ranked, p, c) < floor:
+                break
+            span = p.text[c.start_char : c.end_char]
+            cadj = c.margin - self.rank_weight * ranked.rank_of(p)
+            if (cadj < self.null_threshold or len(words(span)) > TYPED_MAX_WORDS or _SENTENCE_BREAK.search(span)
+                    or (qt.typed and agreement(qt, span, question) is not Agreement.MATCH)):
+                continue
+            judged.add(p.article_id)  # the article's answer: its first span that fits
+            if _about(asked, p, c) >= on_topic:
+                sure = self.confidence(cadj)
+                picks.append((span, round(sure, 6), cite(p, c.start_char, c.end_char, sure)))
+        alternatives = group(text, picks, qt.expects)
+        grouped = cited | {x.article_id for alt in alternatives for x in alt.citations}
+        for p, _, c in ranked.spans:
+            if p.article_id in grouped:
+                continue
+            cadj = c.margin - self.rank_weight * ranked.rank_of(p)
+            for i, alt in enumerate(alternatives):
+                if self._says(alt.text, question, qt, p, c, cadj, asked, on_topic):
+                    grouped.add(p.article_id)
+                    cs = (*alt.citations, cite(p, c.start_char, c.end_char, self.confidence(cadj)))
+                    alternatives = (*alternatives[:i], replace(alt, citations=cs), *alternatives[i + 1:])
+                    break
+        return tuple(citations), alternatives
+
+    def _says(self, answer: str, question: str, qt: QuestionType, p: Passage, c: SpanCandidate, adj: float,
+              asked: set[str], on_topic: float, worded: bool = True) -> bool:
+        """Whether the span ``c`` of ``p`` (adjusted margin ``adj``) gives ``answer``: above the merge threshold,
+        word for word or (``worded``) in other words (:func:`qa.answerers.equivalence.relation`) in a sentence
+        about the question, so that "60" in an article about something else is not "over 60 percent"."""
+        if adj < self.merge_threshold:
+            return False
+        span = p.text[c.start_char : c.end_char]
+        if span == answer:
+            return True
+        if len(words(span)) > TYPED_MAX_WORDS or _SENTENCE_BREAK.search(span):
+            return False  # a clause that holds the figure is not the figure
+        return worded and self.answer_types and (relation(answer, span, qt.expects) is Relation.SAME
+                and agreement(qt, span, question) is not Agreement.MISMATCH and _about(asked, p, c) >= on_topic)
 
     def _evidence(self, question: str, passages: list[Passage], p: Passage, c: SpanCandidate, conf: float) -> Answer:
         """The sentence of ``p`` around the span ``c``, as an answer of kind ``"evidence"``."""
@@ -475,6 +552,17 @@ class SpanReader:
             message=EVIDENCE_MESSAGE + text,
             kind=EVIDENCE,
         )
+
+
+def _about(terms: set[str], p: Passage, c: SpanCandidate) -> float:
+    """Share of ``terms`` that the sentence of ``p`` around the span ``c`` holds."""
+    lo, hi = _sentence(p.text, c.start_char, c.end_char)
+    return _share(terms, p.text[lo:hi])
+
+
+def _share(terms: set[str], sentence: str) -> float:
+    """Share of ``terms`` (a question's content terms) that ``sentence`` holds (0 when there are none)."""
+    return len(terms & content_terms(sentence)) / len(terms) if terms else 0.0
 
 
 def _retrieval_rank(passages: list[Passage], p: Passage) -> int:

@@ -49,8 +49,9 @@ def article_passage(article: str, start: int, end: int, article_id: str = "a1", 
 
 def check_citations(answer, articles: dict[str, str]) -> None:
     assert answer.citations
+    assert answer.citations[0].text == answer.text
     for c in answer.citations:
-        assert articles[c.article_id][c.start : c.end] == answer.text
+        assert articles[c.article_id][c.start : c.end] == c.text
         assert articles[c.article_id][c.passage_start : c.passage_end] == c.passage
         assert c.passage_start <= c.start < c.end <= c.passage_end
     assert 0.0 <= answer.score <= 1.0
