@@ -78,8 +78,10 @@ def main() -> None:
     missed = Counter(outcome(a, r["answers"]) for r, a in near_miss)
     f1 = sum(score_one(a.text, r["answers"])[1] for r, a in answerable) / len(answerable)
     shown = [(r, a) for r, a in zip(rows, answers, strict=True) if a.found]
-    high = [(r, a) for r, a in shown if a.confidence_level == "High"]
-    high_right = sum(outcome(a, r["answers"]) == "right" for r, a in high)
+    by_level = []
+    for lv in LEVELS:
+        at = [(r, a) for r, a in shown if a.confidence_level == lv]
+        by_level.append((lv, len(at), sum(outcome(a, r["answers"]) == "right" for r, a in at)))
 
     def pct(n: int, d: int) -> str:
         return f"{100 * n / d:.1f}%" if d else "–"
@@ -102,7 +104,8 @@ def main() -> None:
         f"| **confident-wrong** (shown High and wrong, of all questions) | "
         f"{got['wrong High'] + missed['wrong High']} | "
         f"{pct(got['wrong High'] + missed['wrong High'], len(rows))} |",
-        f"| High answers that are right | {high_right} of {len(high)} | {pct(high_right, len(high))} |",
+        *(f"| {lv} answers that are right | {n_right} of {n} | {pct(n_right, n)} |"
+          for lv, n, n_right in by_level),
         f"| F1 of the answerable questions (refusals score 0) | {100 * f1:.1f} | |",
     ]
     print("\n".join(lines))
