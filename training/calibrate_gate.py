@@ -32,7 +32,7 @@ import numpy as np
 
 from qa.answerers.gate import FEATURES, KEY, NoAnswerGate, features
 from qa.answerers.protocol import passages_to_read
-from qa.config import Settings
+from qa.config import REPO_ROOT, Settings
 from qa.engine import QA
 from qa.fileio import atomic_write
 from qa.metrics import normalize_answer, score_one
@@ -73,6 +73,13 @@ def corpus_qa() -> QA:
     return qa
 
 
+def weights_name(weights_dir: str | Path) -> str:
+    """The reader weights' name in cache keys: their path inside the repository when they are there (so
+    that clones and worktrees share the cache), else their absolute path."""
+    path = Path(weights_dir).resolve()
+    return str(path.relative_to(REPO_ROOT)) if path.is_relative_to(REPO_ROOT) else str(path)
+
+
 @dataclass(frozen=True)
 class Read:
     """One question read by the network: its passages and candidate spans (``SpanReader.read_many``)."""
@@ -101,7 +108,8 @@ class ReadCache:
         for p in passages:
             h.update(f"|{p.article_id}:{p.start}:{p.end}:{p.score:.6f}".encode())
         # the export version too: a new export of the same weights reads other logits
-        h.update(f"|{reader.weights_dir}|{reader.backend}|{EXPORT_VERSION}|{reader.n_best}|{reader.max_seq_len}".encode())
+        h.update(f"|{weights_name(reader.weights_dir)}|{reader.backend}|{EXPORT_VERSION}|{reader.n_best}"
+                 f"|{reader.max_seq_len}".encode())
         return h.hexdigest()
 
     def save(self) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -43,3 +44,29 @@ def test_write_calibration_entry_keeps_the_other_entries(tmp_path):
     assert json.loads(path.read_text()) == {"sentence": {"threshold": 0.3},
                                             "reader_gate": {"weights": [1.0], "bias": 0.0, "threshold": 0.5}}
     assert [p.name for p in tmp_path.iterdir()] == ["calibration.json"]  # no temporary left behind
+
+
+def test_the_gate_read_cache_key_is_the_same_in_every_checkout(tmp_path):
+    # bench/.cache is copied between clones and worktrees: a key holding the checkout's absolute path
+    # missed every cached read there (and a full end-to-end re-read takes most of an hour on 2 cores)
+    from dataclasses import dataclass
+
+    from qa.config import REPO_ROOT
+    from qa.types import Passage
+    from training.calibrate_gate import ReadCache, weights_name
+
+    @dataclass
+    class Reader:
+        weights_dir: object
+        backend: str = "onnx-int8"
+        n_best: int = 5
+        max_seq_len: int = 192
+
+    shipped = REPO_ROOT / "qa" / "reader" / "weights"
+    assert weights_name(shipped) == str(Path("qa") / "reader" / "weights")
+    assert weights_name(tmp_path / "weights") == str((tmp_path / "weights").resolve())
+    p = Passage(chunk_id=0, article_id="a", title="t", source="s", start=0, end=4, text="text", score=0.5, rank=0)
+    key = ReadCache.key("Who?", [p], Reader(shipped))
+    assert key == ReadCache.key("Who?", [p], Reader(str(shipped) + "/"))
+    assert key != ReadCache.key("Who?", [p], Reader(tmp_path / "weights"))
+    assert key != ReadCache.key("Who?", [p], Reader(shipped, n_best=20))
