@@ -218,3 +218,8 @@ def content_terms(text: str) -> set[str]:
     with _TERMS_LOCK:  # PyStemmer objects are not thread-safe
         (terms,) = bm25s.tokenize(text, stopwords="en", stemmer=_stemmer(), return_ids=False, show_progress=False)
     return set(terms)
+
+
+def term_share(terms: set[str], text: str) -> float:
+    """Share of ``terms`` (a question's :func:`content_terms`) that ``text`` holds (0 when there are none)."""
+    return len(terms & content_terms(text)) / len(terms) if terms else 0.0

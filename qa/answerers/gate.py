@@ -29,7 +29,7 @@ from qa.answerers.answer_types import defined_name, describes
 from qa.answerers.calibration import calibration_section
 from qa.answerers.protocol import Answerer, no_answer
 from qa.config import CALIBRATION_FILE
-from qa.lexical import content_terms
+from qa.lexical import content_terms, term_share
 from qa.stats import sigmoid
 from qa.types import EVIDENCE, Answer, Passage
 
@@ -63,8 +63,7 @@ def features(answer: Answer) -> list[float]:
 
 def question_overlap(question: str, sentence: str) -> float:
     """Share of the question's content terms found in ``sentence`` (0 when the question has none)."""
-    q = content_terms(question)
-    return len(q & content_terms(sentence)) / len(q) if q else 0.0
+    return term_share(content_terms(question), sentence)
 
 
 @dataclass(frozen=True)

@@ -56,7 +56,7 @@ from qa.answerers.answer_types import (
 from qa.answerers.equivalence import Relation, relation
 from qa.answerers.protocol import cite, no_answer
 from qa.answerers.rerank import rerank
-from qa.lexical import content_terms
+from qa.lexical import content_terms, term_share
 from qa.reader.backends import DEFAULT_BACKEND, READER_BACKENDS, OnnxSpanModel, SpanModel, load_network
 from qa.reader.features import (
     DEFAULT_MAX_QUERY_TOKENS,
@@ -479,7 +479,7 @@ class SpanReader:
         best_p, _, best = chosen
         asked = content_terms(question)
         lo, hi = _sentence(best_p.text, best.start_char, best.end_char)
-        on_topic = _share(asked, best_p.text[lo:hi]) - CONFLICT_OVERLAP_SLACK
+        on_topic = term_share(asked, best_p.text[lo:hi]) - CONFLICT_OVERLAP_SLACK
         citations: list[Citation] = [cite(best_p, best.start_char, best.end_char, conf)]
         cited = {best_p.article_id}
         for worded in (False, True):  # word-for-word copies first: an article that has one cites it
@@ -557,12 +557,7 @@ class SpanReader:
 def _about(terms: set[str], p: Passage, c: SpanCandidate) -> float:
     """Share of ``terms`` that the sentence of ``p`` around the span ``c`` holds."""
     lo, hi = _sentence(p.text, c.start_char, c.end_char)
-    return _share(terms, p.text[lo:hi])
-
-
-def _share(terms: set[str], sentence: str) -> float:
-    """Share of ``terms`` (a question's content terms) that ``sentence`` holds (0 when there are none)."""
-    return len(terms & content_terms(sentence)) / len(terms) if terms else 0.0
+    return term_share(terms, p.text[lo:hi])
 
 
 def _retrieval_rank(passages: list[Passage], p: Passage) -> int:
