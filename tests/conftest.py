@@ -72,6 +72,20 @@ def write_articles(folder: Path, articles: dict[str, str]) -> Path:
     return folder
 
 
+def dated_qa(base: Path, articles: dict[str, tuple[str, str, str]], embedder):
+    """The engine over ``articles`` (file name -> (title, date, text), written as JSON records with their
+    date), indexed under ``base``."""
+    import json
+
+    from qa import QA
+
+    write_articles(base / "articles", {name: json.dumps({"title": title, "date": day, "text": text})
+                                       for name, (title, day, text) in articles.items()})
+    qa = QA(base / "articles", base / "index", embedder=embedder)
+    qa.refresh()
+    return qa
+
+
 # ----------------------------------------------------------------------------- what was skipped, said at the end
 SKIP_GROUPS = (  # (group, where its tests live, how to run them)
     ("browser tests", "tests/ui/test_browser.py",

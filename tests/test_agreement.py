@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import csv
 import json
-from pathlib import Path
 
 import pytest
 
@@ -22,7 +21,7 @@ from qa.cli import main
 from qa.commands import format_answer
 from qa.textio import Question
 from qa.types import Alternative, Answer, Citation, Passage
-from tests.conftest import assert_citations_exact
+from tests.conftest import assert_citations_exact, dated_qa
 
 SAME, DIFFERENT, UNSURE = Relation.SAME, Relation.DIFFERENT, Relation.UNSURE
 
@@ -209,22 +208,9 @@ VEYRA_OLD = {"veyra-2020.json", "veyra-2020-b.json"}
 TURBINES_Q = "How many turbines does the Mirelo wind farm have?"
 
 
-def _write_corpus(folder: Path) -> Path:
-    folder.mkdir(parents=True, exist_ok=True)
-    for name, (title, day, text) in ARTICLES.items():
-        (folder / name).write_text(json.dumps({"title": title, "date": day, "text": text}), encoding="utf-8")
-    return folder
-
-
 @pytest.fixture(scope="module")
 def planted(tmp_path_factory, embedder):
-    from qa import QA
-
-    base = tmp_path_factory.mktemp("agree")
-    _write_corpus(base / "articles")
-    qa = QA(base / "articles", base / "index", embedder=embedder)
-    qa.refresh()
-    return qa
+    return dated_qa(tmp_path_factory.mktemp("agree"), ARTICLES, embedder)
 
 
 def _sources(citations) -> set[str]:

@@ -6,7 +6,6 @@ from __future__ import annotations
 import html
 import json
 from datetime import date
-from pathlib import Path
 
 import pytest
 
@@ -17,6 +16,7 @@ from qa.retrieval import in_range, newest_within_margin, rank_fused
 from qa.textio import read_questions
 from qa.timecues import check_date, check_range, time_cue
 from qa.types import NO_CUE, TimeCue
+from tests.conftest import dated_qa
 
 NEWEST = date(2024, 3, 14)
 
@@ -171,22 +171,9 @@ ARTICLES = {
 BUSES_Q = "How many electric buses does the Riverton fleet have?"
 
 
-def _write_corpus(folder: Path) -> Path:
-    folder.mkdir(parents=True, exist_ok=True)
-    for name, (title, day, text) in ARTICLES.items():
-        (folder / name).write_text(json.dumps({"title": title, "date": day, "text": text}), encoding="utf-8")
-    return folder
-
-
 @pytest.fixture(scope="module")
 def dated(tmp_path_factory, embedder):
-    from qa import QA
-
-    base = tmp_path_factory.mktemp("dated")
-    _write_corpus(base / "articles")
-    qa = QA(base / "articles", base / "index", embedder=embedder)
-    qa.refresh()
-    return qa
+    return dated_qa(tmp_path_factory.mktemp("dated"), ARTICLES, embedder)
 
 
 def _source(answer) -> str:
