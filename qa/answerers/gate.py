@@ -31,12 +31,16 @@ from qa.answerers.protocol import Answerer, no_answer
 from qa.config import CALIBRATION_FILE
 from qa.lexical import content_terms, term_share
 from qa.stats import sigmoid
-from qa.types import EVIDENCE, Answer, Passage
+from qa.types import DATE_FILE_TIME, EVIDENCE, Answer, Citation, Passage, newest_date
 
 KEY = "reader_gate"
 #: the highest confidence shown for a "Who is <name>?" sentence that does not say what the name is:
 #: Low, so that it reads as "here is what the article says about it", not as an answer
 UNDESCRIBED_CAP = 0.45
+#: the highest confidence shown for an answer that a newer article contradicts (one of its
+#: :attr:`~qa.types.Answer.alternatives` is dated later than every article it cites): Medium, since the
+#: fact may have changed and the newer report, shown beside it, may be the one the person wants
+CONTESTED_CAP = 0.75
 
 
 def _logit(p: float) -> float:
@@ -64,6 +68,18 @@ def features(answer: Answer) -> list[float]:
 def question_overlap(question: str, sentence: str) -> float:
     """Share of the question's content terms found in ``sentence`` (0 when the question has none)."""
     return term_share(content_terms(question), sentence)
+
+
+def newer_disagrees(answer: Answer) -> bool:
+    """Whether another article published later than every article ``answer`` cites gives a different answer
+    (publication dates only: a file's modification time says nothing of when its news was new)."""
+    cited = newest_date(_published(answer.citations))
+    return cited is not None and any((newest_date(_published(alt.citations)) or "") > cited
+                                     for alt in answer.alternatives)
+
+
+def _published(citations: Sequence[Citation]) -> list[Citation]:
+    return [c for c in citations if c.date_source != DATE_FILE_TIME]
 
 
 @dataclass(frozen=True)
@@ -116,6 +132,8 @@ class GatedAnswerer:
             # evidence rate from why/how questions, where a sentence that speaks to the question is the
             # answer; here it may not say who or what the name is at all
             p = min(p, UNDESCRIBED_CAP)
+        if newer_disagrees(answer):
+            p = min(p, CONTESTED_CAP)
         score = round(p, 6)
         return replace(answer, score=score, citations=tuple(replace(c, score=score) for c in answer.citations))
 
