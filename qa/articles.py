@@ -315,14 +315,20 @@ def _record_article(record: Any, source: str, where: str) -> Article:
     text = _clean_json_string(text)
     article = make_article(source, title or title_from_text(text), text, record_date(record))
     url = record.get("url")
-    return from_url(article, url) if isinstance(url, str) and is_url(url.strip()) else article
+    if not (isinstance(url, str) and is_url(url.strip())):
+        return article
+    # a record with its own id keeps it (two records may share a page, a live blog's updates): only what
+    # `qa add` saves, which has none, is named by its URL
+    return from_url(article, url, keep_id=record.get("id") not in (None, ""))
 
 
-def from_url(article: Article, url: str) -> Article:
-    """``article`` (read from a file) as an article from the web: the URL is its source and names its id,
-    and the file it was read from comes first among its duplicates (:func:`article_file`)."""
+def from_url(article: Article, url: str, keep_id: bool = False) -> Article:
+    """``article`` (read from a file) as an article from the web: the URL is its source and (unless
+    ``keep_id``) names its id, and the file it was read from comes first among its duplicates
+    (:func:`article_file`)."""
     url = _clean_json_string(url.strip())
-    return replace(article, id=article_id(url), source=url, duplicates=(article.source, *article.duplicates))
+    return replace(article, id=article.id if keep_id else article_id(url), source=url,
+                   duplicates=(article.source, *article.duplicates))
 
 
 def make_article(source: str, title: str, text: str, dated: ArticleDate | None = None) -> Article:

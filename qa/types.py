@@ -263,19 +263,16 @@ class Answer:
     ``kind`` says what ``text`` is: :data:`SPAN`, a short answer copied from an article, or
     :data:`EVIDENCE`, the sentence of an article that speaks to a question no short span can answer
     (why, how, yes/no, or when no span of the asked-for type was found); either way every citation
-    reproduces ``text`` exactly.
+    reproduces its own :attr:`Citation.text` exactly, and the first one ``text`` itself.
 
     ``citations`` holds one citation per article that gives this answer, the one it was copied from first;
     an article may word it differently (:attr:`Citation.text`). ``alternatives`` are the different answers
     other articles give (:class:`Alternative`), best first; :attr:`message` names them with their dates.
-
-    Frozen: each stage (reader, gate, engine) returns a new answer. ``citations``, ``passages`` and
-    ``alternatives`` are kept as tuples (lists given are converted).
     ``time_cue`` is the publication-date range or recency preference the answer was read under
     (:data:`NO_CUE` for none), so that a person is told when some articles were left out.
 
-    Frozen: each stage (reader, gate, engine) returns a new answer. ``citations`` and ``passages`` are
-    kept as tuples (lists given are converted).
+    Frozen: each stage (reader, gate, engine) returns a new answer. ``citations``, ``passages`` and
+    ``alternatives`` are kept as tuples (lists given are converted).
     """
 
     question: str

@@ -200,3 +200,16 @@ def test_markdown_is_read_as_the_text_a_reader_sees(tmp_path):
         assert markup not in article.text
     assert markdown_to_text("Plain words.") == "Plain words."
     assert markdown_to_text("- a\n  - b\n- c") == "• a\n  • b\n• c"
+
+
+def test_records_with_their_own_ids_keep_them_when_they_share_a_url(tmp_path):
+    # two updates of one live page: both are articles, cited by the page's address
+    (tmp_path / "live.jsonl").write_text(
+        '{"id": "a1", "url": "https://example.org/live", "title": "Update 1", "text": "The dam was closed."}\n'
+        '{"id": "a2", "url": "https://example.org/live", "title": "Update 2", "text": "The dam reopened."}\n')
+    result = load_articles(tmp_path)
+    assert result.problems == []
+    assert sorted((a.title, a.source, a.duplicates) for a in result.articles) == [
+        ("Update 1", "https://example.org/live", ("live.jsonl#a1",)),
+        ("Update 2", "https://example.org/live", ("live.jsonl#a2",))]
+    assert len({a.id for a in result.articles}) == 2

@@ -276,8 +276,8 @@ def describes(name: str, sentence: str) -> bool:
 
 #: words that say what a person or body is when they stand just before its name (titles, roles,
 #: relations); honorifics ("Mr", "Dr") say nothing about who someone is
-_HONORIFICS = frozenset({"mr", "mrs", "ms", "miss", "sir", "dame", "dr", "former", "acting", "first"})
-_ROLE_WORDS = (TITLE_WORDS - _HONORIFICS) | frozenset("""
+HONORIFICS = frozenset({"mr", "mrs", "ms", "miss", "sir", "dame", "dr", "former", "acting", "first"})
+_ROLE_WORDS = (TITLE_WORDS - HONORIFICS) | frozenset("""
 boss delegate negotiator mediator adviser advisor aide star striker midfielder defender goalkeeper player captain
 champion rival winner singer actor actress director author writer novelist poet artist musician rapper presenter host
 journalist reporter editor economist analyst scientist researcher campaigner activist candidate challenger opponent

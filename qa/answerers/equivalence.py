@@ -24,7 +24,7 @@ import re
 from dataclasses import dataclass
 from enum import Enum
 
-from qa.answerers.answer_types import TITLE_WORDS, Expects, is_date, words
+from qa.answerers.answer_types import HONORIFICS, TITLE_WORDS, Expects, is_date, words
 
 
 class Relation(str, Enum):  # noqa: UP042 - StrEnum would change str(Relation.X)
@@ -68,6 +68,11 @@ _CURRENCIES = frozenset(dim for dim, _ in _UNITS.values() if dim.isupper())
 #: words that qualify a figure without changing which figure it is ("about 50", "some 50 people")
 _HEDGES = frozenset("about around approximately roughly some nearly almost just up to over at least an estimated "
                     "estimate est total totalling totaling of a an the and".split())
+#: words that turn a figure into a bound, a negation or its opposite: "over 50" and "under 50", "not 50" and
+#: "50" are no longer one answer, so two spans are SAME only when they use the same ones
+_BOUNDS = frozenset("over under above below more less fewer than least most not no minus negative exceeding "
+                    "beyond nearly almost up".split())
+_MINUS = re.compile(r"(?<![\w.])[-\u2212]\s*\d")
 
 _TOKEN = re.compile(r"us\$|[$£€¥%]|\d[\d,]*(?:\.\d+)?|[^\W\d_]+(?:['\u2019][^\W\d_]+)?|km/h")
 
@@ -80,12 +85,20 @@ class Quantity:
     readings: tuple[tuple[float, str | None], ...]
 
     def same(self, other: Quantity) -> bool:
-        return any(_close(v, w) and (d is None or e is None or d == e)
+        # a figure without a unit matches one with a unit ("50" / "50 people" are compared by their words);
+        # not when either can be read two ways: "50m" is 50 metres or 50 million, neither of them "50"
+        loose = len(self.readings) == 1 and len(other.readings) == 1
+        return any(_close(v, w) and (d == e or loose and (d is None or e is None))
                    for v, d in self.readings for w, e in other.readings)
 
     def comparable(self, other: Quantity) -> bool:
         """Both figures of one kind (the same unit's dimension, or no unit on either side)."""
         return any(d == e for _, d in self.readings for _, e in other.readings)
+
+
+def _ambiguous_against(x: Quantity, y: Quantity) -> bool:
+    """``x`` can be read two ways and ``y`` has no unit to say which ("50m" against "50")."""
+    return len(x.readings) > 1 and all(d is None for _, d in y.readings)
 
 
 def _close(a: float, b: float) -> bool:
@@ -222,6 +235,9 @@ def date_parts(text: str) -> dict[str, int]:
     return parts
 
 
+_DECADE = re.compile(r"\b\d{3}0['\u2019]?s\b")
+
+
 def _date_relation(a: str, b: str) -> Relation | None:
     pa, pb = date_parts(a), date_parts(b)
     if not pa or not pb:
@@ -231,6 +247,8 @@ def _date_relation(a: str, b: str) -> Relation | None:
     shared = pa.keys() & pb.keys()
     if any(pa[k] != pb[k] for k in shared):
         return Relation.DIFFERENT
+    if not re.search(r"[^\W\d_]", a + b) and re.findall(r"\d+", a) != re.findall(r"\d+", b):
+        return Relation.UNSURE  # "12/03/2024" and "13/03/2024": only the year is read of all-digit dates
     return Relation.SAME if pa == pb else Relation.UNSURE  # "March 2024" and "12 March 2024": not told apart
 
 
@@ -276,16 +294,23 @@ def _acronym(a: str, b: str) -> bool:
 
 
 def _same_name(a: list[str], b: list[str]) -> bool:
-    """One name is the other with given names or initials dropped: the same surname, and the shorter's given
-    names are the longer's in order ("George Bush" / "George W. Bush", "Maduro" / "Nicolas Maduro")."""
+    """One name is the other with its given names dropped, or written as initials: the same surname, and when
+    both give given names, the same ones ("Maduro" / "Nicolas Maduro", "J. Smith" / "John Smith"; not
+    "George Bush" / "George W. Bush" nor "John Adams" / "John Quincy Adams", who are other people)."""
     if a == b:
         return True
-    short, long = (a, b) if len(a) <= len(b) else (b, a)
-    if short[-1] != long[-1]:
+    if a[-1] != b[-1]:
         return False
-    given = iter(long[:-1])
-    return all(any(g == w or (len(g) == 1 and w.startswith(g)) or (len(w) == 1 and g.startswith(w))
-                   for w in given) for g in short[:-1])
+    ga, gb = a[:-1], b[:-1]
+    if not ga or not gb:
+        return True
+    return len(ga) == len(gb) and all(g == w or (len(g) == 1 and w.startswith(g)) or (len(w) == 1 and g.startswith(w))
+                                      for g, w in zip(ga, gb, strict=True))
+
+
+def _titles(text: str) -> set[str]:
+    """The title words of a name ("President", "Mrs")."""
+    return {w.lower().rstrip(".") for w in words(text)} & TITLE_WORDS
 
 
 # ------------------------------------------------------------------------------------------- both
@@ -296,6 +321,10 @@ def relation(a: str, b: str, expects: Expects = Expects.ANY) -> Relation:
     (``UNSURE``). ``expects`` is what the question asks for: names are told apart only when it asks for a
     person (two places can both be right: a city and its country), and surnames stand for full names unless
     it asks for a place."""
+    if _bounds(a) != _bounds(b) or bool(_DECADE.search(a)) != bool(_DECADE.search(b)):
+        # "over 50" / "under 50", "-5C" / "5C", "the 1990s" / "1990": a bound, a sign or a decade is part of
+        # the answer
+        return Relation.UNSURE
     if _plain(a) == _plain(b):
         return Relation.SAME
     if is_date(a) and is_date(b) and expects in (Expects.DATE, Expects.ANY):
@@ -312,6 +341,8 @@ def relation(a: str, b: str, expects: Expects = Expects.ANY) -> Relation:
         about_same = _about_same(a, rest_a, b, rest_b)  # "50 people" / "50"
         if all(x.same(y) for x, y in zip(qa, qb, strict=True)):
             return Relation.SAME if about_same else Relation.UNSURE
+        if any(_ambiguous_against(x, y) or _ambiguous_against(y, x) for x, y in zip(qa, qb, strict=True)):
+            return Relation.UNSURE  # "50m" against "50": 50 metres is not 50 million, nor clearly another figure
         if about_same and all(x.comparable(y) for x, y in zip(qa, qb, strict=True)):
             return Relation.DIFFERENT
         return Relation.UNSURE
@@ -323,8 +354,18 @@ def relation(a: str, b: str, expects: Expects = Expects.ANY) -> Relation:
     shorter = min(words(a), words(b), key=len)
     if len(shorter) == 1 and shorter[0].isupper() and len(shorter[0]) > 1:
         return Relation.UNSURE  # "TV" is no one's surname: "CBS TV" / "TV"
+    ta, tb = _titles(a), _titles(b)
     if expects is not Expects.PLACE and _same_name(na, nb):
+        if na != nb and min(len(na), len(nb)) == 1 and (ta | tb) & HONORIFICS:
+            return Relation.UNSURE  # "Mrs Clinton" / "Bill Clinton": an honorific and a surname name no one person
+        if ta and tb and ta != tb:
+            return Relation.UNSURE  # "President Bush" / "First Lady Bush"
         return Relation.SAME
+    short, long = (na, nb) if len(na) <= len(nb) else (nb, na)
+    if len(short) == 1 and short[0] == long[0]:
+        return Relation.UNSURE  # "Xi" / "Xi Jinping", "Kim" / "Kim Jong-un": a surname written first
+    if na[-1] == nb[-1] and len(na) != len(nb):
+        return Relation.UNSURE  # "George Bush" / "George W. Bush": one person or two, the words cannot tell
     return Relation.DIFFERENT if expects is Expects.PERSON else Relation.UNSURE
 
 
@@ -339,6 +380,12 @@ def _about_same(a: str, rest_a: list[str], b: str, rest_b: list[str]) -> bool:
         return False
     first = _TOKEN.findall(text)[:1]  # a capital that starts the span says nothing
     return not any(w[:1].isupper() and w.lower() in extra and [w] != first for w in rest)
+
+
+def _bounds(text: str) -> set[str]:
+    """The bound, negation and sign words of a span (:data:`_BOUNDS`; a minus sign before a figure as "minus")."""
+    found = {t.lower() for t in _TOKEN.findall(text)} & _BOUNDS
+    return found | {"minus"} if _MINUS.search(text) else found
 
 
 def _plain(text: str) -> list[str]:

@@ -154,10 +154,13 @@ class Fetcher:
     def _get(self, url: str, max_bytes: int) -> tuple[int, dict[str, str], bytes]:
         """``(status, headers, body)`` of one GET, without following redirects; the body cut off (with an
         error) beyond ``max_bytes``, and the whole response bounded by the timeout. Errors say what went
-        wrong without the address (:meth:`fetch` puts it first)."""
+        wrong without the address (:meth:`fetch` puts it first). Every request goes through here, robots.txt
+        and each redirect's too, so this is where private addresses are refused when they must be."""
         import httpx
 
         s = self.settings
+        if not s.local_addresses:
+            check_public(url)
         deadline = time.monotonic() + s.timeout
         host = urlsplit(url).hostname or url
         try:
@@ -239,8 +242,6 @@ class Fetcher:
         current = start
         s = self.settings
         for hop in range(s.max_redirects + 1):
-            if not s.local_addresses:
-                check_public(current)
             self._check_robots(current)
             status, headers, body = self._get(current, s.max_bytes)
             if status in _REDIRECTS:
