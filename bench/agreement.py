@@ -22,7 +22,7 @@ import argparse
 import json
 import sys
 import tempfile
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
@@ -30,7 +30,11 @@ from bench.common import machine, today, write_section  # noqa: E402
 from qa import QA  # noqa: E402
 from qa.answerers.agreement import long_date  # noqa: E402
 from qa.answerers.equivalence import Relation, relation  # noqa: E402
+from qa.answerers.gate import GatedAnswerer, NoAnswerGate  # noqa: E402
+from qa.answerers.protocol import passages_to_read  # noqa: E402
+from qa.reader import SpanReader  # noqa: E402
 from qa.types import Answer  # noqa: E402
+from training.calibrate_gate import READS_CACHE, ReadCache, corpus_qa, questions, read_all  # noqa: E402
 
 ARTICLES = {
     "tarsk-jan.json": ("Tarsk port expands container trade", "2023-01-15",
@@ -144,23 +148,19 @@ def check(c: Case, a: Answer) -> Outcome:
 
 
 def planted(windows: list[float]) -> dict:
-    from qa.engine import default_answerer  # the shipped answerer, one per window
-    from qa.reader import SpanReader
-
     out: dict = {}
+    gate = NoAnswerGate.load()
+    assert gate is not None
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp) / "articles"
         folder.mkdir()
         for name, (title, day, text) in ARTICLES.items():
             (folder / name).write_text(json.dumps({"title": title, "date": day, "text": text}), encoding="utf-8")
-        qa = QA(folder, Path(tmp) / "index")
-        qa.refresh()
-        shipped = default_answerer(qa.embedder)
+        QA(folder, Path(tmp) / "index").refresh()
         for w in windows:
-            inner = getattr(shipped, "inner", shipped)
-            assert isinstance(inner, SpanReader)
-            inner.conflict_window = w
-            qa._answerer = shipped
+            # the shipped answerer (engine.default_answerer) with this conflict window
+            qa = QA(folder, Path(tmp) / "index",
+                    answerer=GatedAnswerer(SpanReader(abstain=False, conflict_window=w), gate))
             rows = []
             for c in CASES:
                 a = qa.ask(c.question)
@@ -169,8 +169,7 @@ def planted(windows: list[float]) -> dict:
                              "cited": sorted(x.source for x in a.citations),
                              "alternatives": [[alt.text, sorted(x.source for x in alt.citations)]
                                               for alt in a.alternatives],
-                             **{k: getattr(o, k) for k in ("answer_ok", "cited_ok", "alternatives_ok",
-                                                           "no_false_conflict")}, "ok": o.ok})
+                             **asdict(o), "ok": o.ok})
             out[w] = rows
     return out
 
@@ -178,10 +177,6 @@ def planted(windows: list[float]) -> dict:
 def squad(windows: list[float], n: int, weights: str | None) -> dict:
     """Held-out SQuAD questions of bench/end_to_end.py (answerable reads): answers shown with an alternative,
     and answers citing another article in other words, per window."""
-    from qa.answerers.gate import NoAnswerGate
-    from qa.answerers.protocol import passages_to_read
-    from qa.reader import SpanReader
-    from training.calibrate_gate import READS_CACHE, ReadCache, corpus_qa, questions, read_all
 
     qa = corpus_qa()
     reader = SpanReader(weights, abstain=False)
