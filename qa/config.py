@@ -134,13 +134,16 @@ class FetchSettings:
     ``max_redirects`` followed, and the ``user_agent`` it names itself by, which robots.txt rules are matched
     against. ``local_addresses=False`` refuses addresses on this machine or its private network (loopback,
     private, link-local): the chat sets it when it is open to other machines, so that nobody on the network
-    can make it fetch what only this machine can reach."""
+    can make it fetch what only this machine can reach. ``max_feed_items`` is how many new items of one feed
+    one run adds (each may mean fetching its page): the rest wait for the next run, newest first as feeds
+    list them."""
 
     timeout: float = 20.0
     max_bytes: int = 10 * 1024 * 1024
     max_redirects: int = 5
     user_agent: str = "article-qa/0.1 (fetches only the pages a person adds)"
     local_addresses: bool = True
+    max_feed_items: int = 100
 
     def __post_init__(self) -> None:
         if self.timeout <= 0:
@@ -149,3 +152,5 @@ class FetchSettings:
             raise ValueError("max_bytes must be positive")
         if self.max_redirects < 0:
             raise ValueError("max_redirects must be at least 0")
+        if self.max_feed_items < 1:
+            raise ValueError("max_feed_items must be at least 1")

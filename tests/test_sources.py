@@ -363,3 +363,18 @@ def test_a_feed_file_that_gains_an_item_is_updated_in_the_index_by_that_item_alo
     c = answer.citations[0]
     assert c.source == "https://news.example/tolls" and c.date == "2024-03-14"
     assert qa.snapshot.articles[c.article_id].text[c.start:c.end] == answer.text
+
+
+def test_a_long_feed_adds_its_new_items_a_run_at_a_time(site, tmp_path):
+    items = [{"title": f"Harbour notice {i}", "guid": f"n-{i}", "link": site.url(f"/n{i}"),
+              "date": f"Mon, {10 + i} Jun 2024 09:00:00 GMT", "content": f"<p>Berth {i} is closed for repairs.</p>"}
+             for i in range(5)]
+    site.routes["/long.rss"] = Response(rss(items), "application/rss+xml")
+    with Fetcher(FetchSettings(timeout=0.5, max_feed_items=2)) as few:
+        first = add_urls(tmp_path, [site.url("/long.rss")], feed=True, fetcher=few)
+        assert [r.status for r in first] == ["added", "added", "skipped"]
+        assert "the other 3 items wait for the next run" in first[-1].message
+        # the next run passes over what it has and adds the next two
+        second = add_urls(tmp_path, [site.url("/long.rss")], feed=True, fetcher=few)
+        assert [r.status for r in second] == ["known", "known", "added", "added", "skipped"]
+    assert sorted(a.title for a in load_articles(tmp_path).articles) == [f"Harbour notice {i}" for i in range(4)]

@@ -476,6 +476,8 @@ class ChatApp:
             return f"Added '{esc(r.title)}' from {esc(r.url)}. You can ask about it now."
         if r.status == "known":
             return f"Nothing changed: {esc(r.message)}."
+        if r.status == "skipped":
+            return f"Not yet: {esc(r.message)}."
         return f"Not added: {esc(r.message)}."
 
     def add_url(self, text: str | None, feed: bool = False):

@@ -54,14 +54,15 @@ WEB_DIR = "web"
 SLUG_CHARS = 60
 _NOT_SLUG = re.compile(r"[^a-z0-9]+")
 
-Status = Literal["added", "known", "failed"]
+Status = Literal["added", "known", "failed", "skipped"]
 
 
 @dataclass(frozen=True)
 class Added:
     """What became of one address (a page, or one item of a feed): ``status`` ``"added"``, ``"known"``
-    (its record is in the folder already, or was removed from it) or ``"failed"``; ``message`` says so in
-    one line; ``path`` is the record's path relative to the articles folder."""
+    (its record is in the folder already, or was removed from it), ``"failed"``, or ``"skipped"`` (the
+    new items of a feed beyond :attr:`~qa.config.FetchSettings.max_feed_items`, left for the next run);
+    ``message`` says so in one line; ``path`` is the record's path relative to the articles folder."""
 
     url: str
     status: Status
@@ -178,13 +179,20 @@ def _add_items(folder: Path, page: FetchedPage, fetcher: Fetcher) -> Iterator[Ad
         raise FetchError(f"{page.url}: {e}") from e
     if not feed.items:
         raise FetchError(f"{page.url}: the feed has no items")
-    for item in feed.items:
+    cap, tried = fetcher.settings.max_feed_items, 0
+    for n, item in enumerate(feed.items):
+        if tried >= cap:
+            left = len(feed.items) - n
+            yield Added(page.url, "skipped", f"{page.url}: {cap} new items were added in this run; the other "
+                        f"{left} item{'s' if left != 1 else ''} wait for the next run of the same feed")
+            return
         try:
             added = _add_item(folder, page.url, item, fetcher)
         except Exception as e:  # noqa: BLE001 - one bad item never stops the others
             where = item.link or f"{page.url}#{item.key}"
             message = str(e) if isinstance(e, FetchError | OSError) else f"{type(e).__name__}: {e}"
             added = Added(where, "failed", " ".join(message.split())[:300], title=item.title)
+        tried += added.status != "known"
         yield added
 
 
