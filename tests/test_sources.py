@@ -309,7 +309,8 @@ def test_a_chat_open_to_the_network_fetches_no_address_of_this_machine_or_a_priv
     with Fetcher(FetchSettings(timeout=0.5, local_addresses=False)) as f:
         [r] = add_urls(tmp_path, [site.url("/news/bridge.html")], fetcher=f)
         assert r.status == "failed" and "127.0.0.1 is an address on this machine or a private network" in r.message
-        for url in ("http://10.1.2.3/a", "http://169.254.169.254/latest/meta-data/", "http://[::1]/x"):
+        for url in ("http://10.1.2.3/a", "http://169.254.169.254/latest/meta-data/", "http://[::1]/x",
+                    "http://[64:ff9b::a01:203]/x"):  # 10.1.2.3 behind the NAT64 prefix
             with pytest.raises(FetchError, match="on this machine or a private network"):
                 f.fetch(url)
     assert not (tmp_path / "web").exists()

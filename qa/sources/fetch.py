@@ -83,6 +83,9 @@ def check_url(url: str) -> str:
     return url
 
 
+_NAT64 = ipaddress.IPv6Network("64:ff9b::/96")
+
+
 def check_public(url: str) -> None:
     """Raise :class:`FetchError` when ``url``'s host is, or resolves to, an address of this machine or a private
     network (loopback, private, link-local, reserved). Checked before each request and each redirect hop; the
@@ -95,6 +98,8 @@ def check_public(url: str) -> None:
         raise FetchError(f"could not find the site {host} ({e}); check the address") from e
     for info in infos:
         ip = ipaddress.ip_address(str(info[4][0]).split("%", 1)[0])
+        if isinstance(ip, ipaddress.IPv6Address) and ip in _NAT64:
+            ip = ipaddress.IPv4Address(int(ip) & 0xFFFFFFFF)  # an IPv4 address behind the NAT64 prefix
         if not ip.is_global or ip.is_multicast:
             raise FetchError(f"{host} is an address on this machine or a private network ({ip}); this chat is "
                              "open to other machines, so it fetches only public addresses")
