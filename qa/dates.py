@@ -18,6 +18,7 @@ the date closest before the file's own date.
 
 from __future__ import annotations
 
+import calendar
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -37,6 +38,11 @@ DATE_KEYS = ("datePublished", "date_published", "published_at", "publishedAt", "
 DATELINE_LINES = 4
 DATELINE_CHARS = 400
 _EARLIEST = date(1800, 1, 1)
+
+#: month names and their abbreviations ("march", "mar", "sept") -> month number: the one table of them
+MONTH_NUMBERS = {name.lower(): i for i, name in enumerate(calendar.month_name) if name}
+MONTH_NUMBERS.update({name.lower(): i for i, name in enumerate(calendar.month_abbr) if name})
+MONTH_NUMBERS["sept"] = 9
 
 _MONTH = (r"(?:jan(?:uary)?|feb(?:ruary)?|mar(?:ch)?|apr(?:il)?|may|june?|july?|aug(?:ust)?|"
           r"sep(?:t(?:ember)?)?|oct(?:ober)?|nov(?:ember)?|dec(?:ember)?)\.?")

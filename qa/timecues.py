@@ -30,14 +30,12 @@ import calendar
 import re
 from datetime import date, timedelta
 
+from qa.dates import MONTH_NUMBERS
 from qa.types import NO_CUE, TimeCue
 
 ISO_FORMAT = "YYYY-MM-DD"
 
-_MONTHS = {name.lower(): i for i, name in enumerate(calendar.month_name) if name}
-_MONTHS.update({name.lower(): i for i, name in enumerate(calendar.month_abbr) if name})
-_MONTHS["sept"] = 9
-_MONTH = r"(?P<month>" + "|".join(sorted(_MONTHS, key=len, reverse=True)) + r")\.?"
+_MONTH = r"(?P<month>" + "|".join(sorted(MONTH_NUMBERS, key=len, reverse=True)) + r")\.?"
 _YEAR = r"(?P<year>(?:19|20)\d{2})"
 # the preposition decides how the period bounds the range: inside it, from its start, before its start, after its end
 _PREP = r"(?P<prep>in|during|throughout|since|from|before|until|till|after|as\s+of)"
@@ -112,7 +110,7 @@ def _explicit(question: str, newest: date | None) -> tuple[str | None, str | Non
         return span
     for m in (m for pattern in _EXPLICIT for m in pattern.finditer(question)):
         prep = " ".join(m.group("prep").lower().split())
-        month = _MONTHS.get((m.group("month") or "").lower().rstrip("."))
+        month = MONTH_NUMBERS.get((m.group("month") or "").lower().rstrip("."))
         year_text = m.groupdict().get("year")
         if year_text:
             year = int(year_text)
@@ -143,8 +141,8 @@ def _span(question: str) -> tuple[str, str, str] | None:
             year1, year2 = int(y1), int(y2) if len(y2) == 4 else int(y1[:2] + y2)
             first, last = date(year1, 1, 1), date(year2, 12, 31)
         else:
-            month1 = _MONTHS.get((m.group("month1") or "").lower().rstrip("."))
-            month2 = _MONTHS.get((m.group("month") or "").lower().rstrip("."))
+            month1 = MONTH_NUMBERS.get((m.group("month1") or "").lower().rstrip("."))
+            month2 = MONTH_NUMBERS.get((m.group("month") or "").lower().rstrip("."))
             year2 = int(m.group("year"))
             if m.group("year1") is None and month1 is None:
                 continue  # "from to 2021" is no span

@@ -25,6 +25,7 @@ from dataclasses import dataclass
 from enum import Enum
 
 from qa.answerers.answer_types import HONORIFICS, TITLE_WORDS, Expects, is_date, words
+from qa.dates import MONTH_NUMBERS
 
 
 class Relation(str, Enum):  # noqa: UP042 - StrEnum would change str(Relation.X)
@@ -211,10 +212,6 @@ def quantities(text: str) -> tuple[list[Quantity], list[str]]:
 
 # ------------------------------------------------------------------------------------------- dates
 
-_MONTH_NUMBERS = {m: i + 1 for i, m in enumerate(
-    "january february march april may june july august september october november december".split())}
-_MONTH_NUMBERS.update({m[:3]: n for m, n in list(_MONTH_NUMBERS.items())})
-_MONTH_NUMBERS["sept"] = 9
 
 
 def date_parts(text: str) -> dict[str, int]:
@@ -225,9 +222,9 @@ def date_parts(text: str) -> dict[str, int]:
     year = re.search(r"\b(1\d{3}|20\d{2})\b", low)
     if year:
         parts["year"] = int(year.group(1))
-    month = re.search(r"\b(" + "|".join(sorted(_MONTH_NUMBERS, key=len, reverse=True)) + r")\b\.?", low)
+    month = re.search(r"\b(" + "|".join(sorted(MONTH_NUMBERS, key=len, reverse=True)) + r")\b\.?", low)
     if month:
-        parts["month"] = _MONTH_NUMBERS[month.group(1)]
+        parts["month"] = MONTH_NUMBERS[month.group(1)]
         day = (re.search(r"\b(\d{1,2})(?:st|nd|rd|th)?\s+(?:of\s+)?" + month.group(1) + r"\b", low)
                or re.search(month.group(1) + r"\.?\s+(\d{1,2})(?:st|nd|rd|th)?\b(?!\d)", low))
         if day and 1 <= int(day.group(1)) <= 31:
