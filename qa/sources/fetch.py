@@ -20,6 +20,7 @@ import ipaddress
 import re
 import socket
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Literal
 from urllib.parse import urljoin, urlsplit
@@ -205,12 +206,9 @@ class Fetcher:
         site = _site(url)
         rules = self._robots.get(site)
         if rules is None:
-            where = f"{site}/robots.txt"
-            for _hop in range(self.settings.max_redirects + 1):  # often http -> https, or to www.
-                status, headers, body = self._get(where, ROBOTS_MAX_BYTES)
-                if status not in _REDIRECTS or not headers.get("location", "").strip():
-                    break
-                where = urljoin(where, headers["location"].strip())
+            # redirects are followed (often http -> https, or to www.); one without an address, or one too
+            # many, leaves a 3xx status: no rules
+            _, _, status, headers, body = self._follow(f"{site}/robots.txt", ROBOTS_MAX_BYTES)
             if status >= 500:
                 rules = f"its robots.txt could not be read (HTTP {status}), which means 'do not fetch'"
             elif status >= 300:  # none (4xx), or redirected too often: no rules
@@ -243,35 +241,46 @@ class Fetcher:
         except FetchError as e:
             raise FetchError(f"{start}: {e}") from e
 
-    def _fetch(self, start: str, want: Literal["page", "feed"]) -> FetchedPage:
+    def _follow(self, start: str, max_bytes: int, before: Callable[[str], None] | None = None
+                ) -> tuple[str, int, int, dict[str, str], bytes]:
+        """``(url, hops, status, headers, body)`` of a GET of ``start`` after up to ``max_redirects`` redirects,
+        ``before`` called with each address first (the robots.txt check of a page). A redirect without an
+        address, or one past the limit, comes back as it is (its 3xx status): the caller decides; one to an
+        address that is not a web address is refused. The one redirect loop of robots.txt and of fetches."""
         current = start
-        s = self.settings
-        for hop in range(s.max_redirects + 1):
-            self._check_robots(current)
-            status, headers, body = self._get(current, s.max_bytes)
-            if status in _REDIRECTS:
-                location = headers.get("location", "").strip()
-                if not location:
-                    raise FetchError("the server redirected without saying where to")
-                target = urljoin(current, location)
-                if urlsplit(target).scheme not in ("http", "https"):
-                    raise FetchError(f"redirected to '{target}', which is not a web address; not followed")
-                current = target
-                continue
-            if status >= 400:
-                raise FetchError(f"the server answered HTTP {status}"
-                                 f"{' (not found: check the address)' if status in (404, 410) else ''}")
-            media, charset = _content_type(headers.get("content-type", ""))
-            kind = self._kind(media, body, want)
-            redirected = hop > 0
-            if redirected and kind != ("feed" if want == "feed" else "html"):
-                raise FetchError(f"redirected to {current}, which is {media or 'of no stated type'}, "
-                                 f"not a web {'feed' if want == 'feed' else 'page'}; not fetched")
-            if kind is None:
-                raise FetchError(f"it is {media or 'of no stated type'}, not a web page, PDF, Word file or "
-                                 "feed; save it and add the file instead if it holds text")
-            return FetchedPage(start, current, kind, media, charset, body)
-        raise FetchError(f"more than {s.max_redirects} redirects; not followed")
+        for hop in range(self.settings.max_redirects + 1):
+            if before is not None:
+                before(current)
+            status, headers, body = self._get(current, max_bytes)
+            location = headers.get("location", "").strip()
+            if status not in _REDIRECTS or not location:
+                return current, hop, status, headers, body
+            target = urljoin(current, location)
+            if urlsplit(target).scheme not in ("http", "https"):
+                raise FetchError(f"redirected to '{target}', which is not a web address; not followed")
+            if hop == self.settings.max_redirects:
+                return current, hop, status, headers, body
+            current = target
+        raise AssertionError("unreachable: the loop returns on its last hop")
+
+    def _fetch(self, start: str, want: Literal["page", "feed"]) -> FetchedPage:
+        current, hops, status, headers, body = self._follow(start, self.settings.max_bytes, self._check_robots)
+        if status in _REDIRECTS:
+            if not headers.get("location", "").strip():
+                raise FetchError("the server redirected without saying where to")
+            raise FetchError(f"more than {self.settings.max_redirects} redirects; not followed")
+        if status >= 400:
+            raise FetchError(f"the server answered HTTP {status}"
+                             f"{' (not found: check the address)' if status in (404, 410) else ''}")
+        media, charset = _content_type(headers.get("content-type", ""))
+        kind = self._kind(media, body, want)
+        if hops > 0 and kind != ("feed" if want == "feed" else "html"):
+            raise FetchError(f"redirected to {current}, which is {media or 'of no stated type'}, "
+                             f"not a web {'feed' if want == 'feed' else 'page'}; not fetched")
+        if kind is None:
+            raise FetchError(f"it is {media or 'of no stated type'}, not a web page, PDF, Word file or "
+                             "feed; save it and add the file instead if it holds text")
+        return FetchedPage(start, current, kind, media, charset, body)
 
     @staticmethod
     def _kind(media: str, body: bytes, want: str) -> Kind | None:
