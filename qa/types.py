@@ -68,12 +68,9 @@ class TimeCue:
         if self.since is not None or self.until is not None:
             span = (f"from {self.since} to {self.until}" if self.since and self.until
                     else f"on or after {self.since}" if self.since else f"on or before {self.until}")
-            if self.dropped:
-                parts.append(f"No article is dated {span}{said}, so all articles were read.")
-                said = ""
-            else:
-                parts.append(f"Only articles published {span} were read{said}.")
-                said = ""
+            parts.append(f"No article is dated {span}{said}, so all articles were read." if self.dropped
+                         else f"Only articles published {span} were read{said}.")
+            said = ""  # the words are named once
         if self.prefer_recent:
             parts.append(f"Newer articles were preferred{said}.")
         return " ".join(parts)
