@@ -451,8 +451,9 @@ class SpanReader:
             # no span of the asked-for type: a wrong-typed span would be a confident wrong answer
             return replace(no_answer(question, passages, round(1.0 - conf, 6)), message=wrong_type_message(qt))
         text = best_p.text[best.start_char : best.end_char]
-        citations, alternatives = self._across_articles(question, qt, ranked, ranked.spans[pick], text, conf)
         lo, hi = _sentence(best_p.text, best.start_char, best.end_char)
+        citations, alternatives = self._across_articles(question, qt, ranked, ranked.spans[pick], text,
+                                                        best_p.text[lo:hi], conf)
         return Answer(
             question=question,
             text=text,
@@ -466,8 +467,9 @@ class SpanReader:
         )
 
     def _across_articles(self, question: str, qt: QuestionType, ranked: Ranked, chosen: Read, text: str,
-                         conf: float) -> tuple[tuple[Citation, ...], tuple[Alternative, ...]]:
-        """The citations of the answer ``text`` and the different answers of other articles.
+                         sentence: str, conf: float) -> tuple[tuple[Citation, ...], tuple[Alternative, ...]]:
+        """The citations of the answer ``text`` (in ``sentence`` of its passage) and the different answers of
+        other articles.
 
         Cited: the chosen span's article first, then each other article with a span above the merge
         threshold that says the same (:meth:`_says`). A different answer
@@ -478,8 +480,7 @@ class SpanReader:
         different figure, date or person counts. Other articles that say the same as such an answer join it."""
         best_p, _, best = chosen
         asked = content_terms(question)
-        lo, hi = _sentence(best_p.text, best.start_char, best.end_char)
-        on_topic = term_share(asked, best_p.text[lo:hi]) - CONFLICT_OVERLAP_SLACK
+        on_topic = term_share(asked, sentence) - CONFLICT_OVERLAP_SLACK
         citations: list[Citation] = [cite(best_p, best.start_char, best.end_char, conf)]
         cited = {best_p.article_id}
         for worded in (False, True):  # word-for-word copies first: an article that has one cites it
