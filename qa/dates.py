@@ -44,8 +44,10 @@ MONTH_NUMBERS = {name.lower(): i for i, name in enumerate(calendar.month_name) i
 MONTH_NUMBERS.update({name.lower(): i for i, name in enumerate(calendar.month_abbr) if name})
 MONTH_NUMBERS["sept"] = 9
 
-_MONTH = (r"(?:jan(?:uary)?|feb(?:ruary)?|mar(?:ch)?|apr(?:il)?|may|june?|july?|aug(?:ust)?|"
-          r"sep(?:t(?:ember)?)?|oct(?:ober)?|nov(?:ember)?|dec(?:ember)?)\.?")
+#: the same names as a regular-expression alternation (lower case, longest first)
+MONTH_PATTERN = "|".join(sorted(MONTH_NUMBERS, key=len, reverse=True))
+
+_MONTH = rf"(?:{MONTH_PATTERN})\.?"
 _DAY = r"\d{1,2}(?:st|nd|rd|th)?"
 _YEAR = r"(?:1[89]|20)\d{2}"
 _WEEKDAY = r"(?:mon|tues?|wed(?:nes)?|thu(?:rs?)?|fri|sat(?:ur)?|sun)(?:day)?\.?,?\s+"

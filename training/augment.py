@@ -246,6 +246,32 @@ def answer_deleted(context: str, name: str, ns: int, role: str, rs: int, *, dele
     return out
 
 
+def squad_sentence_deleted(examples: list[QAExample], share: float, seed: int = 13) -> list[QAExample]:
+    """Answerable SQuAD questions asked again, for about ``share`` of them, over their paragraph with the
+    sentence that holds the answer taken out (unanswerable).
+
+    The news ``answer_deleted`` questions are all who-questions about a title or an appositive; these
+    carry the same lesson (the topic is there, the fact is not) to every kind of SQuAD question. A
+    question is skipped when an answer still occurs in what is left, or when little is left.
+    """
+    from qa.sentences import sentence_around
+
+    out: list[QAExample] = []
+    for ex in examples:
+        if ex.is_impossible or not ex.answers or not _chance(f"{seed}:{ex.id}:sentence-cut", share):
+            continue
+        text, start = ex.answers[0]
+        s, e = sentence_around(ex.context, start, start + len(text))
+        rest = (ex.context[:s].rstrip() + " " + ex.context[e:].lstrip()).strip()
+        low = rest.lower()
+        if len(rest) < 150 or any(a.lower() in low for a in (*ex.answer_texts, *(t for t, _ in ex.answers))):
+            continue
+        out.append(QAExample(id=ex.id + ":cut", question=ex.question, context=rest, answers=(),
+                             is_impossible=True, doc_id=ex.doc_id, title=ex.title,
+                             paragraph_start=ex.paragraph_start, version=ex.version + "-cut"))
+    return out
+
+
 def _unanswerable(rng, docs, order, article, forbidden) -> tuple[int, tuple[int, int]] | None:
     """A passage of another article that holds none of the ``forbidden`` strings."""
     for _ in range(10):

@@ -5,6 +5,7 @@
 
     python -m training.train --base qa/reader/weights --augment reuters --epochs 1 --lr 5e-5   # continue, + news
     ... --augment reuters --augment-deleted 0.25   # + news questions asked again with the answer deleted
+    ... --squad-deleted 0.2                        # + SQuAD questions asked again without the answer's sentence
     make reader                                # every run of the shipped model and their mean (MODEL_CARD.md)
 
 Steps: load SQuAD v1.1 + v2.0 training questions (article split in :mod:`training.datasets`; v2.0's
@@ -45,7 +46,7 @@ from qa.reader.features import (
 from qa.reader.reader import DEFAULT_READ_DEPTH, DEFAULT_RERANK_WEIGHT, SpanReader
 from qa.reader.shipped import READER_CONFIG
 from qa.reader.spans import DEFAULT_MAX_ANSWER_TOKENS
-from training.augment import news_examples
+from training.augment import news_examples, squad_sentence_deleted
 from training.datasets import VERSIONS, news_path, training_examples
 from training.evaluate import evaluate, format_metrics, write_calibration
 
@@ -155,6 +156,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--augment-limit", type=int, default=4000, help="answerable synthetic questions per corpus")
     ap.add_argument("--augment-deleted", type=float, default=0.0, help="share of synthetic questions also asked "
                     "over their own passage with the answer deleted (unanswerable; training.augment.answer_deleted)")
+    ap.add_argument("--squad-deleted", type=float, default=0.0, help="share of answerable SQuAD training "
+                    "questions also asked with their answer's sentence deleted (unanswerable; "
+                    "training.augment.squad_sentence_deleted)")
     ap.add_argument("--out", default="/tmp/qa-reader-train", help="checkpoints and logs")
     ap.add_argument("--export-dir", default=str(WEIGHTS_DIR), help="where the final fp16 weights go ('' = skip)")
     ap.add_argument("--epochs", type=float, default=1.5)
@@ -201,6 +205,10 @@ def main(argv: list[str] | None = None) -> int:
 
     examples = training_examples(args.squad_dir, [v for v in args.versions.split(",") if v])
     rng = random.Random(args.seed)
+    if args.squad_deleted:
+        cut = squad_sentence_deleted(examples, args.squad_deleted, seed=args.seed)
+        log(f"SQuAD questions with the answer's sentence deleted: {len(cut)}")
+        examples.extend(cut)
     for name in (n for n in args.augment.split(",") if n):
         extra = news_examples(news_path(name), limit=args.augment_limit, seed=args.seed,
                               deleted_share=args.augment_deleted)

@@ -25,6 +25,7 @@ import re
 from dataclasses import dataclass
 from enum import Enum
 
+from qa.dates import MONTH_PATTERN
 from qa.types import EVIDENCE, SPAN
 
 # -------------------------------------------------------------------------------------------------
@@ -132,8 +133,7 @@ def question_type(question: str) -> QuestionType:
 # -------------------------------------------------------------------------------------------------
 # what a span is
 
-_MONTHS = ("january|february|march|april|may|june|july|august|september|october|november|december|"
-           "jan|feb|mar|apr|jun|jul|aug|sep|sept|oct|nov|dec")
+_MONTHS = MONTH_PATTERN
 _WEEKDAYS = "monday|tuesday|wednesday|thursday|friday|saturday|sunday"
 _NUMBER_WORDS = ("zero|one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|thirteen|fourteen|fifteen|"
                  "sixteen|seventeen|eighteen|nineteen|twenty|thirty|forty|fifty|sixty|seventy|eighty|ninety|"

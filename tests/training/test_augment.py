@@ -6,8 +6,8 @@ import json
 
 import pytest
 
-from training.augment import answer_deleted, facts, news_examples, normalise_text, passages
-from training.datasets import news_path
+from training.augment import answer_deleted, facts, news_examples, normalise_text, passages, squad_sentence_deleted
+from training.datasets import QAExample, news_path
 
 ARTICLES = [
     {
@@ -139,6 +139,27 @@ def test_news_examples_with_the_answer_deleted_are_unanswerable_and_leave_the_re
         assert e.is_impossible and e.answers == () and e.question == source.question
         assert source.answers[0][0] not in e.context
         assert len(e.context) < len(source.context)  # the same passage, shorter by the deleted words
+
+
+def _squad(qid: str, context: str, answer: str) -> QAExample:
+    return QAExample(id=qid, question="When did the bridge open?", context=context,
+                     answers=((answer, context.index(answer)),), is_impossible=False, doc_id="squad11-dev:Bridge",
+                     title="Bridge", paragraph_start=0, version="squad11", answer_texts=(answer,))
+
+
+def test_squad_sentence_deleted_takes_out_the_answers_sentence_only_when_the_answer_goes_with_it():
+    filler = "The bridge crosses the river north of the town and carries four lanes of traffic. " * 3
+    gone = _squad("q1", filler + "It opened in 1932 after six years of work. It is painted grey.", "1932")
+    stays = _squad("q2", filler + "It opened in 1932. A plaque says 1932 too.", "1932")
+    short = _squad("q3", "It opened in 1932. It is grey.", "1932")
+    out = squad_sentence_deleted([gone, stays, short], share=1.0)
+    assert [e.id for e in out] == ["q1:cut"]
+    cut = out[0]
+    assert cut.is_impossible and cut.answers == () and cut.question == gone.question
+    assert "1932" not in cut.context and "six years" not in cut.context
+    assert cut.context.endswith("It is painted grey.") and cut.context.startswith(filler.strip()[:40])
+    assert squad_sentence_deleted([gone], share=0.0) == []
+    assert squad_sentence_deleted([gone], share=0.5, seed=1) == squad_sentence_deleted([gone], share=0.5, seed=1)
 
 
 def test_news_path_names_the_corpora():
