@@ -25,6 +25,7 @@ import random
 import sys
 import time
 from dataclasses import dataclass, replace
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -32,7 +33,7 @@ import numpy as np
 
 from qa.answerers.gate import FEATURES, KEY, NoAnswerGate, features
 from qa.answerers.protocol import passages_to_read
-from qa.config import REPO_ROOT, Settings
+from qa.config import Settings
 from qa.engine import QA
 from qa.fileio import atomic_write
 from qa.metrics import normalize_answer, score_one
@@ -73,11 +74,21 @@ def corpus_qa() -> QA:
     return qa
 
 
-def weights_name(weights_dir: str | Path) -> str:
-    """The reader weights' name in cache keys: their path inside the repository when they are there (so
-    that clones and worktrees share the cache), else their absolute path."""
-    path = Path(weights_dir).resolve()
-    return str(path.relative_to(REPO_ROOT)) if path.is_relative_to(REPO_ROOT) else str(path)
+@lru_cache(maxsize=8)
+def _file_digest(path: str, size: int, mtime_ns: int) -> str:
+    h = hashlib.sha1()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+def weights_fingerprint(weights_dir: str | Path) -> str:
+    """The reader weights' identity in cache keys: a digest of their ``model.safetensors``. Neither the
+    folder (clones and worktrees share ``bench/.cache``) nor a name (new weights written over the shipped
+    ones must not be served the old weights' reads) would do."""
+    st = (Path(weights_dir) / "model.safetensors").stat()
+    return _file_digest(str(Path(weights_dir) / "model.safetensors"), st.st_size, st.st_mtime_ns)
 
 
 @dataclass(frozen=True)
@@ -108,7 +119,7 @@ class ReadCache:
         for p in passages:
             h.update(f"|{p.article_id}:{p.start}:{p.end}:{p.score:.6f}".encode())
         # the export version too: a new export of the same weights reads other logits
-        h.update(f"|{weights_name(reader.weights_dir)}|{reader.backend}|{EXPORT_VERSION}|{reader.n_best}"
+        h.update(f"|{weights_fingerprint(reader.weights_dir)}|{reader.backend}|{EXPORT_VERSION}|{reader.n_best}"
                  f"|{reader.max_seq_len}".encode())
         return h.hexdigest()
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -46,14 +45,16 @@ def test_write_calibration_entry_keeps_the_other_entries(tmp_path):
     assert [p.name for p in tmp_path.iterdir()] == ["calibration.json"]  # no temporary left behind
 
 
-def test_the_gate_read_cache_key_is_the_same_in_every_checkout(tmp_path):
+def test_the_gate_read_cache_key_follows_the_weights_not_their_folder(tmp_path):
     # bench/.cache is copied between clones and worktrees: a key holding the checkout's absolute path
-    # missed every cached read there (and a full end-to-end re-read takes most of an hour on 2 cores)
+    # missed every cached read there (and a full end-to-end re-read takes most of an hour on 2 cores);
+    # a key holding the folder's name served the old reads to new weights written over the shipped ones
+    import shutil
     from dataclasses import dataclass
 
-    from qa.config import REPO_ROOT
+    from qa.config import WEIGHTS_DIR
     from qa.types import Passage
-    from training.calibrate_gate import ReadCache, weights_name
+    from training.calibrate_gate import ReadCache
 
     @dataclass
     class Reader:
@@ -62,11 +63,14 @@ def test_the_gate_read_cache_key_is_the_same_in_every_checkout(tmp_path):
         n_best: int = 5
         max_seq_len: int = 192
 
-    shipped = REPO_ROOT / "qa" / "reader" / "weights"
-    assert weights_name(shipped) == str(Path("qa") / "reader" / "weights")
-    assert weights_name(tmp_path / "weights") == str((tmp_path / "weights").resolve())
+    copy = tmp_path / "clone" / "weights"
+    shutil.copytree(WEIGHTS_DIR, copy)
     p = Passage(chunk_id=0, article_id="a", title="t", source="s", start=0, end=4, text="text", score=0.5, rank=0)
-    key = ReadCache.key("Who?", [p], Reader(shipped))
-    assert key == ReadCache.key("Who?", [p], Reader(str(shipped) + "/"))
-    assert key != ReadCache.key("Who?", [p], Reader(tmp_path / "weights"))
-    assert key != ReadCache.key("Who?", [p], Reader(shipped, n_best=20))
+    key = ReadCache.key("Who?", [p], Reader(WEIGHTS_DIR))
+    assert key == ReadCache.key("Who?", [p], Reader(copy))
+    assert key != ReadCache.key("Who?", [p], Reader(WEIGHTS_DIR, n_best=20))
+    assert key != ReadCache.key("Why?", [p], Reader(WEIGHTS_DIR))
+    blob = bytearray((copy / "model.safetensors").read_bytes())
+    blob[-1] ^= 1  # other weights in the same place
+    (copy / "model.safetensors").write_bytes(bytes(blob))
+    assert key != ReadCache.key("Who?", [p], Reader(copy))
