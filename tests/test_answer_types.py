@@ -78,6 +78,17 @@ def test_a_choice_between_alternatives_is_answered_by_a_span():
     ("Where did the talks take place?", "in the capital", Agreement.MATCH),
     ("Where did the talks take place?", "last week", Agreement.MISMATCH),
     ("What did the minister announce?", "a new tax", Agreement.UNKNOWN),
+    # a price measures no size or time, unless the question is about money
+    ("How big is the new reservoir?", "$40m", Agreement.MISMATCH),
+    ("How long is the tunnel?", "£25,000", Agreement.MISMATCH),
+    ("How big was the takeover?", "$47bn", Agreement.MATCH),
+    ("How high did the oil price climb?", "$50 a barrel", Agreement.MATCH),
+    ("How long is the contract?", "five years", Agreement.MATCH),
+    ("How long is the tunnel?", "$2m over 3 km", Agreement.MATCH),
+    # a bare age or count is no date
+    ("On what date did the singer die?", "87", Agreement.MISMATCH),
+    ("When did the singer die?", "aged 87", Agreement.MISMATCH),
+    ("When did the singer die?", "1987", Agreement.MATCH),
 ])
 def test_span_agreement(question, span, expected):
     assert agreement(question_type(question), span, question) is expected

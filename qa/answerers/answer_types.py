@@ -182,6 +182,17 @@ _DATE = re.compile(
     rf"|\b(?:noon|midnight|o'clock|dawn|dusk)\b|\b(?:middle ages|renaissance|antiquity|prehistory|"
     rf"(?:world war|cold war|bronze age|iron age|stone age|industrial revolution))\b",
     re.I)
+_SUM = re.compile(rf"(?:[$£€¥]|\b(?:us|a|c|hk|nz)\$)\s?\d[\d,.]*(?:\s?(?:m|bn|k|million|billion|trillion)\b)?"
+                  rf"|\b\d[\d,.]*\s?(?:m|bn|million|billion|trillion)?\s?(?:{_CURRENCY_WORDS})\b", re.I)
+_BARE_SMALL_NUMBER = re.compile(r"(?:aged?\s)?\d{1,3}")
+#: what a question asks about when a sum of money can measure it ("how big was the deal?")
+_MONEY_QUESTION = re.compile(
+    r"\b(?:deals?|loss(?:es)?|profits?|budgets?|deficits?|debts?|fines?|bills?|markets?|econom(?:y|ies)|funds?|"
+    r"funding|stakes?|bids?|offers?|payouts?|payments?|bonus(?:es)?|salar(?:y|ies)|pay|wages?|prices?|costs?|"
+    r"revenues?|sales|turnover|spending|investments?|subsid(?:y|ies)|tax(?:es)?|bail-?outs?|takeovers?|"
+    r"mergers?|contracts?|settlements?|damages|awards?|prizes?|grants?|loans?|value|valuation|fees?|"
+    r"transfers?|income|earnings|dividends?|shares?|assets?|savings|cash|money|fortune|wealth|worth|"
+    r"rise|increase|fall|drop|cut|jackpot|compensation|pension|rent|tariffs?|aid)\b", re.I)
 _CLOCK = re.compile(r"\b\d{1,2}:\d{2}\b")
 _TEMPORAL_LEAD = re.compile(r"^(?:during|after|before|since|until|till|into|in|on|at|by|from|around|about|circa|c\.)\b",
                             re.I)
@@ -307,6 +318,14 @@ def is_quantity(span: str) -> bool:
     return bool(_QUANTITY.search(span) or _MONEY.search(span) or _DURATION_WORDS.search(span))
 
 
+def is_money_only(span: str) -> bool:
+    """An amount of money and no other measure ("$599", "£1.1bn"; not "$5 a barrel over 10 years")."""
+    if not _MONEY.search(span):
+        return False
+    rest = _SUM.sub(" ", span)  # "$40m" is forty million dollars, not forty metres
+    return not (_QUANTITY.search(rest) or _DURATION_WORDS.search(rest))
+
+
 def has_number(span: str) -> bool:
     return _NUMBER.search(span) is not None
 
@@ -344,6 +363,10 @@ def agreement(qt: QuestionType, span: str, question: str = "") -> Agreement:
     s = SpanShape.of(span)
     e = qt.expects
     if e is Expects.QUANTITY:
+        if s.quantity and is_money_only(span) and not _MONEY_QUESTION.search(question):
+            # "$599" for "how big is the hard drive": a price measures no size, length or time; only a
+            # question about money itself ("how big was the loss?") is answered by one
+            return Agreement.MISMATCH
         if s.quantity:
             return Agreement.MATCH
         if qt.cue.endswith("old") and s.number and not s.date:  # an age is often a bare number
@@ -364,6 +387,8 @@ def agreement(qt: QuestionType, span: str, question: str = "") -> Agreement:
     if e is Expects.DATE:
         if s.date:
             return Agreement.MATCH
+        if _BARE_SMALL_NUMBER.fullmatch(span.strip()):  # "94" (an age, a count) is no date
+            return Agreement.MISMATCH
         if s.bare_title or (s.quantity and not _DURATION_WORDS.search(span)):
             return Agreement.MISMATCH
         if "century" in qt.cue and re.search(rf"\b(?:{_ORDINALS})\b", span, re.I):
