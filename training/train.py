@@ -13,7 +13,7 @@ answerable questions repeat v1.1's and are de-duplicated by id) plus, with ``--a
 questions from news articles (:mod:`training.augment`), cut the gold paragraph into windows
 of ``--max-seq-len`` tokens with ``--stride`` tokens overlap, fine-tune MiniLM-L6 + a start/end head
 (soft targets over all reference answers in the window; ``[CLS]`` for windows without an answer and for
-unanswerable questions), AdamW with linear warm-up and linear decay, bf16 autocast on CPU.
+unanswerable questions), AdamW with linear warm-up and linear decay, bf16 autocast where the CPU has bf16 arithmetic.
 After each epoch: checkpoint (fp32) to ``--out/epoch<k>`` and validation metrics to ``--out/metrics.jsonl``.
 At the end the last epoch is calibrated on the validation articles (null threshold, confidence) and
 exported as fp16 safetensors + tokenizer + ``reader_config.json`` to ``--export-dir``.
@@ -53,6 +53,15 @@ from training.evaluate import evaluate, format_metrics, write_calibration
 
 def log(msg: str) -> None:
     print(time.strftime("%H:%M:%S"), msg, flush=True)
+
+
+def native_bf16(cpuinfo: str = "/proc/cpuinfo") -> bool:
+    """Whether the CPU has bf16 arithmetic (AVX-512 BF16 or AMX): without it torch emulates bf16 autocast."""
+    try:
+        flags = Path(cpuinfo).read_text(encoding="utf-8", errors="replace").split()
+    except OSError:
+        return False
+    return "avx512_bf16" in flags or "amx_bf16" in flags
 
 
 def token_targets(feat: Feature, answers) -> dict[tuple[int, int], float]:
@@ -173,7 +182,10 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--seed", type=int, default=13)
     ap.add_argument("--threads", type=int, default=1,
                     help="torch threads (1 is much faster than 2 when the 2 cores are shared)")
-    ap.add_argument("--no-bf16", dest="bf16", action="store_false", help="train in plain fp32")
+    ap.add_argument("--bf16", choices=("auto", "on", "off"), default="auto",
+                    help="bf16 autocast: 'auto' uses it only where the CPU computes in bf16 natively (AVX-512 BF16 "
+                    "or AMX); elsewhere it is emulated and many times slower than plain fp32")
+    ap.add_argument("--no-bf16", dest="bf16", action="store_const", const="off", help="same as --bf16 off")
     ap.add_argument("--limit", type=int, default=None, help="use only the first N training questions (smoke)")
     ap.add_argument("--eval-limit", type=int, default=None, help="cap validation questions per version")
     ap.add_argument("--no-epoch-eval", dest="epoch_eval", action="store_false")
@@ -191,6 +203,7 @@ def main(argv: list[str] | None = None) -> int:
     import torch
 
     torch.set_num_threads(args.threads)
+    bf16 = args.bf16 == "on" or (args.bf16 == "auto" and native_bf16())
     random.seed(args.seed)
     np.random.seed(args.seed)
     torch.manual_seed(args.seed)
@@ -262,7 +275,7 @@ def main(argv: list[str] | None = None) -> int:
         "rerank_weight": DEFAULT_RERANK_WEIGHT,
         "read_depth": DEFAULT_READ_DEPTH,
     }
-    log(f"steps: {total_steps} ({steps_per_epoch}/epoch, warm-up {warmup}), bf16={args.bf16}")
+    log(f"steps: {total_steps} ({steps_per_epoch}/epoch, warm-up {warmup}), bf16={bf16}")
     step = 0
     t0 = time.time()
     epoch = 0
@@ -281,7 +294,7 @@ def main(argv: list[str] | None = None) -> int:
             ids, tt, mask = collate([f for f, _, _ in batch])
             for g, blr in zip(opt.param_groups, base_lrs):
                 g["lr"] = blr * lr_factor(step)
-            with torch.autocast("cpu", dtype=torch.bfloat16, enabled=args.bf16):
+            with torch.autocast("cpu", dtype=torch.bfloat16, enabled=bf16):
                 o = model(input_ids=ids, token_type_ids=tt, attention_mask=mask)
             loss = 0.5 * (soft_loss(o.start_logits, mask, [s for _, s, _ in batch])
                           + soft_loss(o.end_logits, mask, [e for _, _, e in batch]))

@@ -11,7 +11,7 @@ import pytest
 from qa.reader.reader import DEFAULT_READ_DEPTH, DEFAULT_RERANK_WEIGHT, SpanReader
 from training import datasets
 from training.datasets import news_path
-from training.train import main
+from training.train import main, native_bf16
 
 HAVE_DATA = (datasets.squad_dir() / "squad11" / "docs.jsonl").exists() and news_path("reuters").exists()
 
@@ -36,8 +36,20 @@ def test_two_stage_training_smoke(tmp_path, capsys):
     assert cfg["rerank_weight"] == DEFAULT_RERANK_WEIGHT and cfg["read_depth"] == DEFAULT_READ_DEPTH
 
     stage2 = tmp_path / "stage2"
-    assert main(["--base", str(ckpt), "--out", str(stage2), *common]) == 0
+    assert main(["--base", str(ckpt), "--out", str(stage2), "--squad-deleted", "0.5", *common]) == 0
+    cut = re.search(r"SQuAD questions with the answer's sentence deleted: (\d+)", capsys.readouterr().out)
+    assert cut and int(cut.group(1)) > 1000  # about half of the 7,613 answerable ones, less those left answerable
     reader = SpanReader(stage2 / "epoch1", backend="torch")
     (null, cands), = reader.predict_pairs(["Who slipped out of Venezuela?"],
                                           ["Juan Guaido slipped out of Venezuela last week."])
     assert cands and all(0 <= c.start_char < c.end_char <= 47 for c in cands)
+
+
+def test_bf16_autocast_only_where_the_cpu_has_bf16_arithmetic(tmp_path):
+    # emulated bf16 made a stage-2 run take many hours on an AVX2-only CPU instead of under one in fp32
+    info = tmp_path / "cpuinfo"
+    info.write_text("processor : 0\nflags : fpu sse avx avx2 fma f16c\n")
+    assert not native_bf16(str(info))
+    info.write_text("processor : 0\nflags : fpu avx2 avx512f avx512_bf16 amx_tile\n")
+    assert native_bf16(str(info))
+    assert not native_bf16(str(tmp_path / "missing"))
