@@ -3,10 +3,12 @@
 Wortsman et al. (2022), *Model soups: averaging weights of multiple fine-tuned models improves
 accuracy without increasing inference time*. Two stage-2 readers continued from the same stage-1
 weights on different data sit in one basin; their average keeps most of what each learnt at the cost
-of one model. The shipped reader is such an average (see ``MODEL_CARD.md``)::
+of one model. The reader shipped from 2026-11-29 to 2026-12-02 was such an average; the one shipped
+since is a single run, which refused more deleted-answer questions than its average with stage 2
+(see ``MODEL_CARD.md``)::
 
-    python -m training.soup --out qa/reader/weights /tmp/stage2/export /tmp/stage2-cut/export
-    python -m training.evaluate --calibrate --news          # re-fit the null threshold and confidence
+    python -m training.soup --out /tmp/soup /tmp/stage2/export /tmp/stage2-cut/export
+    python -m training.evaluate --weights /tmp/soup --calibrate --news   # re-fit the null threshold and confidence
 
 The tokenizer, model config and ``reader_config.json`` are copied from the first folder; the
 calibration in ``reader_config.json`` belongs to that folder's model until re-fitted.

@@ -6,7 +6,7 @@
     python -m training.train --base qa/reader/weights --augment reuters --epochs 1 --lr 5e-5   # continue, + news
     ... --augment reuters --augment-deleted 0.25   # + news questions asked again with the answer deleted
     ... --squad-deleted 0.2                        # + SQuAD questions asked again without the answer's sentence
-    make reader                                # every run of the shipped model and their mean (MODEL_CARD.md)
+    make reader                                # both stages of the shipped reader (MODEL_CARD.md)
 
 Steps: load SQuAD v1.1 + v2.0 training questions (article split in :mod:`training.datasets`; v2.0's
 answerable questions repeat v1.1's and are de-duplicated by id) plus, with ``--augment``, synthetic
