@@ -129,6 +129,9 @@ def main() -> None:
     ap.add_argument("--write", action="store_true", help="write the section of bench/RESULTS.md")
     args = ap.parse_args()
 
+    missing = [str(p) for p in args.sets or SETS if not p.is_file()]
+    if missing:
+        raise SystemExit(f"no question file {', '.join(missing)}: give JSONL files with id, article, question, answers")
     columns: dict[str, dict] = {}
     pooled: tuple[list[dict], list[Answer]] = ([], [])
     described = []
