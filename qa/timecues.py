@@ -30,12 +30,12 @@ import calendar
 import re
 from datetime import date, timedelta
 
-from qa.dates import MONTH_NUMBERS
+from qa.dates import MONTH_NUMBERS, MONTH_PATTERN
 from qa.types import NO_CUE, TimeCue
 
 ISO_FORMAT = "YYYY-MM-DD"
 
-_MONTH = r"(?P<month>" + "|".join(sorted(MONTH_NUMBERS, key=len, reverse=True)) + r")\.?"
+_MONTH = rf"(?P<month>{MONTH_PATTERN})\.?"
 _YEAR = r"(?P<year>(?:19|20)\d{2})"
 # the preposition decides how the period bounds the range: inside it, from its start, before its start, after its end
 _PREP = r"(?P<prep>in|during|throughout|since|from|before|until|till|after|as\s+of)"

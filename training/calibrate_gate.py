@@ -35,7 +35,7 @@ from qa.answerers.gate import FEATURES, KEY, NoAnswerGate, features
 from qa.answerers.protocol import passages_to_read
 from qa.config import Settings
 from qa.engine import QA
-from qa.fileio import atomic_write
+from qa.fileio import atomic_write, sha256_file
 from qa.metrics import normalize_answer, score_one
 from qa.reader import SpanReader
 from qa.reader.backends import EXPORT_VERSION
@@ -76,11 +76,7 @@ def corpus_qa() -> QA:
 
 @lru_cache(maxsize=8)
 def _file_digest(path: str, size: int, mtime_ns: int) -> str:
-    h = hashlib.sha1()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
+    return sha256_file(Path(path))  # once per file version: size and mtime are in the cache key
 
 
 def weights_fingerprint(weights_dir: str | Path) -> str:

@@ -133,7 +133,6 @@ def question_type(question: str) -> QuestionType:
 # -------------------------------------------------------------------------------------------------
 # what a span is
 
-_MONTHS = MONTH_PATTERN
 _WEEKDAYS = "monday|tuesday|wednesday|thursday|friday|saturday|sunday"
 _NUMBER_WORDS = ("zero|one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|thirteen|fourteen|fifteen|"
                  "sixteen|seventeen|eighteen|nineteen|twenty|thirty|forty|fifty|sixty|seventy|eighty|ninety|"
@@ -169,7 +168,7 @@ _DURATION_WORDS = re.compile(rf"\b(?:several|many|few|some|two|a|an|one|more tha
                              rf"(?:{_TIME_UNITS})\b|\b(?:decades|centuries|years|months|weeks|days|hours|minutes|seconds|millennia)\b",
                              re.I)
 _DATE = re.compile(
-    rf"\b(?:{_MONTHS})\b\.?|\b(?:{_WEEKDAYS})s?\b|\b\d{{1,2}}(?:st|nd|rd|th)?\s(?:of\s)?(?:{_MONTHS})\b"
+    rf"\b(?:{MONTH_PATTERN})\b\.?|\b(?:{_WEEKDAYS})s?\b|\b\d{{1,2}}(?:st|nd|rd|th)?\s(?:of\s)?(?:{MONTH_PATTERN})\b"
     rf"|\b(?:1\d{{3}}|20\d{{2}})s?\b(?!\s?(?:{_UNITS}|{_CURRENCY_WORDS})\b)|'\d0s\b"
     rf"|\b(?:(?:mid|early|late)[\s-])?(?:twenties|thirties|forties|fifties|sixties|seventies|eighties|nineties)\b"
     rf"|\b(?:\d{{1,2}}(?:st|nd|rd|th)|{_ORDINALS})(?:[\s-]and[\s-](?:\d{{1,2}}(?:st|nd|rd|th)|{_ORDINALS}))?"
@@ -303,7 +302,7 @@ def has_proper_name(span: str) -> bool:
         low = w.lower().rstrip(".")
         if not w[0].isupper() or low in TITLE_WORDS or low in _FUNCTION_CAPS:
             continue
-        if re.fullmatch(rf"(?:{_MONTHS}|{_WEEKDAYS})", low):
+        if re.fullmatch(rf"(?:{MONTH_PATTERN}|{_WEEKDAYS})", low):
             continue
         return True
     return False

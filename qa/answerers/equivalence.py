@@ -25,7 +25,7 @@ from dataclasses import dataclass
 from enum import Enum
 
 from qa.answerers.answer_types import HONORIFICS, TITLE_WORDS, Expects, is_date, words
-from qa.dates import MONTH_NUMBERS
+from qa.dates import MONTH_NUMBERS, MONTH_PATTERN
 
 
 class Relation(str, Enum):  # noqa: UP042 - StrEnum would change str(Relation.X)
@@ -213,7 +213,6 @@ def quantities(text: str) -> tuple[list[Quantity], list[str]]:
 # ------------------------------------------------------------------------------------------- dates
 
 
-
 def date_parts(text: str) -> dict[str, int]:
     """The year, month and day a date span names ("12 March 2024", "March 12, 2024", "2024"); what it leaves
     out is absent."""
@@ -222,7 +221,7 @@ def date_parts(text: str) -> dict[str, int]:
     year = re.search(r"\b(1\d{3}|20\d{2})\b", low)
     if year:
         parts["year"] = int(year.group(1))
-    month = re.search(r"\b(" + "|".join(sorted(MONTH_NUMBERS, key=len, reverse=True)) + r")\b\.?", low)
+    month = re.search(rf"\b({MONTH_PATTERN})\b\.?", low)
     if month:
         parts["month"] = MONTH_NUMBERS[month.group(1)]
         day = (re.search(r"\b(\d{1,2})(?:st|nd|rd|th)?\s+(?:of\s+)?" + month.group(1) + r"\b", low)
