@@ -17,9 +17,10 @@ Questions (all read by the shipped reader, ``SpanReader(abstain=False)``; reads 
 Each gate is a logistic regression (:func:`training.calibration.fit_gate`) fitted on questions of the
 SQuAD training articles (and, where a row says so, on deleted-answer questions of those articles or the
 BBC fit split), its threshold the lowest that refuses 85% of the article-out training questions (the
-rule of ``python -m training.calibrate_gate``). Rows add one signal to the four of
-:data:`qa.answerers.gate.FEATURES`; signals the gate cannot see yet (the reader's null score, its best
-span's raw score, the gap to the next span) are taken from the reader's candidate spans here.
+rule of ``python -m training.calibrate_gate``). Rows take one signal from or add one to the five of
+:data:`qa.answerers.gate.FEATURES` (the first four were the gate's until the best span's raw score
+joined them); signals the gate cannot see (the reader's null score, the gap to the next span) are taken
+from the reader's candidate spans here.
 Reported on the held-out SQuAD articles (answered, refused, deleted-answer refusals, F1 with the gate,
 ECE of the shown answers of the 50/50 mix) and on the BBC check (answered, deleted refused).
 """
@@ -57,6 +58,8 @@ from training.calibration import fit_gate  # noqa: E402
 from training.datasets import load_docs, news_path  # noqa: E402
 
 BASE = ("logit", "cosine", "sentence", "evidence")
+#: the signals of :data:`qa.answerers.gate.FEATURES`, in its order
+SHIPPED = (*BASE, "span score")
 #: characters either side of the span for the "question terms near the span" signal
 WINDOW = 30
 MIN_REFUSAL = 0.85
@@ -120,12 +123,12 @@ def one_passage(items: list[tuple[str, str, str, str, int]], embedder) -> list[P
 
 
 def signals(reader: SpanReader, question: str, passages: list[Passage], cands: list) -> Shown:
-    """The answer the shipped reader shows and its signals: the gate's four, the reader's null score and
-    raw span score for the span shown, its margin's gap to the best span elsewhere, the span's type
+    """The answer the shipped reader shows and its signals: the gate's five, the reader's null score for
+    the span shown, its margin's gap to the best span elsewhere, the span's type
     agreement, the share of the question's terms within :data:`WINDOW` characters of the span, and the
     share of the span's own terms that are the question's."""
     a = reader.decide(question, list(passages), list(cands))
-    base = dict(zip(BASE, features(a), strict=True))
+    base = dict(zip(SHIPPED, features(a), strict=True))
     if a.text is None:
         return Shown(a, base)
     ranked = reader.rank(list(passages), list(cands))
@@ -141,7 +144,6 @@ def signals(reader: SpanReader, question: str, passages: list[Passage], cands: l
     return Shown(a, {
         **base,
         "null": c.null_score,
-        "span score": c.score,
         "gap": min(c.margin - max(others), 10.0) if others else 10.0,
         "type": float(agreement(question_type(question), a.text, question)) if a.kind != EVIDENCE else 0.0,
         "near": len(q_terms & content_terms(near)) / len(q_terms) if q_terms else 0.0,
@@ -255,18 +257,17 @@ def gather() -> dict:
 
 
 ROWS: list[tuple[str, tuple[str, ...], tuple[str, ...]]] = [
-    ("refit, the shipped four", BASE, ()),
-    ("+ reader's null score", BASE + ("null",), ()),
-    ("+ best span's raw score", BASE + ("span score",), ()),
-    ("+ gap to the next span", BASE + ("gap",), ()),
-    ("+ type agreement", BASE + ("type",), ()),
-    (f"+ question terms within {WINDOW} chars of the span", BASE + ("near",), ()),
-    ("+ span repeats the question", BASE + ("span repeats question",), ()),
-    ("four, fitted + SQuAD sentence-deleted", BASE, ("tune sentence deleted",)),
-    ("four, fitted + SQuAD span-deleted", BASE, ("tune span deleted",)),
-    ("four, fitted + BBC fit split", BASE, ("bbc fit",)),
-    ("+ raw score, fitted + SQuAD span-deleted", BASE + ("span score",), ("tune span deleted",)),
-    ("+ null score, fitted + SQuAD span-deleted", BASE + ("null",), ("tune span deleted",)),
+    ("refit, the shipped five", SHIPPED, ()),
+    ("the four before (no raw score)", BASE, ()),
+    ("four + reader's null score instead", (*BASE, "null"), ()),
+    ("+ reader's null score", (*SHIPPED, "null"), ()),
+    ("+ gap to the next span", (*SHIPPED, "gap"), ()),
+    ("+ type agreement", (*SHIPPED, "type"), ()),
+    (f"+ question terms within {WINDOW} chars of the span", (*SHIPPED, "near"), ()),
+    ("+ span repeats the question", (*SHIPPED, "span repeats question"), ()),
+    ("five, fitted + SQuAD sentence-deleted", SHIPPED, ("tune sentence deleted",)),
+    ("five, fitted + SQuAD span-deleted", SHIPPED, ("tune span deleted",)),
+    ("five, fitted + BBC fit split", SHIPPED, ("bbc fit",)),
 ]
 
 
@@ -278,7 +279,8 @@ def main(argv: list[str] | None = None) -> int:
     shipped = NoAnswerGate.load()
     if shipped is None:
         raise SystemExit("qa/calibration.json has no gate: run python -m training.calibrate_gate")
-    gates = [("shipped gate (qa/calibration.json)", Gate(BASE, list(shipped.weights), shipped.bias, shipped.threshold))]
+    as_stored = Gate(SHIPPED[:len(shipped.weights)], list(shipped.weights), shipped.bias, shipped.threshold)
+    gates = [("shipped gate (qa/calibration.json)", as_stored)]
     tune_right = [(s, right(s.answer, r)) for s, r in zip(sets["tune answerable"], sets["tune refs"], strict=True)]
     for label, names, extra in ROWS:
         rows = tune_right + [(s, False) for s in sets["tune article out"]]
@@ -319,8 +321,8 @@ def main(argv: list[str] | None = None) -> int:
               "(means; ECE with its standard error; 120-question folds bias every ECE upwards):", "",
               "| gate | SQuAD answered | article out refused | ECE (shown) | BBC deleted refused |",
               "|---|---|---|---|---|"]
-    for label, names in (("the four", BASE), ("+ reader's null score", BASE + ("null",)),
-                         ("+ best span's raw score", BASE + ("span score",))):
+    for label, names in (("the four before", BASE), ("the shipped five", SHIPPED),
+                         ("five + reader's null score", (*SHIPPED, "null"))):
         c = cross_validated(names, sets)
         lines.append(f"| {label} | {100 * c['answered']:.1f} | {100 * c['refused']:.1f} "
                      f"| {c['ece']:.3f} +- {c['ece se']:.3f} | {100 * c['bbc deleted']:.1f} |")

@@ -182,7 +182,11 @@ class Citation:
 
     ``start``/``end`` are offsets of the answer in the article text; ``passage`` is the retrieved
     passage that holds it, at ``passage_start``/``passage_end`` in the article text, and
-    ``passage_dense_score`` that passage's question-passage cosine (:attr:`Passage.dense_score`).
+    ``passage_dense_score`` that passage's question-passage cosine (:attr:`Passage.dense_score`), and
+    ``span_score`` the reader's raw score of the span it quotes (start + end logit; for an evidence
+    sentence, of the span the sentence was chosen around; ``None`` when no span reader chose it): how
+    strongly the reader points at the span, apart from how strongly it points at "no answer". Both are
+    signals for the no-answer gate (:mod:`qa.answerers.gate`).
     ``date``/``date_source`` are the article's publication date and where it came from (:class:`Article`).
     ``text`` is what the citation quotes, ``article.text[start:end]``: the answer as this article words it
     (empty in a citation made without it: an :class:`Answer` fills in its own text, which is what every
@@ -199,6 +203,7 @@ class Citation:
     passage_end: int
     score: float = 0.0
     passage_dense_score: float | None = None
+    span_score: float | None = None
     date: str | None = None
     date_source: str | None = None
     text: str = ""

@@ -417,7 +417,7 @@ def test_a_row_is_a_projection_of_the_answer_record():
     assert list(row) == ["id", "question", "answer", "no_answer", "score", "citations", "error", "alternatives"]
     assert row["answer"] == record["answer"] == "Colombia" and row["no_answer"] is False
     assert row["score"] == 0.712346 and row["error"] is None
-    scores = ("score", "passage_dense_score")
+    scores = ("score", "passage_dense_score", "span_score")
     assert row["citations"] == [{k: v for k, v in c.items() if k not in scores} for c in record["citations"]]
     assert row["citations"][0] == {"article_id": "a1", "title": "Title", "source": "a.txt", "start": 25, "end": 33,
                                    "passage": text, "passage_start": 10, "passage_end": 10 + len(text),

@@ -32,6 +32,16 @@ def test_an_evidence_sentence_is_a_feature():
     assert features(replace(a, kind="evidence"))[3] == 1.0
 
 
+def test_the_reader_s_raw_span_score_is_a_feature():
+    a = _answer(0.5, 0.6, None)
+    assert features(a)[4] == 0.0  # a citation without one
+    scored = replace(a, citations=(replace(a.citations[0], span_score=7.5),))
+    assert features(scored)[4] == 7.5
+    # a higher raw score at the same margin-based confidence: the gate's weight on it decides
+    gate = NoAnswerGate([0.0, 0.0, 0.0, 0.0, 1.0], -5.0, 0.5)
+    assert gate.probability(scored) > 0.9 > 0.1 > gate.probability(a)
+
+
 def test_a_gate_with_fewer_weights_uses_the_first_features():
     old = NoAnswerGate([1.0, 5.0, 0.0], -3.0, 0.5)
     new = NoAnswerGate([1.0, 5.0, 0.0, -10.0], -3.0, 0.5)

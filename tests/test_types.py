@@ -24,7 +24,7 @@ def _answer() -> Answer:
     s = TEXT.index("300 homes were")
     context = TEXT[TEXT.index("Officials"):]
     return Answer(question="How many homes were flooded?", text="300 homes", score=0.83,
-                  citations=[cite(p, s, s + 9, 0.83)], passages=[p, other], context=context,
+                  citations=[cite(p, s, s + 9, 0.83, span_score=9.25)], passages=[p, other], context=context,
                   context_offset=TEXT.index(context), message="Found in 1 article.",
                   timings={"retrieve_s": 0.01, "read_s": 0.2}, kind="span")
 
@@ -34,6 +34,7 @@ def test_an_answer_survives_its_json_form_whole():
     d = json.loads(json.dumps(a.to_dict()))
     assert d["context_offset"] == a.context_offset and d["confidence_level"] == "High" and d["found"] is True
     assert d["passages"][0]["rerank_score"] == 4.25 and d["citations"][0]["passage_dense_score"] == 0.61
+    assert d["citations"][0]["span_score"] == 9.25
     assert Answer.from_dict(d) == a
     evidence = dataclasses.replace(a, kind=EVIDENCE, score=0.55)
     assert Answer.from_dict(evidence.to_dict()) == evidence

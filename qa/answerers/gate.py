@@ -7,9 +7,12 @@ A reader alone judges a span against its passage; it cannot tell that the passag
 else than the question. The gate is a logistic regression over the reader's confidence, the cosine
 similarity between the question and the passage the span comes from, how many of the question's
 words the answer's sentence holds (all independent of the corpus's size, unlike BM25 scores, whose
-scale follows the corpus's statistics) and whether the answer is an evidence sentence
-(:mod:`qa.answerers.answer_types`). It is fitted (``python -m training.calibrate_gate``, stored in
-``qa/calibration.json``) on questions of the SQuAD training articles, each asked with its article
+scale follows the corpus's statistics), whether the answer is an evidence sentence
+(:mod:`qa.answerers.answer_types`) and the reader's raw score of the span. The reader's confidence
+comes from the span's score *against* its score for "no answer", and over a passage on the question's
+topic that lacks the answer both can be low with a wide margin between them: the raw score tells
+those apart (bench/RESULTS.md, "gate-ablation"). It is fitted (``python -m training.calibrate_gate``,
+stored in ``qa/calibration.json``) on questions of the SQuAD training articles, each asked with its article
 indexed and with that article taken out, to predict whether the answer shown is *right* (a span:
 token F1 >= 0.5 against a reference; an evidence sentence: it holds a reference; nothing is right
 when the article is out), so its probability is a confidence that means what it says; below the
@@ -49,20 +52,22 @@ def _logit(p: float) -> float:
 
 
 FEATURES = ("reader confidence logit", "question-passage cosine", "question terms in the answer's sentence",
-            "evidence sentence")
+            "evidence sentence", "reader span score")
 
 
 def features(answer: Answer) -> list[float]:
     """:data:`FEATURES` of an answer: the reader's confidence (as a logit), the question-passage cosine
     of the passage the answer comes from, the share of the question's content terms (stemmed, no
-    stop words) that the sentence around the answer holds, and whether the answer is an evidence
-    sentence rather than a span (for which "right" means "holds the answer")."""
+    stop words) that the sentence around the answer holds, whether the answer is an evidence
+    sentence rather than a span (for which "right" means "holds the answer"), and the reader's raw score
+    of the span (:attr:`~qa.types.Citation.span_score`). A signal the citation lacks counts as 0."""
     if not answer.citations:
-        return [_logit(answer.score), 0.0, 0.0, 0.0]
+        return [_logit(answer.score), 0.0, 0.0, 0.0, 0.0]
     c = answer.citations[0]
     dense = c.passage_dense_score if c.passage_dense_score is not None else 0.0
+    span = c.span_score if c.span_score is not None else 0.0
     return [_logit(answer.score), dense, question_overlap(answer.question, answer.context or c.passage),
-            float(answer.kind == EVIDENCE)]
+            float(answer.kind == EVIDENCE), span]
 
 
 def question_overlap(question: str, sentence: str) -> float:

@@ -57,8 +57,9 @@ def passages_to_read(answerer: Answerer, k: int) -> int:
     return max(k, answerer.read_depth)
 
 
-def cite(passage: Passage, start: int, end: int, score: float = 0.0) -> Citation:
-    """Citation for the span ``passage.text[start:end]`` (offsets local to the passage).
+def cite(passage: Passage, start: int, end: int, score: float = 0.0, span_score: float | None = None) -> Citation:
+    """Citation for the span ``passage.text[start:end]`` (offsets local to the passage); ``span_score`` is
+    the reader's raw score of the span (:attr:`Citation.span_score`).
 
     The returned citation's ``start``/``end`` are offsets into the article text, and its ``text`` the span.
     """
@@ -75,6 +76,7 @@ def cite(passage: Passage, start: int, end: int, score: float = 0.0) -> Citation
         passage_end=passage.end,
         score=score,
         passage_dense_score=passage.dense_score,
+        span_score=span_score,
         date=passage.date,
         date_source=passage.date_source,
         text=passage.text[start:end],

@@ -481,7 +481,7 @@ class SpanReader:
         best_p, _, best = chosen
         asked = content_terms(question)
         on_topic = term_share(asked, sentence) - CONFLICT_OVERLAP_SLACK
-        citations: list[Citation] = [cite(best_p, best.start_char, best.end_char, conf)]
+        citations: list[Citation] = [cite(best_p, best.start_char, best.end_char, conf, best.score)]
         cited = {best_p.article_id}
         for worded in (False, True):  # word-for-word copies first: an article that has one cites it
             for p, _, c in ranked.spans:
@@ -489,7 +489,7 @@ class SpanReader:
                 if p.article_id not in cited and self._says(text, question, qt, p, c, cadj, asked, on_topic,
                                                             worded):
                     cited.add(p.article_id)
-                    citations.append(cite(p, c.start_char, c.end_char, self.confidence(cadj)))
+                    citations.append(cite(p, c.start_char, c.end_char, self.confidence(cadj), c.score))
         if not self.answer_types or self.conflict_window <= 0:
             return tuple(citations), ()
         floor = self.span_score(ranked, best_p, best) - self.conflict_window
@@ -508,7 +508,7 @@ class SpanReader:
             judged.add(p.article_id)  # the article's answer: its first span that fits
             if _about(asked, p, c) >= on_topic:
                 sure = self.confidence(cadj)
-                picks.append((span, round(sure, 6), cite(p, c.start_char, c.end_char, sure)))
+                picks.append((span, round(sure, 6), cite(p, c.start_char, c.end_char, sure, c.score)))
         alternatives = group(text, picks, qt.expects)
         grouped = cited | {x.article_id for alt in alternatives for x in alt.citations}
         for p, _, c in ranked.spans:
@@ -518,7 +518,7 @@ class SpanReader:
             for i, alt in enumerate(alternatives):
                 if self._says(alt.text, question, qt, p, c, cadj, asked, on_topic):
                     grouped.add(p.article_id)
-                    cs = (*alt.citations, cite(p, c.start_char, c.end_char, self.confidence(cadj)))
+                    cs = (*alt.citations, cite(p, c.start_char, c.end_char, self.confidence(cadj), c.score))
                     alternatives = (*alternatives[:i], replace(alt, citations=cs), *alternatives[i + 1:])
                     break
         return tuple(citations), alternatives
@@ -546,7 +546,7 @@ class SpanReader:
             question=question,
             text=text,
             score=round(conf, 6),
-            citations=(cite(p, lo, hi, conf),),
+            citations=(cite(p, lo, hi, conf, c.score),),
             passages=tuple(passages),
             context=text,
             context_offset=p.start + lo,

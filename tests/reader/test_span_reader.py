@@ -257,6 +257,8 @@ def test_a_span_of_the_asked_for_type_is_preferred_to_a_better_ranked_one():
     ans = reader.decide("How long is the Harwick footbridge?", [p], cands)
     assert ans.text == "310 metres" and ans.kind == "span"
     check_citations(ans, {"a1": BRIDGE})
+    # the gate's raw-score signal is the span shown, not the better-ranked one it stood in for
+    assert ans.citations[0].span_score == 5.0
     # and the other way round for a date question
     _, swapped = _cands(reader, BRIDGE, [("310 metres", 6.0), ("12 May 2021", 5.0)], p=p)
     ans = reader.decide("When was the Harwick footbridge opened?", [p], swapped)
@@ -310,6 +312,7 @@ def test_questions_no_span_answers_get_the_evidence_sentence_with_exact_offsets(
         assert ans.kind == "evidence", q
         assert ans.text == "Engineers said the deck would be repainted every ten years."
         assert ans.context == ans.text
+        assert ans.citations[0].span_score == 4.0  # the span the sentence was chosen around
         check_citations(ans, {"a1": article})
 
 
