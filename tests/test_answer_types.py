@@ -89,6 +89,13 @@ def test_a_choice_between_alternatives_is_answered_by_a_span():
     ("On what date did the singer die?", "87", Agreement.MISMATCH),
     ("When did the singer die?", "aged 87", Agreement.MISMATCH),
     ("When did the singer die?", "1987", Agreement.MATCH),
+    # a calendar question ("what date / day / month") wants the calendar; "when" may be an event
+    ("On what date did the singer die?", "Leeds aged 87", Agreement.MISMATCH),
+    ("What day does the market open?", "the town square", Agreement.MISMATCH),
+    ("What day does the market open?", "Boxing Day", Agreement.UNKNOWN),
+    ("On what date was the treaty signed?", "the 14th", Agreement.UNKNOWN),
+    ("What month did the shop open?", "the following spring", Agreement.MATCH),
+    ("When did the shop open?", "after the war", Agreement.UNKNOWN),
 ])
 def test_span_agreement(question, span, expected):
     assert agreement(question_type(question), span, question) is expected

@@ -184,6 +184,11 @@ _DATE = re.compile(
 _SUM = re.compile(rf"(?:[$£€¥]|\b(?:us|a|c|hk|nz)\$)\s?\d[\d,.]*(?:\s?(?:m|bn|k|million|billion|trillion)\b)?"
                   rf"|\b\d[\d,.]*\s?(?:m|bn|million|billion|trillion)?\s?(?:{_CURRENCY_WORDS})\b", re.I)
 _BARE_SMALL_NUMBER = re.compile(r"(?:aged?\s)?\d{1,3}")
+#: date questions that ask for a day of the calendar, and the days a span may name without a date in it
+_CALENDAR_CUES = frozenset({"what date", "which date", "what day", "which day", "what month", "which month"})
+_NAMED_DAY = re.compile(rf"\b\d{{1,2}}(?:st|nd|rd|th)\b|\b(?:{_ORDINALS})\b|"
+                        r"\b(?:day|eve|christmas|easter|new year|hanukk?ah|ramadan|eid|diwali|thanksgiving|passover|"
+                        r"halloween|valentine|holiday|festival|feast)\b", re.I)
 #: what a question asks about when a sum of money can measure it ("how big was the deal?")
 _MONEY_QUESTION = re.compile(
     r"\b(?:deals?|loss(?:es)?|profits?|budgets?|deficits?|debts?|fines?|bills?|markets?|econom(?:y|ies)|funds?|"
@@ -394,6 +399,10 @@ def agreement(qt: QuestionType, span: str, question: str = "") -> Agreement:
             return Agreement.MATCH
         if qt.cue in ("what year", "which year", "what years", "what decade", "which decade", "what century",
                       "which century") and not s.number:
+            return Agreement.MISMATCH
+        if qt.cue in _CALENDAR_CUES and not _NAMED_DAY.search(span):
+            # "Bath aged 94" for "On what date did she die?": a date question of this wording wants the
+            # calendar; "when" is left open, as it is often answered by an event ("after the war")
             return Agreement.MISMATCH
         return Agreement.UNKNOWN
     if e is Expects.PERSON:
