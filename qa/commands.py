@@ -153,8 +153,9 @@ def format_answer(answer) -> str:
                 lines.append(f"  - {p.title}{_dated(p.date, p.date_source)} [{p.source}, chars {p.start}-{p.end}]: "
                              f"{_short(p.text)}")
         return "\n".join(lines)
-    # an evidence sentence is labelled as such, so nobody takes it for a short answer
-    lines.append(f"{'From the article' if answer.kind == 'evidence' else 'Answer'}: {answer.text}")
+    # an evidence sentence is labelled as such, so nobody takes it for a short answer, and a Low span as a
+    # possible one
+    lines.append(f"{answer.label}: {answer.text}")
     lines.append(f"Confidence: {confidence_level(answer.score)} ({answer.score:.2f})")
     if answer.message and (len(answer.citations) > 1 or answer.alternatives):
         lines.append(answer.message)  # how many articles agree, and what the others say, with their dates

@@ -26,6 +26,7 @@ EVIDENCE = "evidence"
 #: nearly always right there, Medium ones more often right than wrong, Low ones more often wrong
 HIGH = 0.8
 MEDIUM = 0.5
+LOW = "Low"
 
 #: :attr:`Article.date_source` values (:mod:`qa.dates` finds the dates): from the article's metadata, from
 #: a dateline at the top of its text, or only the file's modification time
@@ -94,7 +95,7 @@ def confidence_level(score: float) -> str:
         return "High"
     if score >= MEDIUM:
         return "Medium"
-    return "Low"
+    return LOW
 
 
 @dataclass(frozen=True)
@@ -305,6 +306,15 @@ class Answer:
     def confidence_level(self) -> str | None:
         """:func:`confidence_level` of the score; ``None`` on a no-answer."""
         return confidence_level(self.score) if self.found else None
+
+    @property
+    def label(self) -> str:
+        """What the answer is called where it is shown: "From the article" for an evidence sentence,
+        "Possible answer" for a span of Low confidence (more often wrong than right: a lead to check
+        against its sentence, not an answer), else "Answer"."""
+        if self.kind == EVIDENCE:
+            return "From the article"
+        return "Possible answer" if self.found and confidence_level(self.score) == LOW else "Answer"
 
     @property
     def span_in_context(self) -> tuple[int, int] | None:

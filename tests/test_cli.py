@@ -164,6 +164,9 @@ def test_ask_prints_the_confidence_in_words_and_labels_an_evidence_sentence(caps
     assert format_answer(evidence).splitlines()[:2] == [
         "From the article: He left to join the aid convoys.", "Confidence: Medium (0.55)"]
     assert confidence_level(0.2) == "Low"
+    # a Low span is more often wrong than right: offered as a lead, not as the answer
+    assert format_answer(Answer("Who slipped out?", "Guaido", 0.31)).splitlines()[:2] == [
+        "Possible answer: Guaido", "Confidence: Low (0.31)"]
 
 
 def test_the_citation_line_shows_the_date_and_says_when_it_is_only_the_file_date():

@@ -211,7 +211,7 @@ def render_answer(answer: Answer, articles: Mapping[str, Article] | None = None)
     body = highlight(sentence, s, e, width=None, tag="strong")
     short = answer.text.strip() != sentence.strip()
     lines = [f'<p class="qa-answer">{body}{marks}</p>']
-    meta = f'Answer: <strong>{esc(answer.text)}</strong> · ' if short else ""
+    meta = f'{answer.label}: <strong>{esc(answer.text)}</strong> · ' if short else ""
     if answer.kind == "evidence":  # a sentence, not a short answer: say so, so nobody reads it as one
         meta = "From the article (no short answer to this kind of question) · "
     level = confidence_level(answer.score)
@@ -268,7 +268,7 @@ def reply_text(answer: Answer, question: str | None = None, understood: str | No
     marks = "".join(f"[{i}]" for i in range(1, len(answer.citations) + 1))
     lines.append(" ".join(sentence.split()) + (f" {marks}" if marks else ""))
     if answer.text.strip() != sentence.strip():
-        lines.append(f"Answer: {' '.join(answer.text.split())}")
+        lines.append(f"{answer.label}: {' '.join(answer.text.split())}")
     if answer.message and (len(answer.citations) > 1 or answer.alternatives):
         lines.append(answer.message)
     if answer.citations:

@@ -214,7 +214,9 @@ def test_the_confidence_is_shown_in_words_and_an_evidence_sentence_is_labelled()
     a = span_answer("said")
     shown = visible(render_answer(replace(a, score=0.93)))
     assert "High confidence (0.93)" in shown and "From the article" not in shown
-    assert "Low confidence (0.20)" in visible(render_answer(replace(a, score=0.2)))
+    low = visible(render_answer(replace(a, score=0.2)))
+    assert "Low confidence (0.20)" in low and "Possible answer: " in low and "Answer: " not in low.replace(
+        "Possible answer: ", "")
     evidence = visible(render_answer(replace(a, score=0.6, kind="evidence")))
     assert "From the article (no short answer to this kind of question)" in evidence
     assert "Medium confidence (0.60)" in evidence
