@@ -26,7 +26,6 @@ EVIDENCE = "evidence"
 #: nearly always right there, Medium ones more often right than wrong, Low ones more often wrong
 HIGH = 0.8
 MEDIUM = 0.5
-LOW = "Low"
 
 #: :attr:`Article.date_source` values (:mod:`qa.dates` finds the dates): from the article's metadata, from
 #: a dateline at the top of its text, or only the file's modification time
@@ -95,7 +94,7 @@ def confidence_level(score: float) -> str:
         return "High"
     if score >= MEDIUM:
         return "Medium"
-    return LOW
+    return "Low"
 
 
 @dataclass(frozen=True)
@@ -314,7 +313,7 @@ class Answer:
         against its sentence, not an answer), else "Answer"."""
         if self.kind == EVIDENCE:
             return "From the article"
-        return "Possible answer" if self.found and confidence_level(self.score) == LOW else "Answer"
+        return "Possible answer" if self.found and self.score < MEDIUM else "Answer"
 
     @property
     def span_in_context(self) -> tuple[int, int] | None:
