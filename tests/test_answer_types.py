@@ -114,6 +114,15 @@ def test_a_span_that_restates_the_question_never_agrees():
     assert not repeats_question("Rui Costa", q)
 
 
+def test_mentions_a_name_whole_by_its_last_word_or_by_its_owner():
+    from qa.answerers.answer_types import mentions
+
+    assert mentions("Nicolas Maduro", "President Maduro spoke on Friday.")
+    assert not mentions("Ian Harris", "Ian Brown was arrested after the concert.")
+    assert not mentions("Ian Harris", "Harrison said nothing.")  # whole words only
+    assert mentions("Guy's Rival", "They backed Guy against his rival.")
+
+
 def test_bare_titles():
     for title in ("President", "the Prime Minister", "Interim President", "foreign minister", "spokesman"):
         assert is_bare_title(title), title

@@ -268,12 +268,8 @@ def describes(name: str, sentence: str) -> bool:
     Juan Guaido"), an apposition after it ("Guaido, the head of the National Assembly,") or a copula
     ("NATO is a military alliance"). A sentence that only mentions the name does not answer "Who is
     <name>?"."""
-    forms = {name.strip()}
-    last = name.split()[-1] if name.split() else ""
-    if len(last) > 2:
-        forms.add(last)
-    for form in sorted(forms, key=len, reverse=True):
-        for m in re.finditer(rf"(?<![\w-]){re.escape(form)}(?![\w-])", sentence):
+    for form in _name_forms(name):
+        for m in _name_pattern(form).finditer(sentence):
             before = words(sentence[: m.start()])
             while before and before[-1][:1].isupper() and before[-1].lower().rstrip(".") not in TITLE_WORDS:
                 before.pop()  # the rest of the name ("Nicolas" before "Maduro")
@@ -287,6 +283,32 @@ def describes(name: str, sentence: str) -> bool:
                         r"(?:the|a|an|one|now|still|also|currently)\b", after):
                 return True
     return False
+
+
+def mentions(name: str, sentence: str) -> bool:
+    """Whether ``sentence`` names ``name``, whole or by its last word ("Maduro" for "Nicolas Maduro"), or,
+    for a possessive ("Guy's Rival"), names its owner."""
+    owner = re.match(r"(.+?)['\u2019]s?\s", name)
+    forms = [*_name_forms(name), *(_name_forms(owner.group(1)) if owner else [])]
+    return any(_name_pattern(form).search(sentence) for form in forms)
+
+
+def _name_forms(name: str) -> list[str]:
+    """The name and its last word (when longer than two letters), longest first."""
+    forms = {name.strip()}
+    last = name.split()[-1] if name.split() else ""
+    if len(last) > 2:
+        forms.add(last)
+    return sorted(forms, key=len, reverse=True)
+
+
+def _name_pattern(form: str) -> re.Pattern[str]:
+    return re.compile(rf"(?<![\w-]){re.escape(form)}(?![\w-])")
+
+
+def unnamed_message(name: str) -> str:
+    """What to tell a person when no passage the reader found likely says anything about ``name``."""
+    return f"The articles do not contain an answer to this question: the closest passages do not mention {name}."
 
 
 #: words that say what a person or body is when they stand just before its name (titles, roles,

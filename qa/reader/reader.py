@@ -49,7 +49,10 @@ from qa.answerers.answer_types import (
     Expects,
     QuestionType,
     agreement,
+    defined_name,
+    mentions,
     question_type,
+    unnamed_message,
     words,
     wrong_type_message,
 )
@@ -420,12 +423,22 @@ class SpanReader:
                 fallback = (i, a)
         return fallback
 
+    def _naming(self, name: str, ranked: Ranked) -> int | None:
+        """Index in ``ranked.spans`` of the best span, within :data:`TYPE_WINDOW` of the first, whose sentence
+        names ``name`` (:func:`~qa.answerers.answer_types.mentions`); None when there is none."""
+        for i, (p, _, c) in enumerate(ranked.spans):
+            lo, hi = _sentence(p.text, c.start_char, c.end_char)
+            if mentions(name, p.text[lo:hi]):
+                return i
+        return None
+
     def decide(self, question: str, passages: list[Passage], cands: list[Read]) -> Answer:
         """The answer from the candidate spans of :meth:`read_many`.
 
         With ``answer_types`` on: a question no short span answers (why, how + verb, yes/no, "what
         happened"; :func:`qa.answerers.answer_types.question_type`) is answered with the sentence around
-        the best span, ``kind="evidence"``; otherwise a span of the asked-for type is preferred
+        the best span, ``kind="evidence"`` (for "Who is <name>?", the best span whose sentence names them,
+        refused when none does); otherwise a span of the asked-for type is preferred
         (:meth:`choose`), and when the candidates hold none (only dates for "how long", only a bare
         title for "who") the question is refused with a message that says so. With ``repair_edges``
         on, span edges are repaired first (:func:`qa.reader.spans.repair_span`)."""
@@ -446,6 +459,13 @@ class SpanReader:
         if self.abstain and adj < self.null_threshold:
             return no_answer(question, passages, round(1.0 - conf, 6))
         if qt.kind == EVIDENCE:
+            name = defined_name(question)
+            if name:  # "Who is <name>?": a sentence that does not name them is about someone else
+                named = self._naming(name, ranked)
+                if named is None:
+                    return replace(no_answer(question, passages, round(1.0 - conf, 6)), message=unnamed_message(name))
+                best_p, _, best = ranked.spans[named]
+                conf = self.confidence(best.margin - self.rank_weight * ranked.rank_of(best_p))
             return self._evidence(question, passages, best_p, best, conf)
         if qt.typed and agreed is Agreement.MISMATCH:
             # no span of the asked-for type: a wrong-typed span would be a confident wrong answer

@@ -316,6 +316,20 @@ def test_questions_no_span_answers_get_the_evidence_sentence_with_exact_offsets(
         check_citations(ans, {"a1": article})
 
 
+def test_who_is_name_is_answered_by_a_sentence_that_names_them_or_refused():
+    text = ("Former singer Ian Brown was arrested after a concert on Tuesday. Ian Harris, deputy editor of a "
+            "music magazine, said the arrest would not hurt ticket sales.")
+    reader = _typed_reader()
+    p, cands = _cands(reader, text, [("Ian Brown", 5.0), ("deputy editor of a music magazine", 1.0)])
+    ans = reader.decide("Who is Ian Harris?", [p], cands)
+    # the better-scored span's sentence is about someone else: the sentence that names him is shown
+    assert ans.kind == "evidence" and ans.text.startswith("Ian Harris, deputy editor")
+    assert ans.citations[0].span_score == 1.0
+    check_citations(ans, {"a1": text})
+    refused = reader.decide("Who is Ian Gunner?", [p], cands)
+    assert refused.text is None and "do not mention Ian Gunner" in refused.message
+
+
 def test_a_bare_title_is_not_a_who_answer():
     text = "Speaking for the government, President Ana Duarte said the bridge was safe."
     reader = _typed_reader()
