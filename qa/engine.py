@@ -46,6 +46,7 @@ from qa.errors import (
     IndexUnusableError,
     InvalidDateError,
     InvalidQuestionError,
+    InvalidSettingError,
     OutsideFolderError,
     QAError,
 )
@@ -70,10 +71,16 @@ class FailedUpdate:
     message: str
 
 
+#: what ``$QA_ANSWERER`` may name
+ANSWERERS = ("auto", "reader", "sentence")
+
+
 def default_answerer(embedder: Embedder, name: str | None = None) -> Answerer:
     """The trained span reader (behind its calibrated no-answer gate) when its weights are installed,
     else the sentence answerer. ``$QA_ANSWERER`` = ``reader`` or ``sentence`` forces one."""
-    name = name or os.environ.get("QA_ANSWERER", "auto")
+    name = name or os.environ.get("QA_ANSWERER", "").strip() or "auto"
+    if name not in ANSWERERS:
+        raise InvalidSettingError(f"unknown answerer '{name}' (from QA_ANSWERER): use one of {', '.join(ANSWERERS)}")
     if name in ("auto", "reader"):
         if weights_available():
             gate = NoAnswerGate.load()

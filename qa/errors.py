@@ -33,3 +33,7 @@ class OutsideFolderError(QAError):
 
 class InvalidDateError(QAError, ValueError):
     """A ``since``/``until`` date is not an ISO date (``YYYY-MM-DD``), or the range is empty."""
+
+
+class InvalidSettingError(QAError, ValueError):
+    """A setting (an argument or an environment variable) names something that does not exist."""

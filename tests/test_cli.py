@@ -139,6 +139,21 @@ def test_an_unknown_embedder_is_a_one_line_error(capsys, monkeypatch, seeds_copy
     assert not (tmp_path / "v").exists()  # nothing written
 
 
+@pytest.mark.parametrize(("var", "value", "says"), [
+    ("QA_READER_BACKEND", "onnx-fp32", "unknown reader backend 'onnx-fp32' (from QA_READER_BACKEND"),
+    ("QA_ANSWERER", "readr", "unknown answerer 'readr' (from QA_ANSWERER): use one of auto, reader, sentence"),
+    ("QA_QUERY_THREADS", "two", "QA_QUERY_THREADS='two' is not a number of threads"),
+])
+def test_a_bad_setting_in_the_environment_is_a_one_line_error(capsys, monkeypatch, seeds_copy, tmp_path, var, value,
+                                                              says):
+    monkeypatch.setenv(var, value)
+    code, out, err = _run(capsys, "ask", "Who is Maduro?", "--articles", str(seeds_copy),
+                          "--index", str(tmp_path / "v"))
+    assert code != 0 and "Answer" not in out and "Traceback" not in err
+    (line,) = err.strip().splitlines()
+    assert line.startswith(f"qa: error: {says}")
+
+
 def test_index_skips_each_bad_file_with_one_line_and_indexes_the_rest(capsys, seeds_copy, tmp_path):
     """The fault-injection cases: a named pipe, nested JSON (.json and .jsonl), a lone surrogate escape, a
     link to /dev/zero. None hangs or ends in a traceback; each is named on one line; the rest is indexed."""

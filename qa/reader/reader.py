@@ -59,6 +59,7 @@ from qa.answerers.answer_types import (
 from qa.answerers.equivalence import Relation, relation
 from qa.answerers.protocol import cite, no_answer
 from qa.answerers.rerank import rerank
+from qa.errors import InvalidSettingError
 from qa.lexical import content_terms, term_share
 from qa.reader.backends import DEFAULT_BACKEND, READER_BACKENDS, OnnxSpanModel, SpanModel, load_network
 from qa.reader.features import (
@@ -177,7 +178,8 @@ class SpanReader:
         self.weights_dir = Path(weights_dir) if weights_dir else WEIGHTS_DIR
         backend = backend or os.environ.get("QA_READER_BACKEND", "").strip() or DEFAULT_BACKEND
         if backend not in READER_BACKENDS:
-            raise ValueError(f"unknown reader backend '{backend}': use one of {', '.join(READER_BACKENDS)}")
+            raise InvalidSettingError(f"unknown reader backend '{backend}' (from QA_READER_BACKEND or "
+                                      f"SpanReader(backend=...)): use one of {', '.join(READER_BACKENDS)}")
         self.backend = backend  # as asked; ``backend_used`` says what runs (after a fallback)
         self.backend_used: str | None = None
         cfg = reader_config(self.weights_dir)

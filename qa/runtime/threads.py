@@ -17,6 +17,8 @@ from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from typing import TypeVar
 
+from qa.errors import InvalidSettingError
+
 T = TypeVar("T")
 R = TypeVar("R")
 
@@ -27,12 +29,23 @@ SMALL_CALL = 16
 
 def query_threads() -> int:
     """Threads for one question: ``$QA_QUERY_THREADS``, default 1."""
-    return max(1, int(os.environ.get("QA_QUERY_THREADS") or 1))
+    return _threads_setting("QA_QUERY_THREADS", 1)
 
 
 def bulk_threads() -> int:
     """Threads for indexing and batches: ``$QA_BULK_THREADS``, default every core."""
-    return max(1, int(os.environ.get("QA_BULK_THREADS") or os.cpu_count() or 1))
+    return _threads_setting("QA_BULK_THREADS", os.cpu_count() or 1)
+
+
+def _threads_setting(var: str, default: int) -> int:
+    value = os.environ.get(var, "").strip()
+    if not value:
+        return default
+    try:
+        return max(1, int(value))
+    except ValueError:
+        raise InvalidSettingError(f"{var}={value!r} is not a number of threads: set it to a whole number such "
+                                  f"as 1 or 2, or unset it") from None
 
 
 def threads_for(n: int, small: int = SMALL_CALL) -> int:

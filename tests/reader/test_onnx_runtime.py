@@ -196,7 +196,8 @@ def test_unknown_backend_is_a_clear_error():
     from qa.reader import SpanReader
 
     with pytest.raises(
-        ValueError, match="unknown reader backend 'tensorrt': use one of torch, torch-int8, onnx, onnx-int8"
+        ValueError, match=r"unknown reader backend 'tensorrt' \(from QA_READER_BACKEND or "
+                          r"SpanReader\(backend=\.\.\.\)\): use one of torch, torch-int8, onnx, onnx-int8"
     ):
         SpanReader(backend="tensorrt")
 
