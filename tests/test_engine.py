@@ -58,6 +58,20 @@ def test_reader_reads_deeper_than_k_and_keeps_the_cited_passage(seed_qa):
     assert_citations_exact(a, seed_qa)
 
 
+def test_the_seed_rows_of_the_trust_issue_get_a_typed_answer_an_evidence_sentence_or_no_confident_one(seed_qa):
+    """Regression cases from the issue "Trustworthy answers" (the rules behind them are general and measured
+    on held-out questions in bench/RESULTS.md)."""
+    envoy = seed_qa.ask("Who is the USA envoy to Venezuela?")
+    assert envoy.text == "Elliot Abrams"  # not "Venezuela Elliot Abrams"
+    maduro = seed_qa.ask("Who is Maduro?")  # not the bare title "President"
+    assert maduro.kind == "evidence" and "Maduro" in (maduro.text or "") and maduro.label == "From the article"
+    # the article never names the opposition leader: refused, the sentence, or a Low "possible answer"
+    leader = seed_qa.ask("Who is Venezuela's opposition leader?")
+    assert leader.text is None or leader.kind == "evidence" or leader.label == "Possible answer"
+    for a in (envoy, maduro, leader):
+        assert_citations_exact(a, seed_qa)
+
+
 def test_ask_many_keeps_order_and_matches_ask(seed_qa):
     qs = ["Who slipped out of Venezuela last week?", "What is the boiling point of water?",
           "Who is Venezuela's opposition leader?"]
