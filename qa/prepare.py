@@ -11,14 +11,13 @@ needs torch; answering afterwards imports only onnxruntime and tokenizers.
 from __future__ import annotations
 
 import logging
-import os
 import time
 from pathlib import Path
 
 from qa.config import WEIGHTS_DIR, Settings
 from qa.embedders import export_embedder
 from qa.reader import weights_available
-from qa.reader.backends import DEFAULT_BACKEND, exported_reader
+from qa.reader.backends import exported_reader, reader_backend
 
 log = logging.getLogger(__name__)
 
@@ -28,12 +27,12 @@ def prepare() -> list[tuple[str, Path | None, float]]:
     (``None`` for a model that runs on PyTorch and needs no export)."""
     done: list[tuple[str, Path | None, float]] = []
     settings = Settings()
+    backend = reader_backend()  # a bad setting is said before any export starts
     t = time.perf_counter()
     folder = export_embedder(settings.embedder)
     done.append((f"embedder {settings.embedder}", folder, time.perf_counter() - t))
 
     if weights_available():
-        backend = os.environ.get("QA_READER_BACKEND", "").strip() or DEFAULT_BACKEND
         t = time.perf_counter()
         path = None
         if backend.startswith("onnx"):

@@ -154,6 +154,16 @@ def test_a_bad_setting_in_the_environment_is_a_one_line_error(capsys, monkeypatc
     assert line.startswith(f"qa: error: {says}")
 
 
+def test_prepare_with_an_unknown_reader_backend_is_a_one_line_error_before_any_export(capsys, monkeypatch, tmp_path):
+    monkeypatch.setenv("QA_READER_BACKEND", "onnx-fp32")
+    monkeypatch.setenv("QA_CACHE_DIR", str(tmp_path / "cache"))
+    code, out, err = _run(capsys, "prepare")
+    assert code != 0 and "Traceback" not in err
+    (line,) = err.strip().splitlines()
+    assert line.startswith("qa: error: unknown reader backend 'onnx-fp32'")
+    assert not (tmp_path / "cache").exists()  # nothing exported
+
+
 def test_index_skips_each_bad_file_with_one_line_and_indexes_the_rest(capsys, seeds_copy, tmp_path):
     """The fault-injection cases: a named pipe, nested JSON (.json and .jsonl), a lone surrogate escape, a
     link to /dev/zero. None hangs or ends in a traceback; each is named on one line; the rest is indexed."""

@@ -307,7 +307,7 @@ def _name_pattern(form: str) -> re.Pattern[str]:
 
 
 def unnamed_message(name: str) -> str:
-    """What to tell a person when no passage the reader found likely says anything about ``name``."""
+    """What to tell a person when no sentence the reader found a span in names ``name``."""
     return f"The articles do not contain an answer to this question: the closest passages do not mention {name}."
 
 

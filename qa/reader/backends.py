@@ -31,6 +31,7 @@ from typing import Any
 
 import numpy as np
 
+from qa.errors import InvalidSettingError
 from qa.runtime.onnx import cached_export, export_transformer, new_session, source_key
 from qa.runtime.threads import run_each, torch_threads
 
@@ -38,6 +39,16 @@ log = logging.getLogger(__name__)
 
 READER_BACKENDS = ("torch", "torch-int8", "onnx", "onnx-int8")
 DEFAULT_BACKEND = "onnx-int8"
+
+
+def reader_backend(backend: str | None = None) -> str:
+    """The backend the reader runs on: ``backend``, else ``$QA_READER_BACKEND``, else :data:`DEFAULT_BACKEND`;
+    one that is not in :data:`READER_BACKENDS` is an :class:`~qa.errors.InvalidSettingError`."""
+    backend = backend or os.environ.get("QA_READER_BACKEND", "").strip() or DEFAULT_BACKEND
+    if backend not in READER_BACKENDS:
+        raise InvalidSettingError(f"unknown reader backend '{backend}' (from QA_READER_BACKEND or "
+                                  f"SpanReader(backend=...)): use one of {', '.join(READER_BACKENDS)}")
+    return backend
 
 INPUTS = ("input_ids", "attention_mask", "token_type_ids")
 OUTPUTS = ("start_logits", "end_logits")

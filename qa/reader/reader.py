@@ -10,7 +10,7 @@ a logistic function of the margin, fitted on the validation articles.
 Usage::
 
     from qa.reader import SpanReader
-    reader = SpanReader()                      # backend: $QA_READER_BACKEND or DEFAULT_BACKEND
+    reader = SpanReader()                      # backend: $QA_READER_BACKEND, else ONNX int8
     answer = reader.answer("Who slipped out of Venezuela?", passages)
     SpanReader(backend="torch")                # the PyTorch float32 network as trained
     SpanReader(abstain=False)                  # always proposes its best span (a gate decides)
@@ -59,9 +59,8 @@ from qa.answerers.answer_types import (
 from qa.answerers.equivalence import Relation, relation
 from qa.answerers.protocol import cite, no_answer
 from qa.answerers.rerank import rerank
-from qa.errors import InvalidSettingError
 from qa.lexical import content_terms, term_share
-from qa.reader.backends import DEFAULT_BACKEND, READER_BACKENDS, OnnxSpanModel, SpanModel, load_network
+from qa.reader.backends import OnnxSpanModel, SpanModel, load_network, reader_backend
 from qa.reader.features import (
     DEFAULT_MAX_QUERY_TOKENS,
     DEFAULT_MAX_SEQ_LEN,
@@ -142,11 +141,12 @@ class SpanReader:
     score + w x its margin and re-orders the passages by their best span (see :meth:`rank`; 0 = keep the
     retrieval order); ``read_depth`` is how many retrieved passages the engine hands the reader for that
     (:class:`qa.engine.QA` keeps the best ``k`` in the answer; 0 without re-ranking: the reader reads
-    the ``k`` it is given). ``backend`` picks how the network runs (:data:`READER_BACKENDS`; default
-    ``$QA_READER_BACKEND`` or :data:`DEFAULT_BACKEND`); ``num_threads`` fixes the thread count of every
-    forward pass (default: ``$QA_QUERY_THREADS`` or 1 for a query; for a batch ``$QA_BULK_THREADS``,
-    else torch's thread count, else all cores). ``answer_types`` prefers spans of the type the question
-    asks for and answers questions no span can answer with their evidence sentence (:meth:`decide`);
+    the ``k`` it is given). ``backend`` picks how the network runs
+    (:func:`~qa.reader.backends.reader_backend`: default ``$QA_READER_BACKEND``, else ONNX int8);
+    ``num_threads`` fixes the thread count of every forward pass (default: ``$QA_QUERY_THREADS`` or 1 for
+    a query; for a batch ``$QA_BULK_THREADS``, else torch's thread count, else all cores).
+    ``answer_types`` prefers spans of the type the question asks for and answers questions no span can
+    answer with their evidence sentence (:meth:`decide`);
     ``repair_edges`` repairs span edges (:func:`qa.reader.spans.repair_span`); both off reproduce the
     reader as it was before them. ``conflict_window`` is how far below the answer another article's
     different answer may be and still be shown beside it (:data:`CONFLICT_WINDOW`; 0 shows none).
@@ -176,11 +176,7 @@ class SpanReader:
         conflict_window: float = CONFLICT_WINDOW,
     ) -> None:
         self.weights_dir = Path(weights_dir) if weights_dir else WEIGHTS_DIR
-        backend = backend or os.environ.get("QA_READER_BACKEND", "").strip() or DEFAULT_BACKEND
-        if backend not in READER_BACKENDS:
-            raise InvalidSettingError(f"unknown reader backend '{backend}' (from QA_READER_BACKEND or "
-                                      f"SpanReader(backend=...)): use one of {', '.join(READER_BACKENDS)}")
-        self.backend = backend  # as asked; ``backend_used`` says what runs (after a fallback)
+        self.backend = reader_backend(backend)  # as asked; ``backend_used`` says what runs (after a fallback)
         self.backend_used: str | None = None
         cfg = reader_config(self.weights_dir)
         self.config = cfg
@@ -426,8 +422,8 @@ class SpanReader:
         return fallback
 
     def _naming(self, name: str, ranked: Ranked) -> int | None:
-        """Index in ``ranked.spans`` of the best span, within :data:`TYPE_WINDOW` of the first, whose sentence
-        names ``name`` (:func:`~qa.answerers.answer_types.mentions`); None when there is none."""
+        """Index in ``ranked.spans`` of the best-ranked span whose sentence names ``name``
+        (:func:`~qa.answerers.answer_types.mentions`), however far below the first; None when there is none."""
         for i, (p, _, c) in enumerate(ranked.spans):
             lo, hi = _sentence(p.text, c.start_char, c.end_char)
             if mentions(name, p.text[lo:hi]):
