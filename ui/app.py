@@ -51,6 +51,12 @@ QUEUE_SIZE = 64            # people waiting at most; beyond, a clear "busy" erro
 QUEUE_IDLE_S = 0.05        # how often the idle queue looks for work (see calm_queue)
 
 
+#: which questions the reader answers well, shown under the title (the README says the same, with figures)
+WORKS_BEST = ("Works best for facts the articles state: who, when, where, how many, how much, how long. "
+              "Why and how questions get the sentence that speaks to them, and a *possible answer* "
+              "(Low confidence) is a lead to check against its sentence.")
+
+
 def _article_list(chat: ChatApp, status: gr.HTML, corpus: gr.Markdown, listing: gr.State, suggested: gr.Dataset,
                   words: str) -> None:
     """The rows of the article list (drawn again whenever ``listing`` changes)."""
@@ -79,7 +85,7 @@ def build_app(qa: QA, *, feedback_path: str | Path | None = None, n_suggestions:
     chat.index_changed()
     with gr.Blocks(title="Article QA", analytics_enabled=False) as demo:
         gr.Markdown("# Article QA\nAsk about the articles: answers are copied word for word from them, "
-                    "with their sources. Follow-up questions work.", elem_id="qa-header")
+                    "with their sources. Follow-up questions work.\n\n" + WORKS_BEST, elem_id="qa-header")
         corpus = gr.Markdown(chat.corpus_line(), elem_id="qa-corpus")
         session = gr.State(None)
         uploads = gr.State(None)

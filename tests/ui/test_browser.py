@@ -104,6 +104,7 @@ def test_page_answers_with_sources_and_takes_feedback(page, chat_server):
     suggestions = page.locator("#suggestions")
     suggestions.get_by_text("?").first.wait_for()  # suggested questions are offered
     assert page.locator("#chat [data-testid=block-label]").count() == 0  # no "Chat" label over the first line
+    assert "Works best for facts the articles state" in page.locator("#qa-header").inner_text()
     ask(page, FIRST)
     reply = last_reply(page)
     assert "Guaido" in reply.locator(".qa-answer strong").inner_text()
