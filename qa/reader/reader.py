@@ -375,6 +375,11 @@ class SpanReader:
         ranked = [p for _, p in order]
         return Ranked(ranked, [(moved[id(p)], k, c) for p, k, c in spans], {id(p): r for r, p in enumerate(ranked)})
 
+    def adjusted_margin(self, ranked: Ranked, p: Passage, c: SpanCandidate) -> float:
+        """A span's margin less ``rank_weight`` per rank of its passage: what its confidence and the null and
+        merge thresholds are read against."""
+        return c.margin - self.rank_weight * ranked.rank_of(p)
+
     def span_score(self, ranked: Ranked, p: Passage, c: SpanCandidate) -> float:
         """What a span is compared by when looking for one of the asked-for type (:meth:`choose`): with
         re-ranking, its passage's rerank score + w x its margin (:data:`TYPE_WINDOW` was chosen in these
@@ -382,7 +387,7 @@ class SpanReader:
         if self.rerank_weight:
             assert p.rerank_score is not None
             return p.rerank_score + self.rerank_weight * c.margin
-        return c.margin - self.rank_weight * ranked.rank_of(p)
+        return self.adjusted_margin(ranked, p, c)
 
     def _repaired(self, question: str, spans: list[Read]) -> list[Read]:
         out = []
@@ -452,7 +457,7 @@ class SpanReader:
         qt = question_type(question) if self.answer_types else QuestionType(SPAN, Expects.ANY)
         pick, agreed = self.choose(question, qt, ranked) if self.answer_types else (0, Agreement.UNKNOWN)
         best_p, _, best = ranked.spans[pick]
-        adj = best.margin - self.rank_weight * ranked.rank_of(best_p)
+        adj = self.adjusted_margin(ranked, best_p, best)
         conf = self.confidence(adj)
         if self.abstain and adj < self.null_threshold:
             return no_answer(question, passages, round(1.0 - conf, 6))
@@ -463,7 +468,7 @@ class SpanReader:
                 if named is None:
                     return replace(no_answer(question, passages, round(1.0 - conf, 6)), message=unnamed_message(name))
                 best_p, _, best = ranked.spans[named]
-                conf = self.confidence(best.margin - self.rank_weight * ranked.rank_of(best_p))
+                conf = self.confidence(self.adjusted_margin(ranked, best_p, best))
             return self._evidence(question, passages, best_p, best, conf)
         if qt.typed and agreed is Agreement.MISMATCH:
             # no span of the asked-for type: a wrong-typed span would be a confident wrong answer
@@ -503,7 +508,7 @@ class SpanReader:
         cited = {best_p.article_id}
         for worded in (False, True):  # word-for-word copies first: an article that has one cites it
             for p, _, c in ranked.spans:
-                cadj = c.margin - self.rank_weight * ranked.rank_of(p)
+                cadj = self.adjusted_margin(ranked, p, c)
                 if p.article_id not in cited and self._says(text, question, qt, p, c, cadj, asked, on_topic,
                                                             worded):
                     cited.add(p.article_id)
@@ -519,7 +524,7 @@ class SpanReader:
             if self.span_score(ranked, p, c) < floor:
                 break
             span = p.text[c.start_char : c.end_char]
-            cadj = c.margin - self.rank_weight * ranked.rank_of(p)
+            cadj = self.adjusted_margin(ranked, p, c)
             if (cadj < self.null_threshold or len(words(span)) > TYPED_MAX_WORDS or _SENTENCE_BREAK.search(span)
                     or (qt.typed and agreement(qt, span, question) is not Agreement.MATCH)):
                 continue
@@ -532,7 +537,7 @@ class SpanReader:
         for p, _, c in ranked.spans:
             if p.article_id in grouped:
                 continue
-            cadj = c.margin - self.rank_weight * ranked.rank_of(p)
+            cadj = self.adjusted_margin(ranked, p, c)
             for i, alt in enumerate(alternatives):
                 if self._says(alt.text, question, qt, p, c, cadj, asked, on_topic):
                     grouped.add(p.article_id)
